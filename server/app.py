@@ -1,0 +1,106 @@
+"""``create_app(settings)``: routes and lifespan. Thin: the work happens elsewhere."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+
+from server.api import join, sessions, tokens
+from server.api.responses import error_response
+from server.auth import TokenService
+from server.broker import Broker, broker_from_url
+from server.demo import create_demo, describe_demo
+from server.errors import ClassbridgeError
+from server.gateway import Gateway
+from server.hub import SessionHub
+from server.ratelimit import KeyedLimiter
+from server.services import Services
+from server.settings import Settings
+
+log = logging.getLogger(__name__)
+
+CLIENT_DEMO_DIR = Path(__file__).resolve().parent.parent / "client_demo"
+
+
+async def healthz(request: Request) -> JSONResponse:
+    return JSONResponse({"status": "ok"})
+
+
+async def _classbridge_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, ClassbridgeError)
+    return error_response(error)
+
+
+async def _http_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, HTTPException)
+    codes = {404: "not_found", 405: "method_not_allowed"}
+    body = {"code": codes.get(error.status_code, "http_error"), "message": str(error.detail)}
+    return JSONResponse(body, status_code=error.status_code)
+
+
+def build_services(settings: Settings, broker: Broker | None = None) -> Services:
+    secret = settings.secret
+    if secret is None:
+        secret = secrets.token_urlsafe(32)
+        log.warning(
+            "no secret configured: generated one for this run; tokens stop working when the "
+            "server restarts (set CLASSBRIDGE_SECRET or --secret to keep them)"
+        )
+    limits = settings.limits
+    broker = broker or broker_from_url(settings.broker_url, history_size=limits.history_size)
+    return Services(
+        settings=settings,
+        broker=broker,
+        hub=SessionHub(broker, limits),
+        tokens=TokenService(secret),
+        self_joins=KeyedLimiter(limits.self_joins_per_minute / 60.0, limits.self_joins_burst),
+    )
+
+
+def create_app(
+    settings: Settings,
+    broker: Broker | None = None,
+    announce: Callable[[str], None] | None = None,
+) -> Starlette:
+    """The ASGI app. ``announce`` receives the demo session's description (the CLI prints it)."""
+    services = build_services(settings, broker)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await services.broker.start()
+        if settings.demo_enabled:
+            services.demo = await create_demo(services)
+            if announce is not None:
+                announce(describe_demo(services.demo))
+        try:
+            yield
+        finally:
+            await services.hub.close()
+            await services.broker.close()
+
+    routes: list[Route | WebSocketRoute | Mount] = [
+        Route("/healthz", healthz),
+        Route("/api/sessions", sessions.create, methods=["POST"]),
+        Route("/api/sessions/{session_id}", sessions.summary, methods=["GET"]),
+        Route("/api/sessions/{session_id}/tokens", tokens.mint, methods=["POST"]),
+        Route("/api/join", join.self_join, methods=["POST"]),
+        WebSocketRoute("/ws", Gateway(services.hub, services.tokens, settings.limits).handle),
+        Mount("/", StaticFiles(directory=CLIENT_DEMO_DIR, html=True), name="client_demo"),
+    ]
+    handlers: dict[type[Exception], Callable[[Request, Exception], Awaitable[Response]]] = {
+        ClassbridgeError: _classbridge_error,
+        HTTPException: _http_error,
+    }
+    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers=handlers)
+    app.state.services = services
+    return app

@@ -1,0 +1,24 @@
+"""Brokers chosen by URL: ``memory://`` (one process, the default) or ``redis://``."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from server.broker.base import Broker
+from server.broker.memory import MemoryBroker
+
+
+class UnsupportedBrokerURL(ValueError):
+    pass
+
+
+def broker_from_url(url: str, *, history_size: int) -> Broker:
+    scheme = urlsplit(url).scheme
+    if scheme == "memory":
+        return MemoryBroker(history_size=history_size)
+    raise UnsupportedBrokerURL(
+        f"broker URL scheme '{scheme}' is not supported by this build (use memory://)"
+    )
+
+
+__all__ = ["Broker", "MemoryBroker", "UnsupportedBrokerURL", "broker_from_url"]

@@ -1,0 +1,84 @@
+"""The broker interface: the ordered log of each session, its snapshots, and the session
+directory. ``memory://`` implements it in one process; ``redis://`` across workers and hosts.
+The rest of the server does not know which one runs.
+
+Guarantees (modelled on Centrifugo's channel history):
+- ``append`` gives each event of a session the next ``seq`` (1, 2, 3 ...) and delivers
+  ``(seq, epoch, payload)`` to every subscriber of that session, in seq order;
+- history is bounded; ``read_since`` either returns every event after a seq, or says plainly
+  that they are gone (``HistoryGone``), never a silent gap;
+- the ``epoch`` names one unbroken history; it changes when history is lost, so a client that
+  resumes with an old epoch gets a snapshot instead of events that do not follow its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+# Called for every event of a subscribed session, in seq order. It must not block: it runs on
+# the broker's delivery path and is handed bytes that it decodes once per worker.
+EventListener = Callable[[int, str, bytes], None]
+
+
+@dataclass(frozen=True, slots=True)
+class LogPosition:
+    seq: int
+    epoch: str
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryGone:
+    """The events asked for are no longer kept (too old, or the epoch changed)."""
+
+    position: LogPosition
+
+
+@dataclass(frozen=True, slots=True)
+class StoredSnapshot:
+    seq: int
+    epoch: str
+    payload: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class JoinCodeTarget:
+    session_id: str
+    class_id: str
+
+
+class Subscription(Protocol):
+    async def close(self) -> None: ...
+
+
+class Broker(Protocol):
+    async def start(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    # --- session directory -------------------------------------------------------------------
+    async def create_session(
+        self, session_id: str, record: bytes, join_codes: dict[str, str]
+    ) -> None:
+        """Store a session's directory record and its join codes (code -> class id)."""
+
+    async def get_session(self, session_id: str) -> bytes | None: ...
+
+    async def find_join_code(self, code: str) -> JoinCodeTarget | None: ...
+
+    # --- the log -----------------------------------------------------------------------------
+    async def append(self, session_id: str, payload: bytes) -> LogPosition: ...
+
+    async def position(self, session_id: str) -> LogPosition: ...
+
+    async def read_since(
+        self, session_id: str, after: LogPosition
+    ) -> list[tuple[int, bytes]] | HistoryGone: ...
+
+    async def subscribe(self, session_id: str, listener: EventListener) -> Subscription: ...
+
+    # --- snapshots ---------------------------------------------------------------------------
+    async def save_snapshot(self, session_id: str, snapshot: StoredSnapshot) -> None: ...
+
+    async def load_snapshot(self, session_id: str) -> StoredSnapshot | None: ...

@@ -1,0 +1,118 @@
+"""``memory://``: the broker for one process, with no dependencies. The default."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections import deque
+from dataclasses import dataclass, field
+
+from server.broker.base import (
+    EventListener,
+    HistoryGone,
+    JoinCodeTarget,
+    LogPosition,
+    StoredSnapshot,
+)
+
+log = logging.getLogger(__name__)
+
+
+def new_epoch() -> str:
+    return secrets.token_hex(4)
+
+
+@dataclass(slots=True)
+class _SessionLog:
+    epoch: str
+    history: deque[tuple[int, bytes]]
+    top: int = 0
+    listeners: list[EventListener] = field(default_factory=list)
+    snapshot: StoredSnapshot | None = None
+
+
+class _MemorySubscription:
+    def __init__(self, log: _SessionLog, listener: EventListener) -> None:
+        self._log = log
+        self._listener = listener
+
+    async def close(self) -> None:
+        if self._listener in self._log.listeners:
+            self._log.listeners.remove(self._listener)
+
+
+class MemoryBroker:
+    def __init__(self, history_size: int = 1000) -> None:
+        self.history_size = history_size
+        self._records: dict[str, bytes] = {}
+        self._join_codes: dict[str, JoinCodeTarget] = {}
+        self._logs: dict[str, _SessionLog] = {}
+
+    async def start(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        self._logs.clear()
+
+    def _log(self, session_id: str) -> _SessionLog:
+        session_log = self._logs.get(session_id)
+        if session_log is None:
+            session_log = _SessionLog(new_epoch(), deque(maxlen=self.history_size))
+            self._logs[session_id] = session_log
+        return session_log
+
+    async def create_session(
+        self, session_id: str, record: bytes, join_codes: dict[str, str]
+    ) -> None:
+        self._records[session_id] = record
+        for code, class_id in join_codes.items():
+            self._join_codes[code] = JoinCodeTarget(session_id, class_id)
+
+    async def get_session(self, session_id: str) -> bytes | None:
+        return self._records.get(session_id)
+
+    async def find_join_code(self, code: str) -> JoinCodeTarget | None:
+        return self._join_codes.get(code)
+
+    async def append(self, session_id: str, payload: bytes) -> LogPosition:
+        session_log = self._log(session_id)
+        session_log.top += 1
+        seq = session_log.top
+        session_log.history.append((seq, payload))
+        for listener in list(session_log.listeners):
+            try:
+                listener(seq, session_log.epoch, payload)
+            except Exception:  # one broken listener must not starve the others
+                log.exception("event listener failed", extra={"session_id": session_id})
+        return LogPosition(seq, session_log.epoch)
+
+    async def position(self, session_id: str) -> LogPosition:
+        session_log = self._log(session_id)
+        return LogPosition(session_log.top, session_log.epoch)
+
+    async def read_since(
+        self, session_id: str, after: LogPosition
+    ) -> list[tuple[int, bytes]] | HistoryGone:
+        session_log = self._log(session_id)
+        here = LogPosition(session_log.top, session_log.epoch)
+        if after.epoch != session_log.epoch or after.seq > session_log.top:
+            return HistoryGone(here)
+        oldest = session_log.history[0][0] if session_log.history else session_log.top + 1
+        if after.seq + 1 < oldest:
+            return HistoryGone(here)
+        skip = after.seq + 1 - oldest
+        return list(session_log.history)[skip:]
+
+    async def subscribe(self, session_id: str, listener: EventListener) -> _MemorySubscription:
+        session_log = self._log(session_id)
+        session_log.listeners.append(listener)
+        return _MemorySubscription(session_log, listener)
+
+    async def save_snapshot(self, session_id: str, snapshot: StoredSnapshot) -> None:
+        session_log = self._log(session_id)
+        current = session_log.snapshot
+        if current is None or snapshot.seq > current.seq:
+            session_log.snapshot = snapshot
+
+    async def load_snapshot(self, session_id: str) -> StoredSnapshot | None:
+        return self._log(session_id).snapshot

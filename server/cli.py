@@ -1,0 +1,84 @@
+"""``classbridge serve | token``: the command line."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+import uvicorn
+
+from server.app import create_app
+from server.settings import Settings, settings_from_env
+
+
+def _serve_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    serve = commands.add_parser("serve", help="run the server (memory:// broker by default)")
+    serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on (default 8000; 0 = any)")
+    serve.add_argument("--secret", help="token signing secret (generated when not set)")
+    serve.add_argument("--api-key", dest="api_key", help="operator API key for the HTTP API")
+    serve.add_argument("--broker", dest="broker_url", help="broker URL (default memory://)")
+    serve.add_argument("--log-level", dest="log_level", help="debug, info, warning, error")
+    serve.add_argument("--public-url", dest="public_url", help="base URL printed in links")
+    demo = serve.add_mutually_exclusive_group()
+    demo.add_argument("--demo", dest="demo", action="store_true", default=None)
+    demo.add_argument("--no-demo", dest="demo", action="store_false")
+    limits = serve.add_argument_group("limits")
+    limits.add_argument("--max-frame-bytes", dest="max_frame_bytes", type=int)
+    limits.add_argument("--send-queue-bytes", dest="send_queue_bytes", type=int)
+    limits.add_argument("--chat-max-chars", dest="chat_max_chars", type=int)
+    limits.add_argument("--chat-per-second", dest="chat_per_second", type=float)
+    limits.add_argument("--messages-per-second", dest="messages_per_second", type=float)
+    limits.add_argument("--history-size", dest="history_size", type=int)
+    limits.add_argument("--snapshot-every", dest="snapshot_every", type=int)
+    limits.add_argument("--presence-grace", dest="presence_grace", type=float)
+    limits.add_argument("--join-timeout", dest="join_timeout", type=float)
+
+
+def serve(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+    def announce(text: str) -> None:
+        print(text, flush=True)
+
+    app = create_app(settings, announce=announce)
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        ws_max_size=settings.limits.max_frame_bytes,
+        ws_per_message_deflate=settings.permessage_deflate,
+        proxy_headers=False,
+        lifespan="on",
+    )
+    server = uvicorn.Server(config)
+    print(
+        f"Classbridge on {settings.base_url} (broker {settings.broker_url}); "
+        f"open {settings.base_url}/ in a browser. Ctrl+C stops it.",
+        flush=True,
+    )
+    server.run()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="classbridge", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    _serve_parser(commands)
+    args = vars(parser.parse_args(argv))
+    command = args.pop("command")
+    try:
+        settings = settings_from_env(**args)
+    except ValueError as error:
+        parser.error(str(error))
+    if command == "serve":
+        serve(settings)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,210 @@
+"""A small asyncio client for Classbridge: connect, join, send, receive events, resume.
+
+Used by the tests and the load tests; written only against docs/protocol.md. It keeps the last
+seq and epoch it saw, so ``reconnect()`` resumes exactly where the connection broke.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+from collections.abc import Sequence
+from typing import Any
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+from server.protocol.codec import WireFormat, decode_frame, encode_message
+from server.protocol.messages import (
+    Ack,
+    ErrorReply,
+    EventMessage,
+    Pong,
+    ServerMessage,
+    Welcome,
+    parse_server_message,
+)
+
+
+class ClientError(Exception):
+    """The server answered a request with an error reply."""
+
+    def __init__(self, reply: ErrorReply) -> None:
+        super().__init__(f"{reply.code}: {reply.message}")
+        self.reply = reply
+        self.code = reply.code
+
+
+class ClassbridgeClient:
+    def __init__(
+        self,
+        url: str,
+        token: str,
+        wire_format: WireFormat = WireFormat.MSGPACK,
+        *,
+        max_queue: int | None = 64,
+        timeout: float = 10.0,
+    ) -> None:
+        self.url = url
+        self.token = token
+        self.wire_format = wire_format
+        self.max_queue = max_queue
+        self.timeout = timeout
+        self.last_seq: int | None = None
+        self.epoch: str | None = None
+        self.welcome: Welcome | None = None
+        self.events: asyncio.Queue[EventMessage] = asyncio.Queue()
+        self.errors: asyncio.Queue[ErrorReply] = asyncio.Queue()
+        self.close_code: int | None = None
+        self.close_reason: str | None = None
+        self._ws: ClientConnection | None = None
+        self._reader: asyncio.Task[None] | None = None
+        self._pending: dict[str | int, asyncio.Future[ServerMessage]] = {}
+        self._welcome_waiter: asyncio.Future[Welcome] | None = None
+        self._ids = itertools.count(1)
+
+    # --- connecting ----------------------------------------------------------------------------
+
+    async def connect(self, *, resume: bool = True, session: str | None = None) -> Welcome:
+        """Open a connection and join; resumes from the last seen event when there is one."""
+        self.close_code = self.close_reason = None
+        self._ws = await connect(
+            self.url,
+            subprotocols=[self.wire_format.value],  # type: ignore[list-item]
+            compression=None,
+            max_queue=self.max_queue,
+            open_timeout=self.timeout,
+        )
+        self._welcome_waiter = asyncio.get_running_loop().create_future()
+        self._reader = asyncio.create_task(self._read_loop(self._ws))
+        join: dict[str, Any] = {"type": "join", "token": self.token, "id": "join"}
+        if session is not None:
+            join["session"] = session
+        if resume and self.last_seq is not None and self.epoch is not None:
+            join["resume"] = {"seq": self.last_seq, "epoch": self.epoch}
+        await self.send_raw(join)
+        waiting: list[asyncio.Future[Any]] = [self._welcome_waiter, self._reader]
+        done, _ = await asyncio.wait(waiting, timeout=self.timeout, return_when="FIRST_COMPLETED")
+        if self._welcome_waiter in done:
+            return self._welcome_waiter.result()
+        error = self.errors.get_nowait() if not self.errors.empty() else None
+        raise ConnectionError(
+            f"join failed: close {self.close_code} {self.close_reason}"
+            + (f" ({error.code})" if error else "")
+        )
+
+    async def reconnect(self) -> Welcome:
+        await self.drop()
+        return await self.connect(resume=True)
+
+    async def drop(self) -> None:
+        """Break the connection without a closing handshake, as a lost network would."""
+        if self._ws is not None and self._ws.transport is not None:
+            self._ws.transport.abort()
+        await self._stop_reader()
+
+    async def close(self) -> None:
+        if self._ws is not None:
+            await self._ws.close()
+        await self._stop_reader()
+
+    async def wait_closed(self, timeout: float | None = None) -> int | None:
+        """Wait for the server to close the connection; returns the close code."""
+        if self._reader is not None:
+            await asyncio.wait_for(asyncio.shield(self._reader), timeout or self.timeout)
+        return self.close_code
+
+    async def _stop_reader(self) -> None:
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._reader
+        self._reader = None
+
+    # --- sending -------------------------------------------------------------------------------
+
+    async def send_raw(self, message: dict[str, Any] | bytes | str) -> None:
+        """Send a message map (encoded in this connection's format) or a raw frame as is."""
+        assert self._ws is not None, "not connected"
+        if isinstance(message, bytes | str):
+            await self._ws.send(message)
+            return
+        await self._ws.send(encode_message(message, self.wire_format))
+
+    async def request(self, message: dict[str, Any]) -> ServerMessage:
+        """Send with a fresh id and wait for the ack (or pong); raise ``ClientError`` on error."""
+        request_id = f"r{next(self._ids)}"
+        future: asyncio.Future[ServerMessage] = asyncio.get_running_loop().create_future()
+        self._pending[request_id] = future
+        try:
+            await self.send_raw({**message, "id": request_id})
+            reply = await asyncio.wait_for(future, self.timeout)
+        finally:
+            self._pending.pop(request_id, None)
+        if isinstance(reply, ErrorReply):
+            raise ClientError(reply)
+        return reply
+
+    async def chat(self, text: str, to: str | None = None) -> Ack:
+        message: dict[str, Any] = {"type": "chat.send", "text": text}
+        if to is not None:
+            message["to"] = to
+        reply = await self.request(message)
+        assert isinstance(reply, Ack)
+        return reply
+
+    async def ping(self) -> Pong:
+        reply = await self.request({"type": "ping"})
+        assert isinstance(reply, Pong)
+        return reply
+
+    # --- receiving -----------------------------------------------------------------------------
+
+    async def next_event(
+        self, kinds: Sequence[str] | str | None = None, timeout: float | None = None
+    ) -> EventMessage:
+        """The next event (of one of ``kinds``, skipping others)."""
+        wanted = (kinds,) if isinstance(kinds, str) else kinds
+        async with asyncio.timeout(timeout or self.timeout):
+            while True:
+                event = await self.events.get()
+                if wanted is None or event.kind in wanted:
+                    return event
+
+    def drain_events(self) -> list[EventMessage]:
+        drained = []
+        while not self.events.empty():
+            drained.append(self.events.get_nowait())
+        return drained
+
+    async def _read_loop(self, ws: ClientConnection) -> None:
+        try:
+            async for frame in ws:
+                decoded = decode_frame(frame, self.wire_format)
+                for item in decoded if isinstance(decoded, list) else [decoded]:
+                    self._dispatch(parse_server_message(item))
+        except ConnectionClosed:
+            pass
+        finally:
+            if ws.close_code is not None:
+                self.close_code, self.close_reason = ws.close_code, ws.close_reason
+            elif self.close_code is None:
+                self.close_code = 1006
+
+    def _dispatch(self, message: ServerMessage) -> None:
+        if isinstance(message, EventMessage):
+            self.last_seq = message.seq
+            self.events.put_nowait(message)
+            return
+        if isinstance(message, Welcome):
+            self.welcome, self.epoch = message, message.epoch
+            self.last_seq = message.seq if message.resume != "events" else self.last_seq
+            if self._welcome_waiter is not None and not self._welcome_waiter.done():
+                self._welcome_waiter.set_result(message)
+            return
+        future = self._pending.get(message.id) if message.id is not None else None
+        if future is not None and not future.done():
+            future.set_result(message)
+        elif isinstance(message, ErrorReply):
+            self.errors.put_nowait(message)

@@ -1,0 +1,124 @@
+"""The one exception root of Classbridge.
+
+Every error the server reports to a client is a ``ClassbridgeError``: it carries a stable wire
+``code`` (documented in docs/protocol.md and docs/api.md), a human ``message`` that never holds
+internal details, the HTTP status used by the JSON API and, when the error ends a WebSocket, the
+close code to use.
+"""
+
+from __future__ import annotations
+
+
+class ClassbridgeError(Exception):
+    code = "internal_error"
+    http_status = 500
+    close_code: int | None = None
+
+    def __init__(self, message: str, *, detail: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.detail = detail
+
+
+class BadMessage(ClassbridgeError):
+    """The frame is not valid msgpack/JSON, or not a map."""
+
+    code = "bad_message"
+    http_status = 400
+
+
+class InvalidMessage(ClassbridgeError):
+    """The message decodes but a field is missing or has the wrong type."""
+
+    code = "invalid_message"
+    http_status = 400
+
+
+class UnknownType(ClassbridgeError):
+    code = "unknown_type"
+    http_status = 400
+
+
+class Forbidden(ClassbridgeError):
+    """The role of the sender does not allow this command."""
+
+    code = "forbidden"
+    http_status = 403
+
+
+class NotFound(ClassbridgeError):
+    code = "not_found"
+    http_status = 404
+
+
+class LimitExceeded(ClassbridgeError):
+    """A size limit (text length, field length) was passed."""
+
+    code = "too_large"
+    http_status = 413
+
+
+class RateLimited(ClassbridgeError):
+    code = "rate_limited"
+    http_status = 429
+
+    def __init__(self, message: str, *, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class DirectMessageNotAllowed(ClassbridgeError):
+    code = "dm_not_allowed"
+    http_status = 403
+
+
+class AlreadyJoined(ClassbridgeError):
+    code = "already_joined"
+    http_status = 400
+
+
+class Unauthorized(ClassbridgeError):
+    """Missing or unusable credentials on the HTTP API."""
+
+    code = "unauthorized"
+    http_status = 401
+
+
+class TokenInvalid(ClassbridgeError):
+    """Forged, malformed, or not meant for Classbridge joins."""
+
+    code = "token_invalid"
+    http_status = 401
+    close_code = 4010
+
+
+class TokenExpired(ClassbridgeError):
+    code = "token_expired"
+    http_status = 401
+    close_code = 4011
+
+
+class WrongSession(ClassbridgeError):
+    """The token belongs to another session than the one addressed."""
+
+    code = "wrong_session"
+    http_status = 403
+    close_code = 4012
+
+
+class SessionNotFound(ClassbridgeError):
+    code = "session_not_found"
+    http_status = 404
+    close_code = 4004
+
+
+class UnknownJoinCode(ClassbridgeError):
+    code = "unknown_code"
+    http_status = 404
+
+
+class ApiDisabled(ClassbridgeError):
+    """Session creation needs an operator API key and none is configured."""
+
+    code = "api_disabled"
+    http_status = 403

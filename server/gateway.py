@@ -1,0 +1,268 @@
+"""The only code that reads and writes WebSockets.
+
+Per connection: choose the wire format, wait for the join, then decode, rate-limit and route
+each client message; a writer task drains the connection's bounded send queue in batches.
+Errors become error replies (the connection stays) or, where fatal, a close code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import Any
+
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from server.auth import TokenService
+from server.errors import (
+    AlreadyJoined,
+    BadMessage,
+    ClassbridgeError,
+    InvalidMessage,
+    RateLimited,
+    UnknownType,
+    WrongSession,
+)
+from server.hub import Connection, SessionHub
+from server.hub.outbox import Outbox
+from server.protocol.closecodes import CloseCode
+from server.protocol.codec import Frame, WireFormat, decode_frame, pack_batch
+from server.protocol.messages import (
+    Ack,
+    ChatSend,
+    ClientMessage,
+    ErrorReply,
+    Join,
+    Leave,
+    Ping,
+    Pong,
+    parse_client_message,
+)
+from server.ratelimit import TokenBucket
+from server.settings import Limits
+
+log = logging.getLogger(__name__)
+
+_BAD_INPUT = (BadMessage, InvalidMessage, UnknownType)
+# How long a closing connection may take to get its close frame out before we give up on it.
+CLOSE_TIMEOUT = 5.0
+
+Outcome = tuple[int, str] | None  # a close code and reason, or None when the client went away
+
+
+class Gateway:
+    def __init__(self, hub: SessionHub, tokens: TokenService, limits: Limits) -> None:
+        self.hub = hub
+        self.tokens = tokens
+        self.limits = limits
+
+    async def handle(self, websocket: WebSocket) -> None:
+        offered = list(websocket.scope.get("subprotocols", []))
+        wire_format = WireFormat.choose(offered)
+        if wire_format is None:
+            await websocket.accept()
+            await websocket.close(CloseCode.UNSUPPORTED_SUBPROTOCOL, "unsupported_subprotocol")
+            return
+        await websocket.accept(subprotocol=wire_format.value if offered else None)
+        await ClientSession(self, websocket, wire_format).run()
+
+
+class ClientSession:
+    """One WebSocket connection from accept to close."""
+
+    def __init__(self, gateway: Gateway, websocket: WebSocket, wire_format: WireFormat) -> None:
+        limits = gateway.limits
+        self.gateway = gateway
+        self.hub = gateway.hub
+        self.limits = limits
+        self.websocket = websocket
+        self.wire_format = wire_format
+        outbox = Outbox(limits.send_queue_bytes, batch_bytes=limits.max_frame_bytes)
+        self.connection = Connection(wire_format, outbox, self._on_overflow)
+        self.messages = TokenBucket(limits.messages_per_second, limits.messages_burst)
+        self.chat = TokenBucket(limits.chat_per_second, limits.chat_burst)
+        self.bad_messages = 0
+        self.joined = False
+        self._task: asyncio.Task[Any] | None = None
+        self._writer: asyncio.Task[None] | None = None
+
+    # --- lifecycle -----------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        self._task = asyncio.current_task()
+        self._writer = asyncio.create_task(self._write_loop())
+        outcome: Outcome
+        try:
+            outcome = await self._serve()
+        except asyncio.CancelledError:
+            if not self.connection.slow:
+                raise
+            assert self._task is not None
+            self._task.uncancel()
+            outcome = (CloseCode.SLOW_CONSUMER, "slow_consumer")
+            log.warning("closing slow consumer", extra=self._log_context())
+        finally:
+            self._task = None  # from here on an overflow has nothing left to interrupt
+            if self.joined:
+                await self.hub.detach(self.connection)
+        await self._close(outcome)
+
+    async def _close(self, outcome: Outcome) -> None:
+        writer = self._writer
+        assert writer is not None
+        if outcome is None or self.connection.slow:
+            writer.cancel()  # the client is gone or stuck: queued messages cannot be delivered
+        else:
+            self.connection.outbox.close()
+        try:
+            await asyncio.wait_for(asyncio.shield(writer), CLOSE_TIMEOUT)
+        except (TimeoutError, asyncio.CancelledError, Exception):
+            writer.cancel()
+        if outcome is None:
+            return
+        code, reason = outcome
+        # A client that stopped reading or vanished cannot be told more than this.
+        with contextlib.suppress(TimeoutError, RuntimeError, OSError, WebSocketDisconnect):
+            await asyncio.wait_for(self.websocket.close(code, reason), CLOSE_TIMEOUT)
+
+    async def _write_loop(self) -> None:
+        outbox = self.connection.outbox
+        binary = self.wire_format.binary
+        try:
+            while batch := await outbox.take_batch():
+                frame = pack_batch(batch, self.wire_format)
+                if binary:
+                    await self.websocket.send_bytes(frame)  # type: ignore[arg-type]
+                else:
+                    await self.websocket.send_text(frame)  # type: ignore[arg-type]
+        except (OSError, RuntimeError, WebSocketDisconnect):
+            return  # the client went away; the reader sees it too
+
+    def _on_overflow(self, connection: Connection) -> None:
+        # Called from the fan-out, which must never wait: stop serving this client now.
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+
+    # --- reading -------------------------------------------------------------------------------
+
+    async def _receive(self) -> Frame | None:
+        message = await self.websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            return None
+        frame: Frame | None = message.get("bytes")
+        if frame is None:
+            frame = message.get("text")
+        return frame if frame is not None else b""
+
+    async def _serve(self) -> Outcome:
+        try:
+            frame = await asyncio.wait_for(self._receive(), self.limits.join_timeout)
+        except TimeoutError:
+            return CloseCode.JOIN_TIMEOUT, "join_timeout"
+        if frame is None:
+            return None
+        outcome = await self._join(frame)
+        if outcome is not None:
+            return outcome
+        while (frame := await self._receive()) is not None:
+            outcome = await self._handle(frame)
+            if outcome is not None:
+                return outcome
+        return None
+
+    async def _join(self, frame: Frame) -> Outcome:
+        request_id: str | int | None = None
+        try:
+            data = decode_frame(frame, self.wire_format)
+            request_id = _peek_request_id(data)
+            message = parse_client_message(data)
+            if not isinstance(message, Join):
+                raise InvalidMessage("the first message must be a join", detail="type")
+            grant = self.gateway.tokens.verify(message.token)
+            if message.session is not None and message.session != grant.session_id:
+                raise WrongSession("the token is for another session")
+            await self.hub.attach(
+                self.connection, grant.session_id, grant.actor, message.resume, request_id
+            )
+        except ClassbridgeError as error:
+            self._reply_error(error, request_id)
+            log.info("join refused: %s", error.code, extra=self._log_context())
+            return error.close_code or CloseCode.JOIN_REQUIRED, error.code
+        self.joined = True
+        return None
+
+    async def _handle(self, frame: Frame) -> Outcome:
+        request_id: str | int | None = None
+        try:
+            data = decode_frame(frame, self.wire_format)
+            request_id = _peek_request_id(data)
+            message = parse_client_message(data)
+            self._take(self.messages, "too many messages")
+            return await self._route(message)
+        except _BAD_INPUT as error:
+            self._reply_error(error, request_id)
+            self.bad_messages += 1
+            log.info("bad input: %s", error.code, extra=self._log_context())
+            if self.bad_messages > self.limits.max_bad_messages:
+                return CloseCode.TOO_MANY_ERRORS, "too_many_errors"
+        except ClassbridgeError as error:
+            self._reply_error(error, request_id)
+        except Exception:
+            log.exception("command failed", extra=self._log_context())
+            self._reply_error(ClassbridgeError("internal error"), request_id)
+        return None
+
+    async def _route(self, message: ClientMessage) -> Outcome:
+        match message:
+            case Ping(id=request_id):
+                self.connection.send_message(Pong(id=request_id).to_wire())
+            case Join():
+                raise AlreadyJoined("this connection has already joined")
+            case Leave():
+                await self.hub.leave(self.connection)
+                self.joined = False
+                return CloseCode.NORMAL, "left"
+            case _:
+                if isinstance(message, ChatSend):
+                    self._take(self.chat, "too many chat messages")
+                seq = await self.hub.command(self.connection, message)
+                self.connection.send_message(Ack(id=message.id, seq=seq).to_wire())
+        return None
+
+    # --- helpers -------------------------------------------------------------------------------
+
+    def _take(self, bucket: TokenBucket, what: str) -> None:
+        wait = bucket.take(time.monotonic())
+        if wait > 0:
+            raise RateLimited(f"{what}: slow down", retry_after=wait)
+
+    def _reply_error(self, error: ClassbridgeError, request_id: str | int | None) -> None:
+        retry = getattr(error, "retry_after", None)
+        reply = ErrorReply(
+            code=error.code,
+            message=error.message,
+            id=request_id,
+            detail=error.detail,
+            retry_after_ms=None if retry is None else max(1, int(retry * 1000)),
+        )
+        self.connection.send_message(reply.to_wire())
+
+    def _log_context(self) -> dict[str, Any]:
+        actor = self.connection.actor
+        return {
+            "session_id": self.connection.session_id or None,
+            "participant_id": actor.participant_id if actor else None,
+        }
+
+
+def _peek_request_id(data: Any) -> str | int | None:
+    """The request id of a message that may be invalid otherwise, so its error can echo it."""
+    if isinstance(data, dict):
+        value = data.get("id")
+        if isinstance(value, str) and len(value) <= 64:
+            return value
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) < 2**63:
+            return value
+    return None

@@ -1,0 +1,22 @@
+"""An event encoded at most once per wire format, however many connections receive it."""
+
+from __future__ import annotations
+
+from server.protocol.codec import Frame, WireFormat, encode_message
+from server.rooms.events import Event, SequencedEvent
+
+
+class EncodedEvent:
+    __slots__ = ("_frames", "event", "seq")
+
+    def __init__(self, seq: int, event: Event) -> None:
+        self.seq = seq
+        self.event = event
+        self._frames: dict[WireFormat, Frame] = {}
+
+    def frame(self, wire_format: WireFormat) -> Frame:
+        frame = self._frames.get(wire_format)
+        if frame is None:
+            wire = SequencedEvent(self.seq, self.event).to_wire()
+            frame = self._frames[wire_format] = encode_message(wire, wire_format)
+        return frame

@@ -1,0 +1,249 @@
+"""The session hub of one worker: loads replicas, attaches connections, runs commands, presence.
+
+All I/O with the broker goes through here; the rules live in server/rooms.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Coroutine
+from contextlib import asynccontextmanager
+from typing import Any
+
+import msgpack
+
+from server.broker.base import Broker, HistoryGone, LogPosition, StoredSnapshot
+from server.errors import SessionNotFound, TokenInvalid
+from server.hub.connection import Connection
+from server.hub.replica import SessionReplica
+from server.hub.resume import welcome_fresh, welcome_resumed
+from server.protocol.messages import ClientMessage, ResumePoint
+from server.rooms.actor import Actor
+from server.rooms.commands import CommandLimits, decide
+from server.rooms.events import Event
+from server.rooms.presence import joined_event, left_event
+from server.rooms.state import SessionState, dump_state, load_state
+from server.settings import Limits
+
+log = logging.getLogger(__name__)
+
+
+class SessionHub:
+    def __init__(
+        self, broker: Broker, limits: Limits, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.broker = broker
+        self.limits = limits
+        self.command_limits = CommandLimits(chat_max_chars=limits.chat_max_chars)
+        self._clock = clock
+        self._replicas: dict[str, SessionReplica] = {}
+        self._loading: dict[str, asyncio.Task[SessionReplica]] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._timers: set[asyncio.TimerHandle] = set()
+
+    def now_ms(self) -> int:
+        return int(self._clock() * 1000)
+
+    # --- replicas ------------------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def pinned(self, session_id: str) -> Any:
+        """A loaded replica that stays loaded while the block runs."""
+        replica = await self._open(session_id)
+        replica.pins += 1
+        try:
+            yield replica
+        finally:
+            replica.pins -= 1
+            self._maybe_unload(replica)
+
+    async def _open(self, session_id: str) -> SessionReplica:
+        replica = self._replicas.get(session_id)
+        if replica is not None:
+            return replica
+        task = self._loading.get(session_id)
+        if task is None:
+            task = asyncio.ensure_future(self._load(session_id))
+            self._loading[session_id] = task
+            task.add_done_callback(lambda _: self._loading.pop(session_id, None))
+        return await asyncio.shield(task)
+
+    async def _load(self, session_id: str) -> SessionReplica:
+        if await self.broker.get_session(session_id) is None:
+            raise SessionNotFound("no such session (it may have ended)")
+        snapshot = await self.broker.load_snapshot(session_id)
+        if snapshot is None:
+            state, epoch = SessionState(), (await self.broker.position(session_id)).epoch
+        else:
+            state, epoch = load_state(msgpack.unpackb(snapshot.payload)), snapshot.epoch
+        replica = SessionReplica(state, epoch, self.limits.presence_grace)
+        replica.on_applied = self._after_apply
+        replica.on_gap = self._schedule_repair
+        replica.subscription = await self.broker.subscribe(session_id, replica.receive)
+        await self._catch_up(session_id, replica)
+        self._replicas[session_id] = replica
+        return replica
+
+    async def _catch_up(self, session_id: str, replica: SessionReplica) -> None:
+        missed = await self.broker.read_since(
+            session_id, LogPosition(replica.state.seq, replica.epoch)
+        )
+        if isinstance(missed, HistoryGone):
+            # The snapshot predates a loss of history: keep what it holds, adopt the new epoch
+            # so every client resuming with the old one gets a fresh snapshot.
+            log.warning("history lost; continuing from snapshot", extra={"session_id": session_id})
+            replica.epoch = missed.position.epoch
+            replica.state.seq = max(replica.state.seq, missed.position.seq)
+            return
+        for seq, payload in missed:
+            replica.receive(seq, replica.epoch, payload)
+
+    def _schedule_repair(self, replica: SessionReplica) -> None:
+        self._spawn(self._catch_up(replica.session_id, replica))
+
+    def _after_apply(self, replica: SessionReplica, seq: int) -> None:
+        if seq % self.limits.snapshot_every == 0:
+            self._spawn(self._save_snapshot(replica))
+
+    async def _save_snapshot(self, replica: SessionReplica) -> None:
+        state = replica.state
+        if state.seq <= replica.saved_seq:
+            return
+        payload: bytes = msgpack.packb(dump_state(state), use_bin_type=True)
+        replica.saved_seq = state.seq
+        snapshot = StoredSnapshot(seq=state.seq, epoch=replica.epoch, payload=payload)
+        await self.broker.save_snapshot(state.session_id, snapshot)
+
+    def _maybe_unload(self, replica: SessionReplica) -> None:
+        if replica.unused and self._replicas.get(replica.session_id) is replica:
+            del self._replicas[replica.session_id]
+            self._spawn(self._unload(replica))
+
+    async def _unload(self, replica: SessionReplica) -> None:
+        if replica.subscription is not None:
+            await replica.subscription.close()
+        await self._save_snapshot(replica)
+
+    # --- connections ---------------------------------------------------------------------------
+
+    async def attach(
+        self,
+        connection: Connection,
+        session_id: str,
+        actor: Actor,
+        resume: ResumePoint | None,
+        request_id: str | int | None,
+    ) -> None:
+        """Join ``connection`` to its session: presence, then the welcome and missed events."""
+        async with self.pinned(session_id) as replica:
+            if actor.class_id not in replica.state.classes:
+                raise TokenInvalid("the join token names a class this session does not have")
+            connection.session_id, connection.actor = session_id, actor
+            async with replica.presence_lock:
+                replica.presence.connect(actor.participant_id, connection.id)
+                if not replica.state.is_present(actor.participant_id):
+                    await self._append(replica, joined_event(actor, self.now_ms()))
+            if resume is None:
+                replica.connections[connection.id] = connection
+                welcome_fresh(replica, connection, "none", request_id)
+                return
+            connection.held = []
+            replica.connections[connection.id] = connection
+            try:
+                missed = await self.broker.read_since(
+                    session_id, LogPosition(resume.seq, resume.epoch)
+                )
+            except BaseException:
+                replica.connections.pop(connection.id, None)
+                raise
+            if isinstance(missed, HistoryGone) or resume.epoch != replica.epoch:
+                connection.held = None
+                welcome_fresh(replica, connection, "snapshot", request_id)
+            else:
+                welcome_resumed(replica, connection, resume.seq, missed, request_id)
+
+    async def detach(self, connection: Connection) -> None:
+        replica = self._replicas.get(connection.session_id)
+        if replica is None or connection.actor is None:
+            return
+        replica.connections.pop(connection.id, None)
+        participant_id = connection.actor.participant_id
+        deadline = replica.presence.disconnect(participant_id, connection.id, time.monotonic())
+        if deadline is not None:
+            loop = asyncio.get_running_loop()
+            loop.call_later(self.limits.presence_grace, self._spawn, self._expire_presence(replica))
+        self._maybe_unload(replica)
+
+    def _expire_later(self, replica: SessionReplica) -> None:
+        now = asyncio.get_running_loop().time()
+        self._timers = {t for t in self._timers if t.when() > now}  # forget timers that fired
+        self._spawn(self._expire_presence(replica))
+
+    async def _expire_presence(self, replica: SessionReplica) -> None:
+        async with replica.presence_lock:
+            for participant_id in replica.presence.due(time.monotonic()):
+                if replica.state.is_present(participant_id):
+                    event = left_event(participant_id, "disconnected", self.now_ms())
+                    await self._append(replica, event)
+        self._maybe_unload(replica)
+
+    async def leave(self, connection: Connection) -> None:
+        """An explicit leave: logged at once when it was the participant's last connection."""
+        replica = self._replicas.get(connection.session_id)
+        if replica is None or connection.actor is None:
+            return
+        participant_id = connection.actor.participant_id
+        async with replica.presence_lock:
+            replica.connections.pop(connection.id, None)
+            if replica.presence.disconnect(participant_id, connection.id, 0.0) is not None:
+                replica.presence.due(float("inf"))
+                if replica.state.is_present(participant_id):
+                    await self._append(replica, left_event(participant_id, "left", self.now_ms()))
+        self._maybe_unload(replica)
+
+    # --- commands ------------------------------------------------------------------------------
+
+    async def command(self, connection: Connection, message: ClientMessage) -> int:
+        """Validate a command against the replica and append its events; returns the last seq."""
+        replica = self._replicas[connection.session_id]
+        assert connection.actor is not None
+        events = decide(
+            replica.state, connection.actor, message, self.now_ms(), self.command_limits
+        )
+        seq = 0
+        for event in events:
+            seq = await self._append(replica, event)
+        return seq
+
+    async def append_event(self, session_id: str, event: Event) -> int:
+        async with self.pinned(session_id) as replica:
+            return await self._append(replica, event)
+
+    async def _append(self, replica: SessionReplica, event: Event) -> int:
+        position = await self.broker.append(replica.session_id, event.to_bytes())
+        await replica.wait_applied(position.seq)
+        return position.seq
+
+    # --- housekeeping --------------------------------------------------------------------------
+
+    def _spawn(self, coroutine: Coroutine[Any, Any, Any]) -> None:
+        task = asyncio.ensure_future(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("hub task failed", exc_info=task.exception())
+
+    async def close(self) -> None:
+        for timer in self._timers:
+            timer.cancel()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        for replica in list(self._replicas.values()):
+            await self._unload(replica)
+        self._replicas.clear()

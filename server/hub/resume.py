@@ -1,0 +1,64 @@
+"""The welcome a joining connection gets: a snapshot, or exactly the events it missed."""
+
+from __future__ import annotations
+
+from server.hub.connection import Connection
+from server.hub.encoded import EncodedEvent
+from server.hub.replica import SessionReplica
+from server.protocol.messages import Welcome
+from server.rooms.events import Event
+from server.rooms.visibility import can_see, is_redacted, snapshot_for
+
+
+def welcome_fresh(
+    replica: SessionReplica, connection: Connection, resume: str, request_id: str | int | None
+) -> None:
+    """A snapshot at the replica's seq; live events after it follow through the connection."""
+    assert connection.actor is not None
+    state = replica.state
+    welcome = Welcome(
+        participant=connection.actor.to_wire(),
+        seq=state.seq,
+        epoch=replica.epoch,
+        resume=resume,
+        session=snapshot_for(state, connection.actor),
+        id=request_id,
+    )
+    connection.send_message(welcome.to_wire())
+
+
+def welcome_resumed(
+    replica: SessionReplica,
+    connection: Connection,
+    after_seq: int,
+    missed: list[tuple[int, bytes]],
+    request_id: str | int | None,
+) -> None:
+    """Replay every event after ``after_seq`` up to the replica's seq, each once, in order.
+
+    The events come from two places: the broker's history (read while live events kept
+    arriving) and the live events held back meanwhile. Their union, deduplicated by seq, is
+    the exact gap; anything later reaches the connection live once it is released.
+    """
+    assert connection.actor is not None
+    state = replica.state
+    held = connection.held or []
+    by_seq: dict[int, EncodedEvent] = {e.seq: e for e in held}
+    for seq, payload in missed:
+        if seq not in by_seq:
+            by_seq[seq] = EncodedEvent(seq, Event.from_bytes(payload))
+    welcome = Welcome(
+        participant=connection.actor.to_wire(),
+        seq=state.seq,
+        epoch=replica.epoch,
+        resume="events",
+        id=request_id,
+    )
+    connection.send_message(welcome.to_wire())
+    for seq in sorted(s for s in by_seq if after_seq < s <= state.seq):
+        encoded = by_seq[seq]
+        if not is_redacted(state, seq, encoded.event) and can_see(
+            state, connection.actor, encoded.event
+        ):
+            connection.send_replayed(encoded)
+    connection.held = None

@@ -1,0 +1,1 @@
+"""Server-side media with aiortc: relay, recorder, synthetic class peer (a later release)."""

@@ -1,0 +1,84 @@
+"""The two wire formats of protocol v1: msgpack in binary frames, JSON in text frames.
+
+Both carry the same maps. A server frame holds one message (a map) or a batch (an array of
+maps, handled in order). Batches are built by joining already encoded messages, so an event
+encoded once can go into any number of frames without being encoded again.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from collections.abc import Sequence
+from enum import Enum
+from typing import Any
+
+import msgpack
+
+from server.errors import BadMessage
+
+
+class WireFormat(Enum):
+    MSGPACK = "classbridge.v1.msgpack"
+    JSON = "classbridge.v1.json"
+
+    @property
+    def binary(self) -> bool:
+        return self is WireFormat.MSGPACK
+
+    @classmethod
+    def choose(cls, offered: Sequence[str]) -> WireFormat | None:
+        """The first subprotocol the client offered that we speak; JSON when none is offered."""
+        if not offered:
+            return cls.JSON
+        for name in offered:
+            for wire_format in cls:
+                if wire_format.value == name:
+                    return wire_format
+        return None
+
+
+Frame = bytes | str
+
+_json_encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def encode_message(message: dict[str, Any], wire_format: WireFormat) -> Frame:
+    if wire_format is WireFormat.MSGPACK:
+        packed: bytes = msgpack.packb(message, use_bin_type=True)
+        return packed
+    return _json_encoder.encode(message)
+
+
+def decode_frame(frame: Frame, wire_format: WireFormat) -> Any:
+    """Decode one client frame; anything that is not a single valid document is ``BadMessage``."""
+    if wire_format is WireFormat.MSGPACK:
+        if not isinstance(frame, bytes):
+            raise BadMessage("this connection speaks msgpack: send binary frames")
+        try:
+            return msgpack.unpackb(frame, raw=False, strict_map_key=True)
+        except Exception as error:  # msgpack raises several unrelated types on garbage input
+            raise BadMessage("frame is not valid msgpack") from error
+    if not isinstance(frame, str):
+        raise BadMessage("this connection speaks JSON: send text frames")
+    try:
+        return json.loads(frame)
+    except (ValueError, RecursionError) as error:
+        raise BadMessage("frame is not valid JSON") from error
+
+
+def _msgpack_array_header(length: int) -> bytes:
+    if length < 16:
+        return bytes([0x90 | length])
+    if length < 2**16:
+        return b"\xdc" + struct.pack(">H", length)
+    return b"\xdd" + struct.pack(">I", length)
+
+
+def pack_batch(encoded: Sequence[Frame], wire_format: WireFormat) -> Frame:
+    """Join already encoded messages into one frame; a single message goes out unwrapped."""
+    if len(encoded) == 1:
+        return encoded[0]
+    if wire_format is WireFormat.MSGPACK:
+        return _msgpack_array_header(len(encoded)) + b"".join(encoded)  # type: ignore[arg-type]
+    return "[" + ",".join(encoded) + "]"  # type: ignore[arg-type]

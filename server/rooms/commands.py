@@ -1,0 +1,35 @@
+"""Turn a client command into the events to append, after checking it against the state.
+
+``decide`` is pure: it reads the replica's state and the sender's identity, and either returns
+events or raises a ``ClassbridgeError`` that the gateway sends back as an error reply.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from server.errors import UnknownType
+from server.protocol.messages import ChatDelete, ChatSend, ClientMessage, SettingsUpdate
+from server.rooms.actor import Actor
+from server.rooms.chat import delete_message, post_message
+from server.rooms.events import Event
+from server.rooms.settings_rules import change_settings
+from server.rooms.state import SessionState
+
+
+@dataclass(frozen=True, slots=True)
+class CommandLimits:
+    chat_max_chars: int = 2000
+
+
+def decide(
+    state: SessionState, actor: Actor, command: ClientMessage, now: int, limits: CommandLimits
+) -> list[Event]:
+    match command:
+        case ChatSend(text=text, to=to):
+            return [post_message(state, actor, text, to, now, limits.chat_max_chars)]
+        case ChatDelete(message_id=message_id):
+            return [delete_message(state, actor, message_id, now)]
+        case SettingsUpdate(settings=changes):
+            return [change_settings(actor, changes, now)]
+    raise UnknownType(f"'{command.TYPE}' is not a session command", detail=command.TYPE)

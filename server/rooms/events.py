@@ -1,0 +1,60 @@
+"""Events of the session log. An event is a kind, a timestamp and a map of data.
+
+The timestamp (milliseconds since the Unix epoch) is stamped by the worker that decides the event,
+so the reducer never reads a clock and every replica computes the same state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+import msgpack
+
+from server.errors import BadMessage
+
+
+class EventKind(StrEnum):
+    SESSION_CREATED = "session.created"
+    PARTICIPANT_JOINED = "participant.joined"
+    PARTICIPANT_LEFT = "participant.left"
+    CHAT_POSTED = "chat.posted"
+    CHAT_DELETED = "chat.deleted"
+    SETTINGS_CHANGED = "settings.changed"
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    kind: str
+    ts: int
+    data: dict[str, Any]
+
+    def to_bytes(self) -> bytes:
+        packed: bytes = msgpack.packb([self.kind, self.ts, self.data], use_bin_type=True)
+        return packed
+
+    @classmethod
+    def from_bytes(cls, payload: bytes) -> Event:
+        try:
+            kind, ts, data = msgpack.unpackb(payload, raw=False)
+        except Exception as error:
+            raise BadMessage("stored event is corrupt") from error
+        return cls(kind=kind, ts=ts, data=data)
+
+
+@dataclass(frozen=True, slots=True)
+class SequencedEvent:
+    """An event with its place in the log."""
+
+    seq: int
+    event: Event
+
+    def to_wire(self) -> dict[str, Any]:
+        return {
+            "type": "event",
+            "seq": self.seq,
+            "kind": self.event.kind,
+            "ts": self.event.ts,
+            "data": self.event.data,
+        }

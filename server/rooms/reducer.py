@@ -1,0 +1,97 @@
+"""The pure reducer: ``apply_event(state, seq, event)``.
+
+Deterministic: the same log gives the same state on every replica. It updates the state in
+place (a replica owns its state, and copying a large session per event would be wasteful) and
+returns it. Events of unknown kinds only advance ``seq``, so an older worker keeps working next
+to a newer one during a rolling upgrade.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from server.rooms.events import Event, EventKind
+from server.rooms.state import ChatMessage, ClassInfo, Participant, SessionSettings, SessionState
+
+Handler = Callable[[SessionState, int, Event], None]
+
+
+def _session_created(state: SessionState, seq: int, event: Event) -> None:
+    data = event.data
+    state.session_id = data["session_id"]
+    state.title = data["title"]
+    state.created_at = event.ts
+    state.classes = {c["id"]: ClassInfo(**c) for c in data["classes"]}
+    state.settings = SessionSettings(**data["settings"])
+
+
+def _participant_joined(state: SessionState, seq: int, event: Event) -> None:
+    info: dict[str, Any] = event.data["participant"]
+    participant = state.participants.get(info["id"])
+    if participant is None:
+        participant = Participant(
+            id=info["id"],
+            name=info["name"],
+            role=info["role"],
+            class_id=info["class_id"],
+            first_joined_at=event.ts,
+        )
+        state.participants[participant.id] = participant
+    participant.name = info["name"]
+    participant.present = True
+    participant.last_change_at = event.ts
+
+
+def _participant_left(state: SessionState, seq: int, event: Event) -> None:
+    participant = state.participants.get(event.data["participant_id"])
+    if participant is not None:
+        participant.present = False
+        participant.last_change_at = event.ts
+
+
+def _chat_posted(state: SessionState, seq: int, event: Event) -> None:
+    data = event.data
+    state.chat.append(
+        ChatMessage(
+            id=seq,
+            sender=data["from"],
+            class_id=data["class_id"],
+            text=data["text"],
+            ts=event.ts,
+            to=data.get("to"),
+        )
+    )
+
+
+def _chat_deleted(state: SessionState, seq: int, event: Event) -> None:
+    message_id = event.data["message_id"]
+    state.deleted_messages.add(message_id)
+    kept = [m for m in state.chat if m.id != message_id]
+    if len(kept) != len(state.chat):
+        state.chat.clear()
+        state.chat.extend(kept)
+
+
+def _settings_changed(state: SessionState, seq: int, event: Event) -> None:
+    for name, value in event.data["changes"].items():
+        if hasattr(state.settings, name):
+            setattr(state.settings, name, value)
+
+
+_HANDLERS: dict[str, Handler] = {
+    EventKind.SESSION_CREATED: _session_created,
+    EventKind.PARTICIPANT_JOINED: _participant_joined,
+    EventKind.PARTICIPANT_LEFT: _participant_left,
+    EventKind.CHAT_POSTED: _chat_posted,
+    EventKind.CHAT_DELETED: _chat_deleted,
+    EventKind.SETTINGS_CHANGED: _settings_changed,
+}
+
+
+def apply_event(state: SessionState, seq: int, event: Event) -> SessionState:
+    handler = _HANDLERS.get(event.kind)
+    if handler is not None:
+        handler(state, seq, event)
+    state.seq = seq
+    return state

@@ -1,0 +1,127 @@
+"""The state of one session, as built by the reducer from the log."""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+# Recent chat kept in the state (and so in snapshots for late joiners). Older messages stay in
+# the log's history; the export (a later feature) reads them from there.
+CHAT_HISTORY = 200
+
+
+@dataclass(slots=True)
+class ClassInfo:
+    id: str
+    name: str
+    country: str
+    timezone: str
+    language: str
+
+    def to_wire(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(slots=True)
+class Participant:
+    id: str
+    name: str
+    role: str
+    class_id: str
+    present: bool = False
+    first_joined_at: int = 0
+    last_change_at: int = 0
+
+    def to_wire(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "role": self.role,
+            "class_id": self.class_id,
+            "present": self.present,
+        }
+
+
+@dataclass(slots=True)
+class ChatMessage:
+    id: int  # the seq of the event that posted it: unique and the same on every replica
+    sender: str
+    class_id: str
+    text: str
+    ts: int
+    to: str | None = None
+
+    def to_wire(self) -> dict[str, Any]:
+        wire: dict[str, Any] = {
+            "id": self.id,
+            "from": self.sender,
+            "class_id": self.class_id,
+            "text": self.text,
+            "ts": self.ts,
+        }
+        if self.to is not None:
+            wire["to"] = self.to
+        return wire
+
+
+@dataclass(slots=True)
+class SessionSettings:
+    lobby: bool = False
+    student_private_chat: bool = False
+
+    def to_wire(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(slots=True)
+class SessionState:
+    session_id: str = ""
+    title: str = ""
+    seq: int = 0
+    created_at: int = 0
+    classes: dict[str, ClassInfo] = field(default_factory=dict)
+    participants: dict[str, Participant] = field(default_factory=dict)
+    chat: deque[ChatMessage] = field(default_factory=lambda: deque(maxlen=CHAT_HISTORY))
+    deleted_messages: set[int] = field(default_factory=set)
+    settings: SessionSettings = field(default_factory=SessionSettings)
+
+    def is_present(self, participant_id: str) -> bool:
+        participant = self.participants.get(participant_id)
+        return participant is not None and participant.present
+
+    def find_message(self, message_id: int) -> ChatMessage | None:
+        for message in self.chat:
+            if message.id == message_id:
+                return message
+        return None
+
+
+def dump_state(state: SessionState) -> dict[str, Any]:
+    """The whole state as plain data, for snapshots kept by the broker."""
+    return {
+        "session_id": state.session_id,
+        "title": state.title,
+        "seq": state.seq,
+        "created_at": state.created_at,
+        "classes": [asdict(c) for c in state.classes.values()],
+        "participants": [asdict(p) for p in state.participants.values()],
+        "chat": [asdict(m) for m in state.chat],
+        "deleted_messages": sorted(state.deleted_messages),
+        "settings": asdict(state.settings),
+    }
+
+
+def load_state(data: dict[str, Any]) -> SessionState:
+    state = SessionState(
+        session_id=data["session_id"],
+        title=data["title"],
+        seq=data["seq"],
+        created_at=data["created_at"],
+        settings=SessionSettings(**data["settings"]),
+    )
+    state.classes = {c["id"]: ClassInfo(**c) for c in data["classes"]}
+    state.participants = {p["id"]: Participant(**p) for p in data["participants"]}
+    state.chat.extend(ChatMessage(**m) for m in data["chat"])
+    state.deleted_messages = set(data["deleted_messages"])
+    return state

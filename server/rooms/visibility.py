@@ -1,0 +1,58 @@
+"""Who sees what: direct messages reach only their parties (and, between students, the
+teachers), and deleted chat never reaches anyone again, neither in snapshots nor in replays."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from server.rooms.actor import Actor
+from server.rooms.events import Event, EventKind
+from server.rooms.roles import Role
+from server.rooms.state import ChatMessage, SessionState
+
+
+def _sees_direct(state: SessionState, viewer: Actor, sender: str, recipient: str) -> bool:
+    if viewer.participant_id in (sender, recipient):
+        return True
+    # Students are often minors: teachers can read private messages between students (the
+    # student page says so), but not the private messages of other teachers.
+    if not viewer.role.is_teacher:
+        return False
+    return not any(
+        (p := state.participants.get(pid)) is not None and Role(p.role).is_teacher
+        for pid in (sender, recipient)
+    )
+
+
+def can_see(state: SessionState, viewer: Actor, event: Event) -> bool:
+    if event.kind == EventKind.CHAT_POSTED:
+        recipient = event.data.get("to")
+        if recipient is not None:
+            return _sees_direct(state, viewer, event.data["from"], recipient)
+    return True
+
+
+def is_redacted(state: SessionState, seq: int, event: Event) -> bool:
+    """A post that was deleted later is left out of replays, so its text never comes back."""
+    return event.kind == EventKind.CHAT_POSTED and seq in state.deleted_messages
+
+
+def _message_visible(state: SessionState, viewer: Actor, message: ChatMessage) -> bool:
+    return message.to is None or _sees_direct(state, viewer, message.sender, message.to)
+
+
+def snapshot_for(state: SessionState, viewer: Actor) -> dict[str, Any]:
+    """The session as ``viewer`` may see it: classes with their participants, chat, settings."""
+    by_class: dict[str, list[dict[str, Any]]] = {class_id: [] for class_id in state.classes}
+    for participant in state.participants.values():
+        by_class.setdefault(participant.class_id, []).append(participant.to_wire())
+    return {
+        "id": state.session_id,
+        "title": state.title,
+        "classes": [
+            {**info.to_wire(), "participants": by_class[class_id]}
+            for class_id, info in state.classes.items()
+        ],
+        "chat": [m.to_wire() for m in state.chat if _message_visible(state, viewer, m)],
+        "settings": state.settings.to_wire(),
+    }

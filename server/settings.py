@@ -1,0 +1,102 @@
+"""One frozen ``Settings``, read from the environment and the command line.
+
+Every option has an environment variable ``CLASSBRIDGE_<NAME>`` (docs/operations.md lists them);
+the command line wins over the environment. ``None`` turns an optional feature off.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    max_frame_bytes: int = 64 * 1024
+    send_queue_bytes: int = 1024 * 1024
+    chat_max_chars: int = 2000
+    chat_per_second: float = 2.0
+    chat_burst: int = 10
+    messages_per_second: float = 30.0
+    messages_burst: int = 60
+    max_bad_messages: int = 20
+    join_timeout: float = 10.0
+    presence_grace: float = 5.0
+    history_size: int = 1000
+    snapshot_every: int = 100
+    self_joins_per_minute: float = 20.0
+    self_joins_burst: int = 10
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    secret: str | None = None
+    api_key: str | None = None
+    broker_url: str = "memory://"
+    log_level: str = "info"
+    demo: bool | None = None  # None: on when no API key is configured
+    public_url: str | None = None  # the address printed in links; derived from host:port if None
+    token_ttl: int = 12 * 3600
+    student_token_ttl: int = 4 * 3600
+    permessage_deflate: bool = False
+    limits: Limits = field(default_factory=Limits)
+
+    @property
+    def demo_enabled(self) -> bool:
+        return self.api_key is None if self.demo is None else self.demo
+
+    @property
+    def base_url(self) -> str:
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = "localhost" if self.host in ("0.0.0.0", "::", "127.0.0.1") else self.host
+        return f"http://{host}:{self.port}"
+
+
+def _convert(raw: str, kind: Any) -> Any:
+    # Field types are strings here (postponed annotations): "int", "bool | None", ...
+    name = str(kind)
+    if name.startswith("bool"):
+        return raw.strip().lower() in ("1", "true", "yes", "on")
+    if name.startswith("int"):
+        return int(raw)
+    if name.startswith("float"):
+        return float(raw)
+    return raw
+
+
+def _from_env(cls: Any, env: Mapping[str, str]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for f in fields(cls):
+        raw = env.get(f"CLASSBRIDGE_{f.name.upper()}")
+        if raw is not None and f.name != "limits":
+            values[f.name] = _convert(raw, f.type)
+    return values
+
+
+def settings_from_env(env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    """Settings from ``CLASSBRIDGE_*`` variables, then ``overrides`` (None means not given)."""
+    env = os.environ if env is None else env
+    limits = Limits(**_from_env(Limits, env))
+    limit_names = {f.name for f in fields(Limits)}
+    limit_overrides = {k: v for k, v in overrides.items() if k in limit_names and v is not None}
+    base = {k: v for k, v in overrides.items() if k not in limit_names and v is not None}
+    values = {**_from_env(Settings, env), **base}
+    settings = Settings(limits=replace(limits, **limit_overrides), **values)
+    validate(settings)
+    return settings
+
+
+def validate(settings: Settings) -> None:
+    limits = settings.limits
+    if limits.snapshot_every * 2 > limits.history_size:
+        # A replica loads the last snapshot plus the events after it: those must still be kept.
+        raise ValueError("snapshot_every must be at most half of history_size")
+    if limits.max_frame_bytes < 1024:
+        raise ValueError("max_frame_bytes must be at least 1024")
+    if limits.send_queue_bytes < limits.max_frame_bytes:
+        raise ValueError("send_queue_bytes must be at least max_frame_bytes")

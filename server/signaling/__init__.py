@@ -1,0 +1,1 @@
+"""WebRTC signaling: routing rules, topology policy, ICE/TURN credentials (a later release)."""

@@ -173,7 +173,8 @@ class SessionHub:
         deadline = replica.presence.disconnect(participant_id, connection.id, time.monotonic())
         if deadline is not None:
             loop = asyncio.get_running_loop()
-            loop.call_later(self.limits.presence_grace, self._spawn, self._expire_presence(replica))
+            timer = loop.call_later(self.limits.presence_grace, self._expire_later, replica)
+            self._timers.add(timer)
         self._maybe_unload(replica)
 
     def _expire_later(self, replica: SessionReplica) -> None:

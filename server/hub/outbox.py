@@ -22,7 +22,9 @@ class Outbox:
         if self.closed:
             return True  # a closing connection silently drops what comes after
         size = len(frame)
-        if self.queued_bytes + size > self.limit_bytes:
+        # One message larger than the whole limit (a big welcome snapshot) still goes out when
+        # nothing else is queued; only a backlog marks a client as too slow.
+        if self._frames and self.queued_bytes + size > self.limit_bytes:
             return False
         self._frames.append(frame)
         self.queued_bytes += size

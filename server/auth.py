@@ -15,6 +15,9 @@ from server.rooms.roles import parse_role
 ISSUER = "classbridge"
 AUDIENCE = "classbridge.join"
 ALGORITHM = "HS256"
+# RFC 7518 (3.2) wants an HS256 key at least as long as the hash; pyjwt warns on every use of
+# a shorter one, so refuse it once, at startup.
+MIN_SECRET_BYTES = 32
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,8 +31,8 @@ class Grant:
 
 class TokenService:
     def __init__(self, secret: str) -> None:
-        if len(secret) < 16:
-            raise ValueError("the token secret must be at least 16 characters")
+        if len(secret.encode()) < MIN_SECRET_BYTES:
+            raise ValueError(f"the token secret must be at least {MIN_SECRET_BYTES} bytes long")
         self._secret = secret
 
     def mint(self, session_id: str, actor: Actor, ttl: int, now: float | None = None) -> str:

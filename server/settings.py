@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
+from server.auth import MIN_SECRET_BYTES
+
 
 @dataclass(frozen=True, slots=True)
 class Limits:
@@ -54,17 +56,31 @@ class Settings:
         if self.public_url:
             return self.public_url.rstrip("/")
         host = "localhost" if self.host in ("0.0.0.0", "::", "127.0.0.1") else self.host
+        if ":" in host:
+            host = f"[{host}]"  # an IPv6 address needs brackets in a URL
         return f"http://{host}:{self.port}"
 
 
-def _convert(raw: str, kind: Any) -> Any:
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+
+
+def _to_bool(name: str, raw: str) -> bool:
+    # A typo must not silently turn a feature off: refuse what is neither yes nor no.
+    value = raw.strip().lower()
+    if value not in _TRUE + _FALSE:
+        raise ValueError(f"CLASSBRIDGE_{name.upper()} must be one of {', '.join(_TRUE + _FALSE)}")
+    return value in _TRUE
+
+
+def _convert(name: str, raw: str, kind: Any) -> Any:
     # Field types are strings here (postponed annotations): "int", "bool | None", ...
-    name = str(kind)
-    if name.startswith("bool"):
-        return raw.strip().lower() in ("1", "true", "yes", "on")
-    if name.startswith("int"):
+    type_name = str(kind)
+    if type_name.startswith("bool"):
+        return _to_bool(name, raw)
+    if type_name.startswith("int"):
         return int(raw)
-    if name.startswith("float"):
+    if type_name.startswith("float"):
         return float(raw)
     return raw
 
@@ -73,8 +89,9 @@ def _from_env(cls: Any, env: Mapping[str, str]) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for f in fields(cls):
         raw = env.get(f"CLASSBRIDGE_{f.name.upper()}")
-        if raw is not None and f.name != "limits":
-            values[f.name] = _convert(raw, f.type)
+        # An empty variable (`CLASSBRIDGE_API_KEY=` in an env file) means "not set", not "".
+        if raw and raw.strip() and f.name != "limits":
+            values[f.name] = _convert(f.name, raw, f.type)
     return values
 
 
@@ -93,6 +110,16 @@ def settings_from_env(env: Mapping[str, str] | None = None, **overrides: Any) ->
 
 def validate(settings: Settings) -> None:
     limits = settings.limits
+    if settings.secret is not None and len(settings.secret.encode()) < MIN_SECRET_BYTES:
+        raise ValueError(f"the secret must be at least {MIN_SECRET_BYTES} bytes long")
+    for name in ("chat_per_second", "messages_per_second", "self_joins_per_minute"):
+        if getattr(limits, name) <= 0:
+            raise ValueError(f"{name} must be more than 0")  # a rate of 0 divides by zero
+    for name in ("chat_burst", "messages_burst", "self_joins_burst"):
+        if getattr(limits, name) < 1:
+            raise ValueError(f"{name} must be at least 1")
+    if limits.snapshot_every < 1:
+        raise ValueError("snapshot_every must be at least 1")  # the hub takes seq % snapshot_every
     if limits.snapshot_every * 2 > limits.history_size:
         # A replica loads the last snapshot plus the events after it: those must still be kept.
         raise ValueError("snapshot_every must be at most half of history_size")

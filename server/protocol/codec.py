@@ -8,6 +8,7 @@ encoded once can go into any number of frames without being encoded again.
 from __future__ import annotations
 
 import json
+import re
 import struct
 from collections.abc import Sequence
 from enum import Enum
@@ -42,6 +43,12 @@ Frame = bytes | str
 
 _json_encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
+# A lone surrogate (raw, or escaped as "\ud800") decodes into a str that cannot be encoded as
+# UTF-8: it would fail later, when the text is packed into an event or echoed to a client. A
+# frame that matches neither pattern cannot hold one, so most frames skip the full check.
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+_MAYBE_SURROGATE = re.compile(r"[\ud800-\udfff]|\\u[dD][89a-fA-F]")
+
 
 def encode_message(message: dict[str, Any], wire_format: WireFormat) -> Frame:
     if wire_format is WireFormat.MSGPACK:
@@ -62,9 +69,33 @@ def decode_frame(frame: Frame, wire_format: WireFormat) -> Any:
     if not isinstance(frame, str):
         raise BadMessage("this connection speaks JSON: send text frames")
     try:
-        return json.loads(frame)
+        document = json.loads(frame, parse_constant=_refuse_constant)
     except (ValueError, RecursionError) as error:
         raise BadMessage("frame is not valid JSON") from error
+    if _MAYBE_SURROGATE.search(frame) and _holds_surrogate(document):
+        raise BadMessage("frame holds a lone surrogate: text must be valid Unicode")
+    return document
+
+
+def _refuse_constant(name: str) -> Any:
+    # NaN and Infinity are not JSON, and a msgpack client could never be sent them back.
+    raise ValueError(f"{name} is not allowed")
+
+
+def _holds_surrogate(document: Any) -> bool:
+    # Iterative: the document may be nested as deep as the JSON parser allows.
+    pending = [document]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if _SURROGATE.search(item):
+                return True
+        elif isinstance(item, list):
+            pending.extend(item)
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+    return False
 
 
 def _msgpack_array_header(length: int) -> bytes:

@@ -10,6 +10,8 @@ from server.errors import InvalidMessage
 T = TypeVar("T")
 
 MAX_ID_LENGTH = 64
+# Integers must fit a signed 64-bit int: what msgpack and most client languages carry.
+MIN_INT = -(2**63)
 MAX_INT = 2**63 - 1
 
 
@@ -38,7 +40,7 @@ def check(value: Any, name: str, kind: type[T]) -> T:
         raise InvalidMessage(f"field '{name}' must be int", detail=name)
     if not isinstance(value, kind):
         raise InvalidMessage(f"field '{name}' must be {_type_name(kind)}", detail=name)
-    if isinstance(value, int) and not isinstance(value, bool) and not -MAX_INT <= value <= MAX_INT:
+    if isinstance(value, int) and not isinstance(value, bool) and not MIN_INT <= value <= MAX_INT:
         raise InvalidMessage(f"field '{name}' is out of range", detail=name)
     return value
 
@@ -52,6 +54,6 @@ def request_id(data: Mapping[str, Any]) -> str | int | None:
         raise InvalidMessage("field 'id' must be a string or an integer", detail="id")
     if isinstance(value, str) and len(value) > MAX_ID_LENGTH:
         raise InvalidMessage(f"field 'id' is longer than {MAX_ID_LENGTH}", detail="id")
-    if isinstance(value, int) and not -MAX_INT <= value <= MAX_INT:
+    if isinstance(value, int) and not MIN_INT <= value <= MAX_INT:
         raise InvalidMessage("field 'id' is out of range", detail="id")
     return value

@@ -36,6 +36,14 @@ class PresenceTracker:
         self.leave_deadlines[participant_id] = deadline
         return deadline
 
+    def drop(self, participant_id: str, connection_id: int) -> bool:
+        """Forget a connection without a grace period (an explicit leave); True when it was
+        the participant's last. Other participants' pending leaves are left alone."""
+        if self.disconnect(participant_id, connection_id, now=0.0) is None:
+            return False
+        del self.leave_deadlines[participant_id]
+        return True
+
     def is_connected(self, participant_id: str) -> bool:
         return participant_id in self.connections
 

@@ -12,7 +12,14 @@ from collections.abc import Callable
 from typing import Any
 
 from server.rooms.events import Event, EventKind
-from server.rooms.state import ChatMessage, ClassInfo, Participant, SessionSettings, SessionState
+from server.rooms.state import (
+    SETTING_NAMES,
+    ChatMessage,
+    ClassInfo,
+    Participant,
+    SessionSettings,
+    SessionState,
+)
 
 Handler = Callable[[SessionState, int, Event], None]
 
@@ -23,7 +30,7 @@ def _session_created(state: SessionState, seq: int, event: Event) -> None:
     state.title = data["title"]
     state.created_at = event.ts
     state.classes = {c["id"]: ClassInfo(**c) for c in data["classes"]}
-    state.settings = SessionSettings(**data["settings"])
+    state.settings = SessionSettings.from_wire(data["settings"])
 
 
 def _participant_joined(state: SessionState, seq: int, event: Event) -> None:
@@ -75,7 +82,10 @@ def _chat_deleted(state: SessionState, seq: int, event: Event) -> None:
 
 def _settings_changed(state: SessionState, seq: int, event: Event) -> None:
     for name, value in event.data["changes"].items():
-        if hasattr(state.settings, name):
+        # Not ``hasattr``: it accepts method names such as ``to_wire``, and assigning one raises,
+        # which would stop this replica while the others go on. Unknown names come from a
+        # newer worker (see SessionSettings.from_wire).
+        if name in SETTING_NAMES:
             setattr(state.settings, name, value)
 
 

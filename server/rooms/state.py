@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import asdict, dataclass, field
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 # Recent chat kept in the state (and so in snapshots for late joiners). Older messages stay in
@@ -70,8 +71,17 @@ class SessionSettings:
     lobby: bool = False
     student_private_chat: bool = False
 
+    @classmethod
+    def from_wire(cls, data: Mapping[str, Any]) -> SessionSettings:
+        """Known settings only: during a rolling upgrade a newer worker may log settings that
+        this one does not have yet, and its replica must keep working."""
+        return cls(**{name: value for name, value in data.items() if name in SETTING_NAMES})
+
     def to_wire(self) -> dict[str, Any]:
         return asdict(self)
+
+
+SETTING_NAMES = frozenset(f.name for f in fields(SessionSettings))
 
 
 @dataclass(slots=True)
@@ -118,7 +128,7 @@ def load_state(data: dict[str, Any]) -> SessionState:
         title=data["title"],
         seq=data["seq"],
         created_at=data["created_at"],
-        settings=SessionSettings(**data["settings"]),
+        settings=SessionSettings.from_wire(data["settings"]),
     )
     state.classes = {c["id"]: ClassInfo(**c) for c in data["classes"]}
     state.participants = {p["id"]: Participant(**p) for p in data["participants"]}

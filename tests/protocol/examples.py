@@ -1,0 +1,96 @@
+"""One example of every protocol v1 message type, shared by the golden-file and fuzz tests.
+
+The golden files in ``golden/`` hold these examples as the codecs write them. To rewrite them
+after a deliberate change of the wire format (never automatically):
+
+    CLASSBRIDGE_REGEN_GOLDEN=1 .venv/bin/python -m pytest tests/protocol/test_messages.py
+
+then review the diff: every changed byte is a change every client sees.
+"""
+
+from __future__ import annotations
+
+from server.protocol.messages import (
+    Ack,
+    ChatDelete,
+    ChatSend,
+    ClientMessage,
+    ErrorReply,
+    EventMessage,
+    Join,
+    Leave,
+    Ping,
+    Pong,
+    ResumePoint,
+    ServerMessage,
+    SettingsUpdate,
+    Welcome,
+)
+
+TOKEN = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzaWQiOiJzX2RlbW8ifQ.c2lnbmF0dXJl"
+
+CLIENT_EXAMPLES: dict[str, ClientMessage] = {
+    "join": Join(
+        token=TOKEN, resume=ResumePoint(seq=41, epoch="9f3a1c2e"), session="s_demo", id="join-1"
+    ),
+    "chat.send": ChatSend(text="Habari! こんにちは 👋\nLine two", to="p_teacher", id=7),
+    "chat.delete": ChatDelete(message_id=43, id="del-1"),
+    "settings.update": SettingsUpdate(
+        settings={"student_private_chat": True, "lobby": False}, id=8
+    ),
+    "ping": Ping(id=-9_007_199_254_740_993),
+    "leave": Leave(),
+}
+
+_AMANI = {"id": "p_amani", "name": "Amani", "role": "student", "class_id": "c1"}
+
+SERVER_EXAMPLES: dict[str, ServerMessage] = {
+    "welcome": Welcome(
+        participant=_AMANI,
+        seq=42,
+        epoch="9f3a1c2e",
+        resume="none",
+        session={
+            "id": "s_demo",
+            "title": "Water in our towns",
+            "classes": [
+                {
+                    "id": "c1",
+                    "name": "Form 2 Blue",
+                    "country": "KE",
+                    "timezone": "Africa/Nairobi",
+                    "language": "sw",
+                    "participants": [{**_AMANI, "present": True}],
+                },
+            ],
+            "chat": [
+                {
+                    "id": 40,
+                    "from": "p_amani",
+                    "class_id": "c1",
+                    "text": "Jambo",
+                    "ts": 1700000000000,
+                }
+            ],
+            "settings": {"lobby": False, "student_private_chat": False},
+        },
+        id="join-1",
+    ),
+    "event": EventMessage(
+        seq=43,
+        kind="chat.posted",
+        ts=1_700_000_001_234,
+        data={"from": "p_ingrid", "class_id": "c2", "text": "Hei fra Bergen 🌧️"},
+    ),
+    "ack": Ack(id=7, seq=43),
+    "error": ErrorReply(
+        code="rate_limited",
+        message="too many chat messages: slow down",
+        id="chat-9",
+        detail="text",
+        retry_after_ms=1500,
+    ),
+    "pong": Pong(id="p-1"),
+}
+
+EXAMPLES: dict[str, ClientMessage | ServerMessage] = {**CLIENT_EXAMPLES, **SERVER_EXAMPLES}

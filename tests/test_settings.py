@@ -1,0 +1,192 @@
+"""Settings from ``CLASSBRIDGE_*`` variables and overrides, and the checks on them."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from server.settings import Limits, Settings, settings_from_env, validate
+
+SECRET = "settings-test-secret-0123456789abcdef"
+
+
+def test_defaults_without_environment() -> None:
+    settings = settings_from_env({})
+    assert settings == Settings()
+    assert (settings.host, settings.port, settings.broker_url) == ("127.0.0.1", 8000, "memory://")
+    assert settings.secret is None
+    assert settings.api_key is None
+    assert settings.limits == Limits()
+
+
+def test_environment_variables_are_parsed() -> None:
+    env = {
+        "CLASSBRIDGE_HOST": "0.0.0.0",
+        "CLASSBRIDGE_PORT": "9001",
+        "CLASSBRIDGE_SECRET": SECRET,
+        "CLASSBRIDGE_API_KEY": "operator-key",
+        "CLASSBRIDGE_BROKER_URL": "redis://cache:6379/0",
+        "CLASSBRIDGE_LOG_LEVEL": "debug",
+        "CLASSBRIDGE_DEMO": "yes",
+        "CLASSBRIDGE_PERMESSAGE_DEFLATE": "ON",
+        "CLASSBRIDGE_TOKEN_TTL": "60",
+        "CLASSBRIDGE_HISTORY_SIZE": "500",
+        "CLASSBRIDGE_SNAPSHOT_EVERY": "50",
+        "CLASSBRIDGE_CHAT_PER_SECOND": "0.5",
+        "CLASSBRIDGE_PRESENCE_GRACE": "2.5",
+        "UNRELATED": "ignored",
+    }
+    settings = settings_from_env(env)
+    assert (settings.host, settings.port, settings.secret, settings.api_key) == (
+        "0.0.0.0",
+        9001,
+        SECRET,
+        "operator-key",
+    )
+    assert settings.broker_url == "redis://cache:6379/0"
+    assert settings.log_level == "debug"
+    assert settings.demo is True
+    assert settings.permessage_deflate is True
+    assert settings.token_ttl == 60
+    limits = settings.limits
+    assert (limits.history_size, limits.snapshot_every) == (500, 50)
+    assert (limits.chat_per_second, limits.presence_grace) == (0.5, 2.5)
+    assert limits.chat_max_chars == Limits().chat_max_chars
+
+
+@pytest.mark.parametrize(
+    ("raw", "value"),
+    [("1", True), ("true", True), ("Yes", True), (" on ", True), ("0", False), ("FALSE", False)],
+)
+def test_booleans(raw: str, value: bool) -> None:
+    assert settings_from_env({"CLASSBRIDGE_DEMO": raw}).demo is value
+
+
+@pytest.mark.parametrize("raw", ["ture", "2", "enabled", "y"])
+def test_unrecognised_boolean_is_refused_not_read_as_false(raw: str) -> None:
+    with pytest.raises(ValueError, match="CLASSBRIDGE_DEMO"):
+        settings_from_env({"CLASSBRIDGE_DEMO": raw})
+
+
+@pytest.mark.parametrize(
+    ("env", "error"),
+    [
+        ({"CLASSBRIDGE_PORT": "eighty"}, "invalid literal for int"),
+        ({"CLASSBRIDGE_CHAT_PER_SECOND": "fast"}, "could not convert string to float"),
+    ],
+)
+def test_unparsable_numbers_are_refused(env: dict[str, str], error: str) -> None:
+    with pytest.raises(ValueError, match=error):
+        settings_from_env(env)
+
+
+def test_empty_variables_count_as_not_set() -> None:
+    env = {"CLASSBRIDGE_API_KEY": "", "CLASSBRIDGE_PORT": " ", "CLASSBRIDGE_DEMO": ""}
+    settings = settings_from_env(env)
+    assert settings.api_key is None
+    assert settings.port == 8000
+    assert settings.demo_enabled
+
+
+def test_overrides_win_over_the_environment() -> None:
+    env = {"CLASSBRIDGE_PORT": "9001", "CLASSBRIDGE_HISTORY_SIZE": "500", "CLASSBRIDGE_DEMO": "1"}
+    settings = settings_from_env(env, port=9100, history_size=300, demo=False)
+    assert settings.port == 9100
+    assert settings.limits.history_size == 300
+    assert settings.demo is False
+
+
+def test_none_overrides_mean_not_given() -> None:
+    env = {"CLASSBRIDGE_PORT": "9001", "CLASSBRIDGE_HISTORY_SIZE": "500"}
+    settings = settings_from_env(env, port=None, history_size=None, host=None)
+    assert (settings.port, settings.limits.history_size, settings.host) == (9001, 500, "127.0.0.1")
+
+
+def test_settings_are_frozen() -> None:
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        Settings().port = 1  # type: ignore[misc]
+
+
+# --- validate ----------------------------------------------------------------------------------
+
+
+def test_snapshot_every_at_most_half_of_history() -> None:
+    assert settings_from_env({}, history_size=100, snapshot_every=50).limits.snapshot_every == 50
+    with pytest.raises(ValueError, match="snapshot_every"):
+        settings_from_env({}, history_size=100, snapshot_every=51)
+    with pytest.raises(ValueError, match="snapshot_every"):
+        settings_from_env({"CLASSBRIDGE_HISTORY_SIZE": "10"})
+
+
+def test_snapshot_every_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="snapshot_every"):
+        settings_from_env({}, snapshot_every=0)
+
+
+@pytest.mark.parametrize(
+    "override",
+    [
+        {"chat_per_second": 0.0},
+        {"messages_per_second": -1.0},
+        {"self_joins_per_minute": 0.0},
+        {"chat_burst": 0},
+        {"messages_burst": 0},
+        {"self_joins_burst": 0},
+    ],
+)
+def test_rates_and_bursts_must_be_positive(override: dict[str, float]) -> None:
+    with pytest.raises(ValueError, match=next(iter(override))):
+        settings_from_env({}, **override)
+
+
+def test_frame_and_queue_sizes() -> None:
+    with pytest.raises(ValueError, match="max_frame_bytes"):
+        settings_from_env({}, max_frame_bytes=1000)
+    with pytest.raises(ValueError, match="send_queue_bytes"):
+        settings_from_env({}, max_frame_bytes=8192, send_queue_bytes=4096)
+    settings = settings_from_env({}, max_frame_bytes=4096, send_queue_bytes=4096)
+    assert settings.limits.send_queue_bytes == 4096
+
+
+def test_short_secret_is_refused_at_startup() -> None:
+    with pytest.raises(ValueError, match="secret"):
+        settings_from_env({"CLASSBRIDGE_SECRET": "too-short"})
+    assert settings_from_env({}, secret=SECRET).secret == SECRET
+
+
+def test_validate_accepts_the_defaults() -> None:
+    validate(Settings())
+
+
+# --- derived values ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("api_key", "demo", "enabled"),
+    [
+        (None, None, True),  # no API key: the demo is the only way in
+        ("key", None, False),
+        (None, False, False),
+        ("key", True, True),
+    ],
+)
+def test_demo_enabled(api_key: str | None, demo: bool | None, enabled: bool) -> None:
+    assert Settings(api_key=api_key, demo=demo).demo_enabled is enabled
+
+
+@pytest.mark.parametrize(
+    ("settings", "url"),
+    [
+        (Settings(), "http://localhost:8000"),
+        (Settings(host="0.0.0.0", port=9000), "http://localhost:9000"),
+        (Settings(host="::"), "http://localhost:8000"),
+        (Settings(host="class.example.org", port=80), "http://class.example.org:80"),
+        (Settings(host="::1"), "http://[::1]:8000"),
+        (Settings(host="fd00::5", port=8443), "http://[fd00::5]:8443"),
+        (Settings(public_url="https://bridge.example.org/"), "https://bridge.example.org"),
+        (Settings(public_url="https://x.org/classes//", port=1), "https://x.org/classes"),
+    ],
+)
+def test_base_url(settings: Settings, url: str) -> None:
+    assert settings.base_url == url

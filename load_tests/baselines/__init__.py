@@ -1,0 +1,1 @@
+"""Reference servers that run the same workload as Classbridge, for side-by-side ratios."""

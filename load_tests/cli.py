@@ -1,0 +1,146 @@
+"""``python -m load_tests chat-fanout ...``: run a benchmark, print a table, write JSON."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import shlex
+import sys
+import time
+from collections.abc import Callable, Coroutine, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+from load_tests.config import FanoutConfig, validate
+from load_tests.fanout import machine_busy, run_benchmark
+from load_tests.report import build_report, format_table
+from load_tests.stats import RateResult
+
+T = TypeVar("T")
+BUSY_WARNING = 0.15  # of the machine's capacity, measured for 1 s before the run
+
+
+def _rates(text: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(part) for part in text.split(",") if part.strip())
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"rates: {error}") from None
+
+
+def _fanout_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    d = FanoutConfig()
+    p = commands.add_parser(
+        "chat-fanout",
+        help="chat fan-out: N sessions x M clients, offered rates, vs a bare broadcast ceiling",
+        description="Chat fan-out benchmark: N sessions x M clients (msgpack by default); some "
+        "clients per session post chat at each offered rate; reports delivered events/s, "
+        "end-to-end latency, loss, duplicates and server CPU/RSS for Classbridge and for "
+        "load_tests/baselines/ceiling.py on the same workload. Loopback only; bounded.",
+    )
+    p.add_argument("--sessions", type=int, default=d.sessions, help="sessions (N)")
+    p.add_argument("--clients", type=int, default=d.clients, help="clients per session (M)")
+    p.add_argument("--senders", type=int, default=d.senders, help="posting clients per session")
+    p.add_argument("--rates", type=_rates, default=d.rates, help="offered msg/s, e.g. 100,300")
+    p.add_argument("--duration", type=float, default=d.duration, help="measured s per rate")
+    p.add_argument("--warmup", type=float, default=d.warmup, help="warm-up s per rate")
+    p.add_argument("--ramp", type=float, default=d.ramp, help="s over which clients join")
+    p.add_argument("--drain-timeout", type=float, default=d.drain_timeout)
+    p.add_argument("--arrival", choices=("poisson", "uniform"), default=d.arrival)
+    p.add_argument("--format", dest="wire_format", choices=("msgpack", "json"), default="msgpack")
+    p.add_argument("--pad", type=int, default=d.pad, help="extra characters per chat text")
+    p.add_argument("--seed", type=int, default=d.seed)
+    spawn_help = "start the server as a subprocess (default); --url turns it off"
+    p.add_argument("--spawn", action=argparse.BooleanOptionalAction, default=True, help=spawn_help)
+    p.add_argument(
+        "--url",
+        help="an already running Classbridge (loopback only), started with high "
+        "--chat-per-second and --messages-per-second so its limits do not shape the load",
+    )
+    p.add_argument("--api-key", help="its operator API key (with --url)")
+    p.add_argument("--server-pid", type=int, help="its process id, for CPU and memory")
+    ceiling_help = "also run the bare broadcast baseline on the same workload (default)"
+    p.add_argument(
+        "--ceiling", action=argparse.BooleanOptionalAction, default=True, help=ceiling_help
+    )
+    p.add_argument("--server-log-level", default=d.server_log_level)
+    p.add_argument("--json", type=Path, help="write every figure to this file")
+    p.add_argument("--quiet", action="store_true", help="no progress line")
+
+
+def config_from_args(args: argparse.Namespace) -> FanoutConfig:
+    if not args.spawn and args.url is None:
+        raise ValueError("--no-spawn needs --url")
+    names = set(FanoutConfig.__dataclass_fields__) - {"progress"}
+    values = {name: getattr(args, name) for name in names if hasattr(args, name)}
+    config = FanoutConfig(**values, progress=not args.quiet)
+    validate(config)
+    return config
+
+
+def run_async(main: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run on uvloop when it is installed (it comes with uvicorn[standard]), as the server does."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(main())
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        return runner.run(main())
+
+
+async def _run(config: FanoutConfig) -> tuple[dict[str, list[RateResult]], float | None]:
+    busy = await machine_busy()
+    if busy is not None and busy > BUSY_WARNING and config.progress:
+        print(
+            f"warning: the machine is {busy:.0%} busy before the run (other processes): "
+            "figures will be skewed",
+            file=sys.stderr,
+        )
+    return await run_benchmark(config), busy
+
+
+def chat_fanout(config: FanoutConfig, json_path: Path | None, command: str) -> int:
+    started = time.monotonic()
+    results, busy_before = run_async(lambda: _run(config))
+    elapsed = time.monotonic() - started
+    report = build_report(config, results, command, elapsed, busy_before)
+    print(format_table(report, results), flush=True)
+    if json_path is not None:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps(report, indent=2) + "\n")
+        print(f"\nJSON report: {json_path}", flush=True)
+    return 0
+
+
+def _command_line(argv: list[str]) -> str:
+    """The command as typed, without the API key."""
+    shown = [
+        "<redacted>" if i and argv[i - 1] == "--api-key" else arg for i, arg in enumerate(argv)
+    ]
+    shown = [a.split("=")[0] + "=<redacted>" if a.startswith("--api-key=") else a for a in shown]
+    return shlex.join(["python", "-m", "load_tests", *shown])
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
+        argv = ["chat-fanout", *argv]  # the only benchmark so far is the default one
+    parser = argparse.ArgumentParser(
+        prog="python -m load_tests",
+        description="Classbridge benchmarks on loopback; without a command, chat-fanout runs.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    _fanout_parser(commands)
+    args = parser.parse_args(argv)
+    try:
+        config = config_from_args(args)
+    except ValueError as error:
+        parser.error(str(error))
+    try:
+        return chat_fanout(config, args.json, _command_line(argv))
+    except (OSError, RuntimeError, TimeoutError, ExceptionGroup) as error:
+        print(f"benchmark failed: {error!r}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,82 @@
+"""The parameters of a chat fan-out run, validated so that every run stays bounded."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+MAX_CLIENTS = 2000  # sessions x clients: one generator process on a small machine
+MAX_RATE = 50_000.0  # offered chat messages per second
+MAX_SECONDS = 600.0
+MAX_PAD = 1500  # extra characters per chat text (the server's default limit is 2000)
+
+
+@dataclass(frozen=True, slots=True)
+class FanoutConfig:
+    sessions: int = 10
+    clients: int = 10  # per session, senders included
+    senders: int = 2  # per session: the clients that post chat
+    rates: tuple[float, ...] = (1000.0, 4000.0, 8000.0, 12000.0)  # offered msg/s, all sessions
+    duration: float = 10.0  # measured seconds per rate
+    warmup: float = 2.0  # seconds per rate before measuring
+    ramp: float = 2.0  # seconds over which all clients join
+    drain_timeout: float = 5.0  # the most to wait after each rate for late deliveries
+    arrival: str = "poisson"  # or "uniform"
+    wire_format: str = "msgpack"  # or "json"
+    pad: int = 0
+    seed: int = 1
+    url: str | None = None  # an already running Classbridge (loopback only); None: spawn one
+    api_key: str | None = None  # needed with url
+    server_pid: int | None = None  # with url: the process to read CPU and memory of
+    ceiling: bool = True  # also run load_tests/baselines/ceiling.py on the same workload
+    server_log_level: str = "warning"
+    progress: bool = True
+
+    @property
+    def total_clients(self) -> int:
+        return self.sessions * self.clients
+
+    def time_budget(self) -> float:
+        """An upper bound on the run's wall time; the run is cancelled past it."""
+        per_rate = self.warmup + self.duration + self.drain_timeout + 2.0
+        per_system = 30.0 + self.ramp + self.total_clients * 0.05 + per_rate * len(self.rates)
+        return per_system * (2 if self.ceiling else 1)
+
+
+def validate(config: FanoutConfig) -> None:
+    """Raise ValueError for a run that would be unbounded, off loopback or meaningless."""
+    checks = [
+        (config.sessions >= 1 and config.clients >= 2, "need >= 1 session of >= 2 clients"),
+        (config.total_clients <= MAX_CLIENTS, f"sessions x clients must be <= {MAX_CLIENTS}"),
+        (1 <= config.senders <= config.clients, "senders must be 1 .. clients"),
+        (bool(config.rates), "give at least one rate"),
+        (all(0 < r <= MAX_RATE for r in config.rates), f"rates must be in (0, {MAX_RATE:g}]"),
+        (0 < config.duration <= MAX_SECONDS, f"duration must be in (0, {MAX_SECONDS:g}]"),
+        (0 <= config.warmup <= 60 and 0 <= config.ramp <= 60, "warmup and ramp: 0 .. 60 s"),
+        (0 < config.drain_timeout <= 60, "drain timeout must be in (0, 60]"),
+        (config.arrival in ("poisson", "uniform"), "arrival is poisson or uniform"),
+        (config.wire_format in ("msgpack", "json"), "format is msgpack or json"),
+        (0 <= config.pad <= MAX_PAD, f"pad must be 0 .. {MAX_PAD}"),
+    ]
+    for ok, problem in checks:
+        if not ok:
+            raise ValueError(problem)
+    if config.url is not None:
+        check_loopback(config.url)
+        if not config.api_key:
+            raise ValueError("--url needs --api-key (the server's operator API key)")
+
+
+def check_loopback(url: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "ws") or not parts.hostname:
+        raise ValueError(f"{url!r}: give http://HOST:PORT (or ws://HOST:PORT)")
+    if parts.hostname == "localhost":
+        return
+    try:
+        loopback = ipaddress.ip_address(parts.hostname).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        raise ValueError(f"{parts.hostname!r} is not a loopback address: load tests stay local")

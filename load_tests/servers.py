@@ -1,0 +1,140 @@
+"""Start the servers under test as child processes on free loopback ports, and stop them."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import urllib.request
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeAlias
+
+from load_tests.config import FanoutConfig
+
+Popen: TypeAlias = "subprocess.Popen[bytes]"
+START_TIMEOUT = 20.0
+STOP_TIMEOUT = 10.0
+# High enough that no per-connection limit of Classbridge shapes the offered load.
+UNLIMITED = "1000000"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """A server the generator drives: where it listens and which process to measure."""
+
+    name: str
+    base_url: str  # http://127.0.0.1:PORT
+    pid: int | None
+    api_key: str | None = None
+
+    @property
+    def ws_url(self) -> str:
+        return "ws" + self.base_url.removeprefix("http").rstrip("/") + "/ws"
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def classbridge_command(port: int, api_key: str, config: FanoutConfig) -> list[str]:
+    return [
+        *(sys.executable, "-m", "server", "serve", "--host", "127.0.0.1", "--port", str(port)),
+        *("--api-key", api_key, "--secret", secrets.token_hex(32), "--no-demo"),
+        *("--log-level", config.server_log_level),
+        *("--chat-per-second", UNLIMITED, "--messages-per-second", UNLIMITED),
+    ]
+
+
+def child_env(**extra: str) -> dict[str, str]:
+    """This environment, with the checkout importable even from the child's scratch directory."""
+    path = os.pathsep.join(p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH")) if p)
+    return {**os.environ, "PYTHONPATH": path, **extra}
+
+
+def classbridge_env() -> dict[str, str]:
+    # The bursts have no command-line option; Settings reads every limit from the environment.
+    return child_env(CLASSBRIDGE_CHAT_BURST=UNLIMITED, CLASSBRIDGE_MESSAGES_BURST=UNLIMITED)
+
+
+@contextlib.asynccontextmanager
+async def spawn_classbridge(config: FanoutConfig) -> AsyncIterator[Target]:
+    port, api_key = free_port(), secrets.token_urlsafe(24)
+    command = classbridge_command(port, api_key, config)
+    async with _spawned("classbridge", command, classbridge_env(), port) as pid:
+        yield Target("classbridge", f"http://127.0.0.1:{port}", pid, api_key)
+
+
+@contextlib.asynccontextmanager
+async def spawn_ceiling() -> AsyncIterator[Target]:
+    port = free_port()
+    command = [sys.executable, "-m", "load_tests.baselines.ceiling", "--port", str(port)]
+    async with _spawned("ceiling", command, child_env(), port) as pid:
+        yield Target("ceiling", f"http://127.0.0.1:{port}", pid)
+
+
+@contextlib.asynccontextmanager
+async def _spawned(
+    name: str, command: list[str], env: dict[str, str], port: int
+) -> AsyncIterator[int]:
+    with tempfile.TemporaryDirectory(prefix="classbridge-bench-") as workdir:
+        log_path = Path(workdir) / f"{name}.log"
+        process = _start(command, env, workdir, log_path)
+        try:
+            await _wait_healthy(process, port, log_path)
+            yield process.pid
+        finally:
+            await _stop(process)
+
+
+def _start(command: list[str], env: dict[str, str], cwd: str, log_path: Path) -> Popen:
+    with open(log_path, "wb") as log_file:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen(
+            command, stdout=log_file, stderr=subprocess.STDOUT, env=env, cwd=cwd
+        )
+
+
+def _tail(log_path: Path) -> str:
+    return log_path.read_text(errors="replace")[-2000:]
+
+
+async def _wait_healthy(process: Popen, port: int, log_path: Path) -> None:
+    url = f"http://127.0.0.1:{port}/healthz"
+    deadline = asyncio.get_running_loop().time() + START_TIMEOUT
+    while asyncio.get_running_loop().time() < deadline:
+        if process.poll() is not None:
+            break
+        if await asyncio.to_thread(_answers, url):
+            return
+        await asyncio.sleep(0.1)
+    raise RuntimeError(f"server did not start (exit {process.poll()}):\n{_tail(log_path)}")
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1.0) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
+async def _stop(process: Popen) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)  # uvicorn shuts down gracefully on SIGINT
+        try:
+            await asyncio.to_thread(process.wait, STOP_TIMEOUT)
+            return
+        except subprocess.TimeoutExpired:
+            process.kill()
+    await asyncio.to_thread(process.wait, STOP_TIMEOUT)

@@ -21,6 +21,9 @@ from server.rooms.state import (
     SessionState,
 )
 
+# How many deleted message ids a replica remembers (to keep deleted text out of replays).
+DELETED_MEMORY = 10_000
+
 Handler = Callable[[SessionState, int, Event], None]
 
 
@@ -74,6 +77,9 @@ def _chat_posted(state: SessionState, seq: int, event: Event) -> None:
 def _chat_deleted(state: SessionState, seq: int, event: Event) -> None:
     message_id = event.data["message_id"]
     state.deleted_messages.add(message_id)
+    if len(state.deleted_messages) > DELETED_MEMORY:
+        # Forget the oldest: their posts have long left the history that replays read.
+        state.deleted_messages.discard(min(state.deleted_messages))
     kept = [m for m in state.chat if m.id != message_id]
     if len(kept) != len(state.chat):
         state.chat.clear()

@@ -108,17 +108,27 @@ class SessionState:
 
 
 def dump_state(state: SessionState) -> dict[str, Any]:
-    """The whole state as plain data, for snapshots kept by the broker."""
+    """The whole state as plain data, for snapshots kept by the broker.
+
+    Records are stored as rows (lists in field order) rather than maps: a snapshot is taken
+    on the event loop every few hundred events, and rows are several times cheaper to build
+    than ``dataclasses.asdict`` (measured in the chat fan-out benchmark).
+    """
     return {
         "session_id": state.session_id,
         "title": state.title,
         "seq": state.seq,
         "created_at": state.created_at,
-        "classes": [asdict(c) for c in state.classes.values()],
-        "participants": [asdict(p) for p in state.participants.values()],
-        "chat": [asdict(m) for m in state.chat],
+        "classes": [
+            [c.id, c.name, c.country, c.timezone, c.language] for c in state.classes.values()
+        ],
+        "participants": [
+            [p.id, p.name, p.role, p.class_id, p.present, p.first_joined_at, p.last_change_at]
+            for p in state.participants.values()
+        ],
+        "chat": [[m.id, m.sender, m.class_id, m.text, m.ts, m.to] for m in state.chat],
         "deleted_messages": sorted(state.deleted_messages),
-        "settings": asdict(state.settings),
+        "settings": state.settings.to_wire(),
     }
 
 
@@ -130,8 +140,8 @@ def load_state(data: dict[str, Any]) -> SessionState:
         created_at=data["created_at"],
         settings=SessionSettings.from_wire(data["settings"]),
     )
-    state.classes = {c["id"]: ClassInfo(**c) for c in data["classes"]}
-    state.participants = {p["id"]: Participant(**p) for p in data["participants"]}
-    state.chat.extend(ChatMessage(**m) for m in data["chat"])
+    state.classes = {row[0]: ClassInfo(*row) for row in data["classes"]}
+    state.participants = {row[0]: Participant(*row) for row in data["participants"]}
+    state.chat.extend(ChatMessage(*row) for row in data["chat"])
     state.deleted_messages = set(data["deleted_messages"])
     return state

@@ -45,7 +45,15 @@ async def _http_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, HTTPException)
     codes = {404: "not_found", 405: "method_not_allowed"}
     body = {"code": codes.get(error.status_code, "http_error"), "message": str(error.detail)}
-    return JSONResponse(body, status_code=error.status_code)
+    # Keep the headers the router set: a 405 must say which methods are allowed.
+    return JSONResponse(body, status_code=error.status_code, headers=error.headers)
+
+
+async def _internal_error(request: Request, error: Exception) -> Response:
+    # Every API error is JSON with a code, this one too; the details go to the log only
+    # (Starlette logs the exception after this answer is sent).
+    body = {"code": "internal_error", "message": "internal error"}
+    return JSONResponse(body, status_code=500)
 
 
 def build_services(settings: Settings, broker: Broker | None = None) -> Services:
@@ -88,18 +96,24 @@ def create_app(
             await services.hub.close()
             await services.broker.close()
 
+    api = [
+        Route("/sessions", sessions.create, methods=["POST"]),
+        Route("/sessions/{session_id}", sessions.summary, methods=["GET"]),
+        Route("/sessions/{session_id}/tokens", tokens.mint, methods=["POST"]),
+        Route("/join", join.self_join, methods=["POST"]),
+    ]
     routes: list[Route | WebSocketRoute | Mount] = [
         Route("/healthz", healthz),
-        Route("/api/sessions", sessions.create, methods=["POST"]),
-        Route("/api/sessions/{session_id}", sessions.summary, methods=["GET"]),
-        Route("/api/sessions/{session_id}/tokens", tokens.mint, methods=["POST"]),
-        Route("/api/join", join.self_join, methods=["POST"]),
+        # A mount of its own, so that the pages mounted at "/" do not answer a wrong method on
+        # an API path with 404: it gets 405 (and an unknown API path 404) from the API's router.
+        Mount("/api", routes=api),
         WebSocketRoute("/ws", Gateway(services.hub, services.tokens, settings.limits).handle),
         Mount("/", StaticFiles(directory=CLIENT_DEMO_DIR, html=True), name="client_demo"),
     ]
     handlers: dict[type[Exception], Callable[[Request, Exception], Awaitable[Response]]] = {
         ClassbridgeError: _classbridge_error,
         HTTPException: _http_error,
+        Exception: _internal_error,
     }
     app = Starlette(routes=routes, lifespan=lifespan, exception_handlers=handlers)
     app.state.services = services

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import argparse
 import logging
+import socket
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 
 import uvicorn
 
 from server.app import create_app
 from server.settings import Settings, settings_from_env
+from server.websocket_protocol import ClassbridgeWebSocketProtocol
 
 
 def _serve_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -37,10 +40,24 @@ def _serve_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser])
     limits.add_argument("--join-timeout", dest="join_timeout", type=float)
 
 
-def serve(settings: Settings) -> None:
+def listen(host: str, port: int) -> socket.socket:
+    """Bind before the app is built: the links it prints must name the real port (--port 0)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def serve(settings: Settings, sock: socket.socket) -> None:
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    settings = replace(settings, port=sock.getsockname()[1])
 
     def announce(text: str) -> None:
         print(text, flush=True)
@@ -52,6 +69,7 @@ def serve(settings: Settings) -> None:
         port=settings.port,
         log_level=settings.log_level,
         ws_max_size=settings.limits.max_frame_bytes,
+        ws=ClassbridgeWebSocketProtocol,
         ws_per_message_deflate=settings.permessage_deflate,
         proxy_headers=False,
         lifespan="on",
@@ -62,7 +80,7 @@ def serve(settings: Settings) -> None:
         f"open {settings.base_url}/ in a browser. Ctrl+C stops it.",
         flush=True,
     )
-    server.run()
+    server.run(sockets=[sock])
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -76,7 +94,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as error:
         parser.error(str(error))
     if command == "serve":
-        serve(settings)
+        try:
+            sock = listen(settings.host, settings.port)
+        except OSError as error:
+            parser.error(f"cannot listen on {settings.host}:{settings.port}: {error.strerror}")
+        serve(settings, sock)
     return 0
 
 

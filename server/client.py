@@ -9,8 +9,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import socket
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
@@ -25,6 +27,8 @@ from server.protocol.messages import (
     Welcome,
     parse_server_message,
 )
+
+MAX_MESSAGE_BYTES = 64 * 2**20
 
 
 class ClientError(Exception):
@@ -45,12 +49,16 @@ class ClassbridgeClient:
         *,
         max_queue: int | None = 64,
         timeout: float = 10.0,
+        receive_buffer: int | None = None,
     ) -> None:
         self.url = url
         self.token = token
         self.wire_format = wire_format
         self.max_queue = max_queue
         self.timeout = timeout
+        # A small socket receive buffer (bytes) makes a client that stops reading fill up fast:
+        # the load tests and the tests use it to play a slow consumer.
+        self.receive_buffer = receive_buffer
         self.last_seq: int | None = None
         self.epoch: str | None = None
         self.welcome: Welcome | None = None
@@ -63,18 +71,25 @@ class ClassbridgeClient:
         self._pending: dict[str | int, asyncio.Future[ServerMessage]] = {}
         self._welcome_waiter: asyncio.Future[Welcome] | None = None
         self._ids = itertools.count(1)
+        self._reading = asyncio.Event()
+        self._reading.set()
 
     # --- connecting ----------------------------------------------------------------------------
 
     async def connect(self, *, resume: bool = True, session: str | None = None) -> Welcome:
         """Open a connection and join; resumes from the last seen event when there is one."""
         self.close_code = self.close_reason = None
+        self._reading.set()
         self._ws = await connect(
             self.url,
             subprotocols=[self.wire_format.value],  # type: ignore[list-item]
             compression=None,
             max_queue=self.max_queue,
+            # A welcome holds the recent chat: 200 posts of up to 2000 characters can pass the
+            # library's 1 MiB default. The server is trusted; this only bounds a broken one.
+            max_size=MAX_MESSAGE_BYTES,
             open_timeout=self.timeout,
+            sock=await self._open_socket(),
         )
         self._welcome_waiter = asyncio.get_running_loop().create_future()
         self._reader = asyncio.create_task(self._read_loop(self._ws))
@@ -94,6 +109,24 @@ class ClassbridgeClient:
             + (f" ({error.code})" if error else "")
         )
 
+    async def _open_socket(self) -> socket.socket | None:
+        """A connected TCP socket with the chosen receive buffer, or None for the default."""
+        if self.receive_buffer is None:
+            return None
+        parts = urlsplit(self.url)
+        host = parts.hostname or "localhost"
+        port = parts.port or (443 if parts.scheme == "wss" else 80)
+        sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+        # Set before connecting: the TCP window is agreed on at the handshake.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.receive_buffer)
+        sock.setblocking(False)
+        try:
+            await asyncio.get_running_loop().sock_connect(sock, (host, port))
+        except BaseException:
+            sock.close()
+            raise
+        return sock
+
     async def reconnect(self) -> Welcome:
         await self.drop()
         return await self.connect(resume=True)
@@ -105,9 +138,17 @@ class ClassbridgeClient:
         await self._stop_reader()
 
     async def close(self) -> None:
+        self._reading.set()  # the closing handshake needs the reader
         if self._ws is not None:
             await self._ws.close()
         await self._stop_reader()
+
+    def pause_reading(self) -> None:
+        """Stop taking messages off the connection, as a stuck client would (see max_queue)."""
+        self._reading.clear()
+
+    def resume_reading(self) -> None:
+        self._reading.set()
 
     async def wait_closed(self, timeout: float | None = None) -> int | None:
         """Wait for the server to close the connection; returns the close code."""
@@ -180,7 +221,9 @@ class ClassbridgeClient:
 
     async def _read_loop(self, ws: ClientConnection) -> None:
         try:
-            async for frame in ws:
+            while True:
+                await self._reading.wait()
+                frame = await ws.recv()
                 decoded = decode_frame(frame, self.wire_format)
                 for item in decoded if isinstance(decoded, list) else [decoded]:
                     self._dispatch(parse_server_message(item))
@@ -191,6 +234,10 @@ class ClassbridgeClient:
                 self.close_code, self.close_reason = ws.close_code, ws.close_reason
             elif self.close_code is None:
                 self.close_code = 1006
+            # No answer can come any more: requests in flight fail now, not at their timeout.
+            for future in self._pending.values():
+                if not future.done():
+                    future.set_exception(ConnectionError(f"connection closed: {self.close_code}"))
 
     def _dispatch(self, message: ServerMessage) -> None:
         if isinstance(message, EventMessage):

@@ -93,21 +93,26 @@ class ClientSession:
     async def run(self) -> None:
         self._task = asyncio.current_task()
         self._writer = asyncio.create_task(self._write_loop())
-        outcome: Outcome
+        outcome: Outcome = None
         try:
-            outcome = await self._serve()
+            outcome = await self._serve_until_done()
+        finally:
+            # Also on the way out of a cancellation: the writer must not outlive the connection.
+            self._task = None  # from here on an overflow has nothing left to interrupt
+            if self.joined:
+                await self.hub.detach(self.connection)
+            await self._close(outcome)
+
+    async def _serve_until_done(self) -> Outcome:
+        try:
+            return await self._serve()
         except asyncio.CancelledError:
             if not self.connection.slow:
                 raise
             assert self._task is not None
             self._task.uncancel()
-            outcome = (CloseCode.SLOW_CONSUMER, "slow_consumer")
             log.warning("closing slow consumer", extra=self._log_context())
-        finally:
-            self._task = None  # from here on an overflow has nothing left to interrupt
-            if self.joined:
-                await self.hub.detach(self.connection)
-        await self._close(outcome)
+            return CloseCode.SLOW_CONSUMER, "slow_consumer"
 
     async def _close(self, outcome: Outcome) -> None:
         writer = self._writer
@@ -190,6 +195,11 @@ class ClientSession:
             self._reply_error(error, request_id)
             log.info("join refused: %s", error.code, extra=self._log_context())
             return error.close_code or CloseCode.JOIN_REQUIRED, error.code
+        except Exception:
+            # Not the client's fault (the broker failed, say): tell it so, and let it retry.
+            log.exception("join failed", extra=self._log_context())
+            self._reply_error(ClassbridgeError("internal error"), request_id)
+            return CloseCode.INTERNAL_ERROR, "internal_error"
         self.joined = True
         return None
 

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import httpx
 import uvicorn
 
 from server.app import create_app
+from server.broker import Broker
 from server.client import ClassbridgeClient
 from server.protocol.codec import WireFormat
 from server.settings import Settings, settings_from_env
+from server.websocket_protocol import ClassbridgeWebSocketProtocol
 
 API_KEY = "test-operator-key-0123456789"
 SECRET = "test-secret-0123456789abcdef0123456789"
@@ -83,18 +85,27 @@ class LiveServer:
         await asyncio.wait_for(self.task, 10)
 
 
-async def start_server(**overrides: Any) -> LiveServer:
-    """Start a server; ``overrides`` are Settings or Limits fields (e.g. history_size=10)."""
+async def start_server(broker: Broker | None = None, **overrides: Any) -> LiveServer:
+    """Start a server; ``overrides`` are Settings or Limits fields (e.g. history_size=10).
+
+    ``broker`` replaces the one the settings name (a test can inject faults into a real one).
+
+    ``settings_from_env`` reads None as "not given"; here ``api_key=None`` means what it says:
+    a server without an operator API key.
+    """
     options: dict[str, Any] = {"api_key": API_KEY, "secret": SECRET, "demo": False}
     options.update(overrides)
     settings = settings_from_env({}, **options)
+    if options["api_key"] is None:
+        settings = replace(settings, api_key=None)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     config = uvicorn.Config(
-        create_app(settings),
+        create_app(settings, broker),
         log_level="warning",
         ws_max_size=settings.limits.max_frame_bytes,
+        ws=ClassbridgeWebSocketProtocol,
         ws_per_message_deflate=False,
         lifespan="on",
     )

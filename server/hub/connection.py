@@ -8,6 +8,7 @@ session or the other clients wait.
 from __future__ import annotations
 
 import itertools
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -17,6 +18,10 @@ from server.protocol.codec import WireFormat, encode_message
 from server.rooms.actor import Actor
 
 _ids = itertools.count(1)
+
+# A replay fills at most this share of the send queue: replies (acks, pongs, errors) still fit
+# while it runs, so asking something during a long replay does not look like a slow client.
+REPLAY_SHARE = 0.5
 
 
 class Connection:
@@ -32,25 +37,64 @@ class Connection:
         self.session_id = ""
         self.actor: Actor | None = None
         self.slow = False
-        # While a resume is replayed, live events wait here so none is sent twice or out of order.
+        # While a resume is read and replayed, live events wait here so none is sent twice or
+        # out of order. They count against the send queue's limit like queued messages do.
         self.held: list[EncodedEvent] | None = None
+        self._held_bytes = 0
+        self._replay: deque[EncodedEvent] | None = None
         self._on_overflow = on_overflow
 
     def send_message(self, message: dict[str, Any]) -> None:
         self._put(encode_message(message, self.wire_format))
 
     def send_event(self, encoded: EncodedEvent) -> None:
-        if self.held is not None:
-            self.held.append(encoded)
-        else:
+        if self.held is None:
             self._put(encoded.frame(self.wire_format))
+            return
+        self.held.append(encoded)
+        self._held_bytes += len(encoded.frame(self.wire_format))
+        if self._held_bytes > self.outbox.limit_bytes and not self.slow:
+            self._overflow()
 
-    def send_replayed(self, encoded: EncodedEvent) -> None:
-        self._put(encoded.frame(self.wire_format))
+    def hold(self) -> None:
+        """Keep live events back until ``replay`` has sent what came before them."""
+        self.held, self._held_bytes = [], 0
+
+    def take_held(self) -> list[EncodedEvent]:
+        """The events held so far (they are part of the replay); later ones are held anew."""
+        held = self.held or []
+        self.hold()
+        return held
+
+    def replay(self, events: list[EncodedEvent]) -> None:
+        """Send ``events`` as fast as the client reads them, then the live events held meanwhile.
+
+        However many events a client missed, they enter the send queue only as it drains, so a
+        client resuming after a long absence (or after being too slow) is not closed for it.
+        """
+        self._replay = deque(events)
+        self.outbox.refill = self._refill
+        self._refill()
+
+    def _refill(self) -> None:
+        replay = self._replay
+        while replay and not self.slow:
+            frame = replay[0].frame(self.wire_format)
+            if not self.outbox.has_room(len(frame), REPLAY_SHARE):
+                return
+            replay.popleft()
+            self._put(frame)
+        self._replay = self.outbox.refill = None
+        held, self.held = self.held or [], None
+        for encoded in held:
+            self._put(encoded.frame(self.wire_format))
 
     def _put(self, frame: bytes | str) -> None:
         if self.slow:
             return
         if not self.outbox.put(frame):
-            self.slow = True
-            self._on_overflow(self)
+            self._overflow()
+
+    def _overflow(self) -> None:
+        self.slow = True
+        self._on_overflow(self)

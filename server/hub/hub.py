@@ -136,33 +136,46 @@ class SessionHub:
         resume: ResumePoint | None,
         request_id: str | int | None,
     ) -> None:
-        """Join ``connection`` to its session: presence, then the welcome and missed events."""
+        """Join ``connection`` to its session: presence, then the welcome and missed events.
+
+        A join that fails half-way (the broker fails, or the connection is closed meanwhile)
+        detaches again: presence must never keep a connection that is gone.
+        """
         async with self.pinned(session_id) as replica:
             if actor.class_id not in replica.state.classes:
                 raise TokenInvalid("the join token names a class this session does not have")
             connection.session_id, connection.actor = session_id, actor
-            async with replica.presence_lock:
-                replica.presence.connect(actor.participant_id, connection.id)
-                if not replica.state.is_present(actor.participant_id):
-                    await self._append(replica, joined_event(actor, self.now_ms()))
-            if resume is None:
-                replica.connections[connection.id] = connection
-                welcome_fresh(replica, connection, "none", request_id)
-                return
-            connection.held = []
-            replica.connections[connection.id] = connection
             try:
-                missed = await self.broker.read_since(
-                    session_id, LogPosition(resume.seq, resume.epoch)
-                )
+                await self._admit(replica, connection, actor, resume, request_id)
             except BaseException:
-                replica.connections.pop(connection.id, None)
+                await self.detach(connection)
                 raise
-            if isinstance(missed, HistoryGone) or resume.epoch != replica.epoch:
-                connection.held = None
-                welcome_fresh(replica, connection, "snapshot", request_id)
-            else:
-                welcome_resumed(replica, connection, resume.seq, missed, request_id)
+
+    async def _admit(
+        self,
+        replica: SessionReplica,
+        connection: Connection,
+        actor: Actor,
+        resume: ResumePoint | None,
+        request_id: str | int | None,
+    ) -> None:
+        async with replica.presence_lock:
+            replica.presence.connect(actor.participant_id, connection.id)
+            if not replica.state.is_present(actor.participant_id):
+                await self._append(replica, joined_event(actor, self.now_ms()))
+        if resume is None:
+            replica.connections[connection.id] = connection
+            welcome_fresh(replica, connection, "none", request_id)
+            return
+        connection.hold()
+        replica.connections[connection.id] = connection
+        position = LogPosition(resume.seq, resume.epoch)
+        missed = await self.broker.read_since(replica.session_id, position)
+        if isinstance(missed, HistoryGone) or resume.epoch != replica.epoch:
+            connection.held = None
+            welcome_fresh(replica, connection, "snapshot", request_id)
+        else:
+            welcome_resumed(replica, connection, resume.seq, missed, request_id)
 
     async def detach(self, connection: Connection) -> None:
         replica = self._replicas.get(connection.session_id)
@@ -199,7 +212,8 @@ class SessionHub:
         async with replica.presence_lock:
             replica.connections.pop(connection.id, None)
             if replica.presence.disconnect(participant_id, connection.id, 0.0) is not None:
-                replica.presence.due(float("inf"))
+                # Only this participant's deadline: others may be in their grace period now.
+                replica.presence.leave_deadlines.pop(participant_id, None)
                 if replica.state.is_present(participant_id):
                     await self._append(replica, left_event(participant_id, "left", self.now_ms()))
         self._maybe_unload(replica)

@@ -38,12 +38,11 @@ def welcome_resumed(
 
     The events come from two places: the broker's history (read while live events kept
     arriving) and the live events held back meanwhile. Their union, deduplicated by seq, is
-    the exact gap; anything later reaches the connection live once it is released.
+    the exact gap; anything later is held until the replay is out, then sent live.
     """
     assert connection.actor is not None
     state = replica.state
-    held = connection.held or []
-    by_seq: dict[int, EncodedEvent] = {e.seq: e for e in held}
+    by_seq: dict[int, EncodedEvent] = {e.seq: e for e in connection.take_held()}
     for seq, payload in missed:
         if seq not in by_seq:
             by_seq[seq] = EncodedEvent(seq, Event.from_bytes(payload))
@@ -55,10 +54,10 @@ def welcome_resumed(
         id=request_id,
     )
     connection.send_message(welcome.to_wire())
-    for seq in sorted(s for s in by_seq if after_seq < s <= state.seq):
-        encoded = by_seq[seq]
-        if not is_redacted(state, seq, encoded.event) and can_see(
-            state, connection.actor, encoded.event
-        ):
-            connection.send_replayed(encoded)
-    connection.held = None
+    replay = [
+        by_seq[seq]
+        for seq in sorted(s for s in by_seq if after_seq < s <= state.seq)
+        if not is_redacted(state, seq, by_seq[seq].event)
+        and can_see(state, connection.actor, by_seq[seq].event)
+    ]
+    connection.replay(replay)

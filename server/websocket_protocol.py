@@ -1,0 +1,58 @@
+"""uvicorn's WebSocket protocol (websockets, sans-I/O flavour), made safe for clients that stall.
+
+Two changes, both about a client that stopped reading (its transport stays paused, its buffer
+full):
+
+- uvicorn's ``send`` waits until the transport is writable, for every ASGI message, the close
+  frame included. The close frame that tells a slow client why it is dropped (4008
+  slow_consumer) was never queued: the gateway gave up after its timeout and the client, once
+  it read again, saw the data end without a close frame (1006). A paused transport still
+  accepts writes (pausing only asks producers to slow down), and a close frame is a few bytes:
+  we queue it behind what is buffered, so the client gets it as soon as it reads again.
+- Closing a transport first writes out what is buffered, which never ends for such a client: the
+  connection stayed open, and uvicorn's shutdown waited for it forever. A connection that has
+  not got its buffer out ``close_timeout`` seconds after its close (or the server's shutdown),
+  or that missed its keepalive pong, is aborted instead.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from uvicorn._types import ASGISendEvent
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+
+CLOSE_TIMEOUT = 10.0  # what uvicorn gives a closing handshake
+
+
+class ClassbridgeWebSocketProtocol(WebSocketsSansIOProtocol):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.close_timeout = CLOSE_TIMEOUT
+
+    async def send(self, message: ASGISendEvent) -> None:
+        closing = message["type"] == "websocket.close" and self.handshake_complete
+        if closing:
+            self.writable.set()
+        await super().send(message)
+        if closing and self.close_timer is not None:
+            self.close_timer.cancel()
+            self.close_timer = self.loop.call_later(self.close_timeout, self._give_up)
+
+    def shutdown(self) -> None:
+        super().shutdown()
+        self.loop.call_later(self.close_timeout, self._abort_if_stuck)
+
+    def keepalive_timeout(self) -> None:
+        super().keepalive_timeout()  # no pong for ping_timeout: it closes the transport...
+        self._abort_if_stuck()  # ...which must not then wait for the buffer to drain
+
+    def _give_up(self) -> None:
+        # The client did not finish the closing handshake in time.
+        self.close_timer = None
+        self.transport.close()
+        self._abort_if_stuck()
+
+    def _abort_if_stuck(self) -> None:
+        if self.transport.get_write_buffer_size() > 0:
+            self.transport.abort()

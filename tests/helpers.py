@@ -1,0 +1,259 @@
+"""Shared set-up for the tests over a real server: a session of two classes, raw sockets, waits."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+from server.broker.base import HistoryGone, LogPosition
+from server.broker.memory import MemoryBroker
+from server.client import ClassbridgeClient
+from server.protocol.codec import WireFormat, decode_frame, encode_message
+from server.protocol.messages import EventMessage
+from tests.live import API_KEY, LiveServer
+
+MSGPACK, JSON = WireFormat.MSGPACK, WireFormat.JSON
+WAIT = 5.0  # the longest any single wait in these tests may take
+
+
+@dataclass
+class Classroom:
+    """One session of two classes (c1 Lisbon, c2 Nairobi) on a live server."""
+
+    server: LiveServer
+    created: dict[str, Any]
+
+    @property
+    def session_id(self) -> str:
+        session_id: str = self.created["session_id"]
+        return session_id
+
+    def klass(self, index: int) -> dict[str, Any]:
+        info: dict[str, Any] = self.created["classes"][index]
+        return info
+
+    def class_id(self, index: int) -> str:
+        return str(self.klass(index)["id"])
+
+    def teacher_token(self, index: int) -> str:
+        return str(self.klass(index)["teacher_token"])
+
+    def join_code(self, index: int) -> str:
+        return str(self.klass(index)["join_code"])
+
+    async def student_token(self, index: int, name: str) -> str:
+        joined = await self.server.self_join(self.join_code(index), name)
+        return str(joined["token"])
+
+    async def token(self, role: str, index: int, name: str, **extra: Any) -> str:
+        return await self.server.mint(self.session_id, role, self.class_id(index), name, **extra)
+
+    async def join(self, token: str, wire_format: WireFormat = MSGPACK) -> ClassbridgeClient:
+        client = self.server.client(token, wire_format)
+        await client.connect()
+        return client
+
+    async def teacher(self, index: int, wire_format: WireFormat = MSGPACK) -> ClassbridgeClient:
+        return await self.join(self.teacher_token(index), wire_format)
+
+    async def student(
+        self, index: int, name: str, wire_format: WireFormat = MSGPACK
+    ) -> ClassbridgeClient:
+        return await self.join(await self.student_token(index, name), wire_format)
+
+    async def summary(self) -> dict[str, Any]:
+        response = await self.server.http.get(
+            f"/api/sessions/{self.session_id}", headers={"authorization": f"Bearer {API_KEY}"}
+        )
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    async def seq(self) -> int:
+        return int((await self.summary())["seq"])
+
+    async def assert_unaffected(
+        self, before: int, poster: ClassbridgeClient, *watchers: ClassbridgeClient
+    ) -> None:
+        """Nothing was appended after ``before``, and a new chat reaches every watcher."""
+        assert await self.seq() == before, "something was appended to the log"
+        ack = await poster.chat("still here?")
+        assert ack.seq == before + 1
+        for watcher in watchers:
+            event = await next_after(watcher, before)
+            assert (event.seq, event.kind) == (before + 1, "chat.posted")
+            assert event.data["text"] == "still here?"
+
+
+@dataclass
+class Scene:
+    """A session where a teacher (poster) and a student (bystander) stay connected throughout."""
+
+    room: Classroom
+    poster: ClassbridgeClient
+    bystander: ClassbridgeClient
+
+    async def check_unaffected(self, before: int) -> None:
+        await self.room.assert_unaffected(before, self.poster, self.bystander)
+
+
+async def open_classroom(server: LiveServer, **body: Any) -> Classroom:
+    return Classroom(server, await server.create_session(**body))
+
+
+async def next_after(client: ClassbridgeClient, seq: int) -> EventMessage:
+    """The next event with a seq above ``seq`` (earlier ones are already accounted for)."""
+    while True:
+        event = await client.next_event(timeout=WAIT)
+        if event.seq > seq:
+            return event
+
+
+async def wait_event(
+    client: ClassbridgeClient,
+    kind: str,
+    match: Callable[[EventMessage], bool] = lambda event: True,
+    timeout: float = WAIT,
+) -> EventMessage:
+    """The next event of ``kind`` that matches; others are skipped."""
+    async with asyncio.timeout(timeout):
+        while True:
+            event = await client.next_event(kind)
+            if match(event):
+                return event
+
+
+async def collect_until(
+    client: ClassbridgeClient, last_seq: int, timeout: float = WAIT
+) -> list[EventMessage]:
+    """The events this client has yet to hand out, up to and including ``last_seq``."""
+    events: list[EventMessage] = []
+    async with asyncio.timeout(timeout):
+        while not events or events[-1].seq < last_seq:
+            if client.events.empty() and (client.last_seq or 0) >= last_seq:
+                break  # it is past ``last_seq`` and everything it got was handed out
+            events.append(await client.next_event())
+    return events
+
+
+async def quiet(client: ClassbridgeClient, seconds: float = 0.2) -> list[EventMessage]:
+    """Give in-flight events a moment to arrive; return everything received so far."""
+    await asyncio.sleep(seconds)
+    return client.drain_events()
+
+
+def participant_of(client: ClassbridgeClient) -> str:
+    assert client.welcome is not None
+    return str(client.welcome.participant["id"])
+
+
+def left_event_of(participant_id: str) -> Callable[[EventMessage], bool]:
+    return lambda event: event.data["participant_id"] == participant_id
+
+
+def joined_event_of(participant_id: str) -> Callable[[EventMessage], bool]:
+    return lambda event: event.data["participant"]["id"] == participant_id
+
+
+class FlakyBroker(MemoryBroker):
+    """The memory broker, with chosen operations failing as those of a broken backend would."""
+
+    def __init__(self, history_size: int = 1000) -> None:
+        super().__init__(history_size)
+        self.failing: set[str] = set()
+
+    def _check(self, operation: str) -> None:
+        if operation in self.failing:
+            raise OSError(f"{operation}: the broker is unavailable")
+
+    async def read_since(
+        self, session_id: str, after: LogPosition
+    ) -> list[tuple[int, bytes]] | HistoryGone:
+        self._check("read_since")
+        return await super().read_since(session_id, after)
+
+    async def get_session(self, session_id: str) -> bytes | None:
+        self._check("get_session")
+        return await super().get_session(session_id)
+
+
+# --- raw WebSockets, for what the client would never send ------------------------------------
+
+
+class RawSocket:
+    """A bare WebSocket speaking one wire format: send anything, read decoded messages."""
+
+    def __init__(self, ws: ClientConnection, wire_format: WireFormat) -> None:
+        self.ws = ws
+        self.wire_format = wire_format
+        self._batch: deque[dict[str, Any]] = deque()  # the rest of a frame that held a batch
+
+    async def send(self, message: dict[str, Any] | bytes | str) -> None:
+        if isinstance(message, dict):
+            message = encode_message(message, self.wire_format)
+        await self.ws.send(message)
+
+    async def join(self, token: str, **fields: Any) -> dict[str, Any]:
+        await self.send({"type": "join", "token": token, "id": "j", **fields})
+        return await self.receive()
+
+    async def receive(self, timeout: float = WAIT) -> dict[str, Any]:
+        """The next message (batches are unpacked); raises ConnectionClosed at the close."""
+        if not self._batch:
+            frame = await asyncio.wait_for(self.ws.recv(), timeout)
+            decoded = decode_frame(frame, self.wire_format)
+            self._batch.extend(decoded if isinstance(decoded, list) else [decoded])
+        return self._batch.popleft()
+
+    async def error(self, timeout: float = WAIT) -> dict[str, Any]:
+        """The next error reply, skipping events."""
+        while True:
+            message = await self.receive(timeout)
+            if message["type"] == "error":
+                return message
+
+    async def ping(self) -> None:
+        """A ping answered by its pong: the connection still works."""
+        await self.send({"type": "ping", "id": "still-there"})
+        while (message := await self.receive())["type"] != "pong":
+            assert message["type"] == "event", message
+        assert message["id"] == "still-there"
+
+    async def close_code(self, timeout: float = WAIT) -> int | None:
+        """Read until the server closes; the close code it sent."""
+        try:
+            async with asyncio.timeout(timeout):
+                while True:
+                    await self.ws.recv()
+        except ConnectionClosed:
+            pass
+        return self.ws.close_code
+
+
+@asynccontextmanager
+async def raw_socket(
+    server: LiveServer,
+    wire_format: WireFormat = MSGPACK,
+    subprotocols: Sequence[str] | None = None,
+    **options: Any,
+) -> AsyncIterator[RawSocket]:
+    offered = [wire_format.value] if subprotocols is None else list(subprotocols)
+    ws = await connect(
+        server.ws_url,
+        subprotocols=offered or None,  # type: ignore[arg-type]
+        compression=None,
+        open_timeout=WAIT,
+        close_timeout=1,
+        **options,
+    )
+    try:
+        yield RawSocket(ws, wire_format)
+    finally:
+        await ws.close()

@@ -1,0 +1,183 @@
+"""`classbridge serve` as a newcomer runs it: a real process, its demo session, and the links."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import socket
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+
+from server.client import ClassbridgeClient
+from tests.helpers import JSON, MSGPACK
+
+CLASSBRIDGE = Path(sys.executable).with_name("classbridge")
+STARTUP = 20.0
+
+
+@dataclass
+class Running:
+    process: asyncio.subprocess.Process
+    port: int = 0  # as printed by the server: it is started with --port 0
+    stdout: list[str] = field(default_factory=list)
+    stderr: list[str] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def read_until(self, pattern: str, count: int = 1) -> list[re.Match[str]]:
+        """Read stdout until ``pattern`` has matched ``count`` lines."""
+        found: list[re.Match[str]] = [m for line in self.stdout if (m := re.search(pattern, line))]
+        assert self.process.stdout is not None
+        async with asyncio.timeout(STARTUP):
+            while len(found) < count:
+                raw = await self.process.stdout.readline()
+                assert raw, f"the server exited: {self.stdout} {self.stderr}"
+                line = raw.decode()
+                self.stdout.append(line)
+                if match := re.search(pattern, line):
+                    found.append(match)
+        return found
+
+
+async def _collect(stream: asyncio.StreamReader | None, into: list[str]) -> None:
+    assert stream is not None
+    while raw := await stream.readline():
+        into.append(raw.decode())
+
+
+@asynccontextmanager
+async def serve(*args: str) -> AsyncIterator[Running]:
+    """Run `classbridge serve` with a clean environment: no secret, no API key."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CLASSBRIDGE_")}
+    env["PYTHONUNBUFFERED"] = "1"
+    process = await asyncio.create_subprocess_exec(
+        str(CLASSBRIDGE),
+        "serve",
+        "--port",
+        "0",
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=env,
+    )
+    running = Running(process)
+    stderr = asyncio.create_task(_collect(process.stderr, running.stderr))
+    try:
+        # The first line names the address, with the port the system chose.
+        [address] = await running.read_until(r"^Classbridge on http://localhost:(\d+) ")
+        running.port = int(address[1])
+        yield running
+    finally:
+        if process.returncode is None:
+            process.terminate()
+            try:
+                await asyncio.wait_for(process.wait(), 10)
+            except TimeoutError:
+                process.kill()
+                await process.wait()
+        await stderr
+
+
+async def _wait_healthy(http: httpx.AsyncClient) -> httpx.Response:
+    async with asyncio.timeout(STARTUP):
+        while True:
+            try:
+                return await http.get("/healthz")
+            except httpx.TransportError:
+                await asyncio.sleep(0.05)
+
+
+async def test_serve_prints_a_working_demo_session() -> None:
+    async with serve("--log-level", "warning") as running:
+        classes = await running.read_until(r"^  Class (c\d): (.+) \(([A-Z]{2})\)$", 2)
+        links = await running.read_until(r"teacher link: +(\S+)", 2)
+        codes = await running.read_until(r"student join code: ([A-Z2-9]{4}-[A-Z2-9]{4})", 2)
+        assert [m[1] for m in classes] == ["c1", "c2"]
+        assert classes[0][3] != classes[1][3]  # two countries
+        async with httpx.AsyncClient(base_url=running.url) as http:
+            health = await _wait_healthy(http)
+            assert health.json() == {"status": "ok"}
+            page = await http.get("/")
+            assert page.status_code == 200
+            assert "<html" in page.text.lower()
+
+            tokens = [parse_qs(urlsplit(m[1]).query)["token"][0] for m in links]
+            for token, wire_format, class_id in zip(
+                tokens, (MSGPACK, JSON), ("c1", "c2"), strict=True
+            ):
+                teacher = ClassbridgeClient(f"ws://127.0.0.1:{running.port}/ws", token, wire_format)
+                welcome = await teacher.connect()
+                await teacher.close()
+                assert (welcome.participant["role"], welcome.participant["class_id"]) == (
+                    "teacher",
+                    class_id,
+                )
+            for match, class_id in zip(codes, ("c1", "c2"), strict=True):
+                joined = await http.post("/api/join", json={"code": match[1], "name": "Amani"})
+                assert joined.status_code == 201
+                assert joined.json()["participant"]["class_id"] == class_id
+            # No API key: session creation is off.
+            created = await http.post("/api/sessions", json={})
+            assert (created.status_code, created.json()["code"]) == (403, "api_disabled")
+    assert any("generated" in line and "secret" in line for line in running.stderr)
+
+
+async def test_serve_with_an_api_key_has_no_demo() -> None:
+    key = "an-operator-key-for-this-test"
+    body = {
+        "title": "From the CLI",
+        "classes": [{"name": "A", "country": "PT", "timezone": "UTC", "language": "pt"}],
+    }
+    async with (
+        serve("--api-key", key, "--no-demo") as running,
+        httpx.AsyncClient(base_url=running.url) as http,
+    ):
+        await _wait_healthy(http)
+        created = await http.post(
+            "/api/sessions", json=body, headers={"authorization": f"Bearer {key}"}
+        )
+        assert created.status_code == 201
+    assert not any("Demo session" in line for line in running.stdout)
+
+
+async def test_serve_refuses_inconsistent_options() -> None:
+    process = await asyncio.create_subprocess_exec(
+        str(CLASSBRIDGE),
+        "serve",
+        "--history-size",
+        "10",
+        "--snapshot-every",
+        "50",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, stderr = await asyncio.wait_for(process.communicate(), 20)
+    assert process.returncode == 2
+    assert b"snapshot_every" in stderr
+
+
+async def test_serve_says_when_the_port_is_taken() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        process = await asyncio.create_subprocess_exec(
+            str(CLASSBRIDGE),
+            "serve",
+            "--port",
+            port,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        _, stderr = await asyncio.wait_for(process.communicate(), 20)
+    assert process.returncode == 2
+    assert f"cannot listen on 127.0.0.1:{port}".encode() in stderr

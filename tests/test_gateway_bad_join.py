@@ -135,3 +135,12 @@ async def test_a_refused_join_leaves_no_trace(scene: Scene) -> None:
         await ws.send(b"\x00")
         await ws.error()
     assert await scene.room.summary() == before
+
+
+async def test_a_token_reusing_someones_id_under_another_role_is_refused(scene: Scene) -> None:
+    """A student token carrying a connected teacher's participant id (another role, another
+    class) must not speak under that id at all."""
+    poster_id = scene.poster.welcome.participant["id"] if scene.poster.welcome else ""
+    impostor = await scene.room.token("student", 0, "Not the teacher", participant_id=poster_id)
+    error, closed = await _refused_join(scene, _join(impostor))
+    assert (error["code"], closed) == ("token_invalid", (4010, "token_invalid"))

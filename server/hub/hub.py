@@ -15,7 +15,7 @@ from typing import Any
 import msgpack
 
 from server.broker.base import Broker, HistoryGone, LogPosition, StoredSnapshot
-from server.errors import SessionNotFound, TokenInvalid
+from server.errors import SessionNotFound
 from server.hub.connection import Connection
 from server.hub.replica import SessionReplica
 from server.hub.resume import welcome_fresh, welcome_resumed
@@ -23,6 +23,7 @@ from server.protocol.messages import ClientMessage, ResumePoint
 from server.rooms.actor import Actor
 from server.rooms.commands import CommandLimits, decide
 from server.rooms.events import Event
+from server.rooms.identity import check_identity
 from server.rooms.presence import joined_event, left_event
 from server.rooms.state import SessionState, dump_state, load_state
 from server.settings import Limits
@@ -142,8 +143,7 @@ class SessionHub:
         detaches again: presence must never keep a connection that is gone.
         """
         async with self.pinned(session_id) as replica:
-            if actor.class_id not in replica.state.classes:
-                raise TokenInvalid("the join token names a class this session does not have")
+            check_identity(replica.state, actor)
             connection.session_id, connection.actor = session_id, actor
             try:
                 await self._admit(replica, connection, actor, resume, request_id)
@@ -211,11 +211,9 @@ class SessionHub:
         participant_id = connection.actor.participant_id
         async with replica.presence_lock:
             replica.connections.pop(connection.id, None)
-            if replica.presence.disconnect(participant_id, connection.id, 0.0) is not None:
-                # Only this participant's deadline: others may be in their grace period now.
-                replica.presence.leave_deadlines.pop(participant_id, None)
-                if replica.state.is_present(participant_id):
-                    await self._append(replica, left_event(participant_id, "left", self.now_ms()))
+            last = replica.presence.drop(participant_id, connection.id)
+            if last and replica.state.is_present(participant_id):
+                await self._append(replica, left_event(participant_id, "left", self.now_ms()))
         self._maybe_unload(replica)
 
     # --- commands ------------------------------------------------------------------------------

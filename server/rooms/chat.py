@@ -15,6 +15,7 @@ from server.rooms.actor import Actor
 from server.rooms.events import Event, EventKind
 from server.rooms.roles import Role
 from server.rooms.state import SessionState
+from server.rooms.visibility import message_visible
 
 _ALLOWED_CONTROLS = {"\n", "\t"}
 
@@ -61,7 +62,12 @@ def post_message(
 def delete_message(state: SessionState, actor: Actor, message_id: int, now: int) -> Event:
     if not actor.role.is_teacher:
         raise Forbidden("only teachers can delete chat messages")
-    if state.find_message(message_id) is None:
+    message = state.find_message(message_id)
+    # A direct message the teacher may not read is "not found": deleting must not reveal it.
+    if message is None or not message_visible(state, actor, message):
         raise NotFound("no such chat message (deleted, or too old to delete)", detail="message_id")
-    data = {"message_id": message_id, "by": actor.participant_id}
+    data: dict[str, object] = {"message_id": message_id, "by": actor.participant_id}
+    if message.to is not None:
+        # The parties of a direct message decide who is told of its deletion (visibility.py).
+        data["from"], data["to"] = message.sender, message.to
     return Event(kind=EventKind.CHAT_DELETED, ts=now, data=data)

@@ -25,7 +25,7 @@ def _sees_direct(state: SessionState, viewer: Actor, sender: str, recipient: str
 
 
 def can_see(state: SessionState, viewer: Actor, event: Event) -> bool:
-    if event.kind == EventKind.CHAT_POSTED:
+    if event.kind in (EventKind.CHAT_POSTED, EventKind.CHAT_DELETED):
         recipient = event.data.get("to")
         if recipient is not None:
             return _sees_direct(state, viewer, event.data["from"], recipient)
@@ -37,7 +37,7 @@ def is_redacted(state: SessionState, seq: int, event: Event) -> bool:
     return event.kind == EventKind.CHAT_POSTED and seq in state.deleted_messages
 
 
-def _message_visible(state: SessionState, viewer: Actor, message: ChatMessage) -> bool:
+def message_visible(state: SessionState, viewer: Actor, message: ChatMessage) -> bool:
     return message.to is None or _sees_direct(state, viewer, message.sender, message.to)
 
 
@@ -53,6 +53,6 @@ def snapshot_for(state: SessionState, viewer: Actor) -> dict[str, Any]:
             {**info.to_wire(), "participants": by_class[class_id]}
             for class_id, info in state.classes.items()
         ],
-        "chat": [m.to_wire() for m in state.chat if _message_visible(state, viewer, m)],
+        "chat": [m.to_wire() for m in state.chat if message_visible(state, viewer, m)],
         "settings": state.settings.to_wire(),
     }

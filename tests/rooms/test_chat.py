@@ -213,11 +213,31 @@ def test_deleting_a_non_chat_seq_is_not_found() -> None:
         session.command(HOST, ChatDelete(message_id=join_seq))
 
 
-def test_teachers_delete_private_messages_too() -> None:
-    """docs/protocol.md: teachers and hosts can delete any recent message, direct ones too."""
+def test_teachers_delete_the_private_messages_they_can_read() -> None:
     session = full_session(SessionSettings(student_private_chat=True))
     theirs = session.command(AMANI, ChatSend(text="to my teacher", to=HOST.participant_id))
     students = session.command(AMANI, ChatSend(text="to a friend", to=INGRID.participant_id))
-    session.command(TEACHER, ChatDelete(message_id=theirs))
-    session.command(HOST, ChatDelete(message_id=students))
+    session.command(HOST, ChatDelete(message_id=theirs))
+    session.command(TEACHER, ChatDelete(message_id=students))
     assert session.state.deleted_messages == {theirs, students}
+
+
+def test_a_teacher_cannot_delete_another_teachers_private_conversation() -> None:
+    """It is not theirs to read, so it is not theirs to delete (nor to learn it exists)."""
+    session = full_session()
+    private = session.command(AMANI, ChatSend(text="to my teacher", to=HOST.participant_id))
+    with pytest.raises(NotFound):
+        session.command(TEACHER, ChatDelete(message_id=private))
+    assert session.state.find_message(private) is not None
+
+
+def test_deleting_a_direct_message_names_its_parties() -> None:
+    session = full_session()
+    private = session.command(AMANI, ChatSend(text="to my teacher", to=HOST.participant_id))
+    event = delete_message(session.state, HOST, private, 99)
+    assert event.data == {
+        "message_id": private,
+        "by": HOST.participant_id,
+        "from": AMANI.participant_id,
+        "to": HOST.participant_id,
+    }

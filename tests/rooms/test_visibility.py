@@ -74,12 +74,21 @@ def test_direct_messages_are_seen_by(sender: Actor, recipient: Actor, viewers: s
         assert (seq in _chat_ids_seen_by(session, viewer)) == (viewer in viewers)
 
 
-def test_deletion_events_are_seen_by_everyone() -> None:
+def test_deletion_of_a_room_message_is_seen_by_everyone() -> None:
     session = full_session()
     seq, _ = _post(session, AMANI, None)
     delete_seq = session.command(HOST, ChatDelete(message_id=seq))
     _, delete = session.log[delete_seq - 1]
     assert _viewers(session, delete_seq, delete) == _ids(*EVERYONE)
+
+
+def test_deletion_of_a_direct_message_is_seen_only_by_those_who_saw_it() -> None:
+    session = full_session(SessionSettings(student_private_chat=True))
+    seq, post = _post(session, INGRID, OLA)
+    saw_it = _viewers(session, seq, post)
+    delete_seq = session.command(TEACHER, ChatDelete(message_id=seq))
+    _, delete = session.log[delete_seq - 1]
+    assert _viewers(session, delete_seq, delete) == saw_it == _ids(INGRID, OLA, HOST, TEACHER)
 
 
 def test_deleted_messages_leave_snapshots_and_replays() -> None:

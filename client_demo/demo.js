@@ -48,8 +48,12 @@ function handle(message) {
     retries = 0;
     state.me = message.participant;
     state.epoch = message.epoch;
-    if (message.session) applySnapshot(message.session);
-    state.seq = message.seq;
+    // With resume "events" the missed events follow; each one moves the position on, so a
+    // drop in the middle of the replay resumes from the last one actually received.
+    if (message.session) {
+      applySnapshot(message.session);
+      state.seq = message.seq;
+    }
     setStatus("live");
     render();
   } else if (message.type === "event") {

@@ -33,7 +33,9 @@ def _serve_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser])
     limits.add_argument("--send-queue-bytes", dest="send_queue_bytes", type=int)
     limits.add_argument("--chat-max-chars", dest="chat_max_chars", type=int)
     limits.add_argument("--chat-per-second", dest="chat_per_second", type=float)
+    limits.add_argument("--chat-burst", dest="chat_burst", type=int)
     limits.add_argument("--messages-per-second", dest="messages_per_second", type=float)
+    limits.add_argument("--messages-burst", dest="messages_burst", type=int)
     limits.add_argument("--history-size", dest="history_size", type=int)
     limits.add_argument("--snapshot-every", dest="snapshot_every", type=int)
     limits.add_argument("--presence-grace", dest="presence_grace", type=float)
@@ -67,7 +69,7 @@ def serve(settings: Settings, sock: socket.socket) -> None:
         app,
         host=settings.host,
         port=settings.port,
-        log_level=settings.log_level,
+        log_level=settings.log_level.lower(),
         ws_max_size=settings.limits.max_frame_bytes,
         ws=ClassbridgeWebSocketProtocol,
         ws_per_message_deflate=settings.permessage_deflate,

@@ -47,13 +47,12 @@ class SessionRecord:
 
 
 async def create_session(broker: Broker, spec: SessionSpec, now_ms: int) -> SessionRecord:
+    """Log ``session.created`` first, then publish the directory record: a session becomes
+    reachable (by id or join code) only once its log exists."""
+    validate_settings(asdict(spec.settings))
     session_id = ids.session_id()
     codes = {c.id: ids.join_code() for c in spec.classes}
     record = SessionRecord(session_id, spec.title, spec.classes, codes, now_ms)
-    await broker.create_session(
-        session_id, record.to_bytes(), {code: cid for cid, code in codes.items()}
-    )
-    validate_settings(asdict(spec.settings))
     created = Event(
         kind=EventKind.SESSION_CREATED,
         ts=now_ms,
@@ -65,6 +64,9 @@ async def create_session(broker: Broker, spec: SessionSpec, now_ms: int) -> Sess
         },
     )
     await broker.append(session_id, created.to_bytes())
+    await broker.create_session(
+        session_id, record.to_bytes(), {code: cid for cid, code in codes.items()}
+    )
     return record
 
 

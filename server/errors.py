@@ -21,7 +21,7 @@ class ClassbridgeError(Exception):
 
 
 class BadMessage(ClassbridgeError):
-    """The frame is not valid msgpack/JSON, or not a map."""
+    """The frame is not one valid msgpack/JSON document (a valid non-map is ``InvalidMessage``)."""
 
     code = "bad_message"
     http_status = 400

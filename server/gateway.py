@@ -87,6 +87,7 @@ class ClientSession:
         self.joined = False
         self._task: asyncio.Task[Any] | None = None
         self._writer: asyncio.Task[None] | None = None
+        self._writer_failed = False
 
     # --- lifecycle -----------------------------------------------------------------------------
 
@@ -107,11 +108,13 @@ class ClientSession:
         try:
             return await self._serve()
         except asyncio.CancelledError:
-            if not self.connection.slow:
+            if not (self.connection.slow or self._writer_failed):
                 raise
             assert self._task is not None
             self._task.uncancel()
-            log.warning("closing slow consumer", extra=self._log_context())
+            if self._writer_failed:
+                return CloseCode.INTERNAL_ERROR, "internal_error"
+            log.warning("closing slow consumer (%s)", self._who())
             return CloseCode.SLOW_CONSUMER, "slow_consumer"
 
     async def _close(self, outcome: Outcome) -> None:
@@ -144,9 +147,15 @@ class ClientSession:
                     await self.websocket.send_text(frame)  # type: ignore[arg-type]
         except (OSError, RuntimeError, WebSocketDisconnect):
             return  # the client went away; the reader sees it too
+        except Exception:
+            # A bug, not the network: end the connection rather than leave it deaf.
+            log.exception("writer failed (%s)", self._who())
+            self._writer_failed = True
+            self._on_overflow(self.connection)
 
     def _on_overflow(self, connection: Connection) -> None:
         # Called from the fan-out, which must never wait: stop serving this client now.
+        # (Also used when the writer fails: either way the reader must stop.)
         if self._task is not None and not self._task.done():
             self._task.cancel()
 
@@ -193,11 +202,11 @@ class ClientSession:
             )
         except ClassbridgeError as error:
             self._reply_error(error, request_id)
-            log.info("join refused: %s", error.code, extra=self._log_context())
+            log.info("join refused: %s (%s)", error.code, self._who())
             return error.close_code or CloseCode.JOIN_REQUIRED, error.code
         except Exception:
             # Not the client's fault (the broker failed, say): tell it so, and let it retry.
-            log.exception("join failed", extra=self._log_context())
+            log.exception("join failed (%s)", self._who())
             self._reply_error(ClassbridgeError("internal error"), request_id)
             return CloseCode.INTERNAL_ERROR, "internal_error"
         self.joined = True
@@ -214,13 +223,13 @@ class ClientSession:
         except _BAD_INPUT as error:
             self._reply_error(error, request_id)
             self.bad_messages += 1
-            log.info("bad input: %s", error.code, extra=self._log_context())
+            log.info("bad input: %s (%s)", error.code, self._who())
             if self.bad_messages > self.limits.max_bad_messages:
                 return CloseCode.TOO_MANY_ERRORS, "too_many_errors"
         except ClassbridgeError as error:
             self._reply_error(error, request_id)
         except Exception:
-            log.exception("command failed", extra=self._log_context())
+            log.exception("command failed (%s)", self._who())
             self._reply_error(ClassbridgeError("internal error"), request_id)
         return None
 
@@ -259,12 +268,11 @@ class ClientSession:
         )
         self.connection.send_message(reply.to_wire())
 
-    def _log_context(self) -> dict[str, Any]:
+    def _who(self) -> str:
+        """Ids for log lines: enough to find the connection, never a token or message text."""
         actor = self.connection.actor
-        return {
-            "session_id": self.connection.session_id or None,
-            "participant_id": actor.participant_id if actor else None,
-        }
+        participant = actor.participant_id if actor else "-"
+        return f"session={self.connection.session_id or '-'} participant={participant}"
 
 
 def _peek_request_id(data: Any) -> str | int | None:

@@ -34,17 +34,11 @@ class KeyedLimiter:
     _buckets: dict[str, TokenBucket] = field(default_factory=dict)
 
     def take(self, key: str, now: float) -> float:
-        bucket = self._buckets.get(key)
+        bucket = self._buckets.pop(key, None)
         if bucket is None:
+            bucket = TokenBucket(self.rate, self.burst)
             if len(self._buckets) >= self.max_keys:
-                self._forget_full(now)
-            bucket = self._buckets[key] = TokenBucket(self.rate, self.burst)
+                # Forget the least recently seen key: the dict keeps keys in order of last use.
+                del self._buckets[next(iter(self._buckets))]
+        self._buckets[key] = bucket
         return bucket.take(now)
-
-    def _forget_full(self, now: float) -> None:
-        # A bucket that has refilled completely holds no information worth keeping.
-        refill = self.burst / self.rate
-        for key in [k for k, b in self._buckets.items() if now - b.updated >= refill]:
-            del self._buckets[key]
-        if len(self._buckets) >= self.max_keys:
-            self._buckets.clear()

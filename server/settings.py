@@ -108,6 +108,11 @@ def settings_from_env(env: Mapping[str, str] | None = None, **overrides: Any) ->
     return settings
 
 
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+# redis:// arrives with the multi-worker release; until then a clear refusal beats a traceback.
+BROKER_SCHEMES = ("memory",)
+
+
 def validate(settings: Settings) -> None:
     limits = settings.limits
     if settings.secret is not None and len(settings.secret.encode()) < MIN_SECRET_BYTES:
@@ -123,6 +128,13 @@ def validate(settings: Settings) -> None:
     if limits.snapshot_every * 2 > limits.history_size:
         # A replica loads the last snapshot plus the events after it: those must still be kept.
         raise ValueError("snapshot_every must be at most half of history_size")
+    if settings.log_level.lower() not in LOG_LEVELS:
+        raise ValueError(f"log_level must be one of {', '.join(LOG_LEVELS)}")
+    scheme = settings.broker_url.partition("://")[0]
+    if scheme not in BROKER_SCHEMES:
+        raise ValueError(
+            f"broker URL '{settings.broker_url}' is not supported (use {', '.join(BROKER_SCHEMES)})"
+        )
     if limits.max_frame_bytes < 1024:
         raise ValueError("max_frame_bytes must be at least 1024")
     if limits.send_queue_bytes < limits.max_frame_bytes:

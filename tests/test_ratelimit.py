@@ -72,9 +72,12 @@ def test_keyed_limiter_forgets_full_buckets_first() -> None:
     assert limiter.take("busy", 10.0) > 0
 
 
-def test_keyed_limiter_starts_over_when_no_bucket_is_full() -> None:
+def test_keyed_limiter_forgets_the_least_recently_seen_key() -> None:
+    """Cycling through many addresses evicts old ones, never everyone's state at once."""
     limiter = KeyedLimiter(rate=1.0, burst=2, max_keys=2)
     limiter.take("a", 0.0)
     limiter.take("b", 0.0)
+    limiter.take("a", 0.0)  # "a" is now the most recently seen, with no tokens left
     limiter.take("c", 0.0)
-    assert set(limiter._buckets) == {"c"}
+    assert set(limiter._buckets) == {"a", "c"}
+    assert limiter.take("a", 0.0) > 0  # still limited: its bucket was kept

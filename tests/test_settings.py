@@ -26,7 +26,7 @@ def test_environment_variables_are_parsed() -> None:
         "CLASSBRIDGE_PORT": "9001",
         "CLASSBRIDGE_SECRET": SECRET,
         "CLASSBRIDGE_API_KEY": "operator-key",
-        "CLASSBRIDGE_BROKER_URL": "redis://cache:6379/0",
+        "CLASSBRIDGE_BROKER_URL": "memory://",
         "CLASSBRIDGE_LOG_LEVEL": "debug",
         "CLASSBRIDGE_DEMO": "yes",
         "CLASSBRIDGE_PERMESSAGE_DEFLATE": "ON",
@@ -44,7 +44,7 @@ def test_environment_variables_are_parsed() -> None:
         SECRET,
         "operator-key",
     )
-    assert settings.broker_url == "redis://cache:6379/0"
+    assert settings.broker_url == "memory://"
     assert settings.log_level == "debug"
     assert settings.demo is True
     assert settings.permessage_deflate is True
@@ -157,6 +157,21 @@ def test_short_secret_is_refused_at_startup() -> None:
 
 def test_validate_accepts_the_defaults() -> None:
     validate(Settings())
+
+
+@pytest.mark.parametrize(
+    ("overrides", "error"),
+    [
+        ({"broker_url": "redis://cache:6379/0"}, "is not supported"),
+        ({"broker_url": "kafka://x"}, "is not supported"),
+        ({"log_level": "trace"}, "log_level must be one of"),
+    ],
+)
+def test_unsupported_broker_and_log_level_are_refused(
+    overrides: dict[str, str], error: str
+) -> None:
+    with pytest.raises(ValueError, match=error):
+        settings_from_env({}, **overrides)
 
 
 # --- derived values ----------------------------------------------------------------------------

@@ -40,6 +40,9 @@ def caller(request: Request, services: Services) -> Caller:
     api_key = services.settings.api_key
     if api_key is not None and hmac.compare_digest(credential.encode(), api_key.encode()):
         return Caller(operator=True)
+    if credential.count(".") != 2:
+        # Not shaped like a join token (a JWT): most likely a mistyped API key.
+        raise Unauthorized("the API key or token is not valid")
     return Caller(operator=False, grant=services.tokens.verify(credential))
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from server.errors import ClassbridgeError, InvalidMessage, RateLimited
+from server.errors import ClassbridgeError, InvalidMessage, LimitExceeded, RateLimited
 
 MAX_BODY_BYTES = 64 * 1024
 
@@ -24,9 +24,15 @@ def error_response(error: ClassbridgeError) -> JSONResponse:
 
 
 async def json_body(request: Request) -> dict[str, Any]:
-    raw = await request.body()
-    if len(raw) > MAX_BODY_BYTES:
-        raise InvalidMessage(f"request body is larger than {MAX_BODY_BYTES} bytes")
+    # Read in chunks and stop at the limit: a huge body is refused without being held in memory.
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise LimitExceeded(f"request body is larger than {MAX_BODY_BYTES} bytes")
+        chunks.append(chunk)
+    raw = b"".join(chunks)
     try:
         body = json.loads(raw or b"{}")
     except (ValueError, RecursionError) as error:

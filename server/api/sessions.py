@@ -38,7 +38,7 @@ async def open_session(
     host = Actor(participant_id(), host_name, Role.HOST, spec.classes[host_class].id)
     classes = []
     for info in record.classes:
-        teacher = Actor(participant_id(), f"Teacher of {info.name}"[:40], Role.TEACHER, info.id)
+        teacher = Actor(participant_id(), "Teacher", Role.TEACHER, info.id)
         teacher_token = issue_token(services, record.session_id, teacher, ttl)
         code = record.join_codes[info.id]
         classes.append(

@@ -61,7 +61,8 @@ async def mint(request: Request) -> JSONResponse:
     given_id = body.get("participant_id")
     pid = participant_id() if given_id is None else validation.participant_id(given_id)
     default_ttl = services.settings.token_ttl
-    ttl = optional(body, "ttl_seconds", int) or default_ttl
+    ttl = optional(body, "ttl_seconds", int)
+    ttl = default_ttl if ttl is None else ttl
     if not 60 <= ttl <= MAX_TTL:
         raise InvalidMessage(f"'ttl_seconds' must be 60 to {MAX_TTL}", detail="ttl_seconds")
     actor = Actor(participant_id=pid, name=name, role=role, class_id=class_id)

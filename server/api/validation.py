@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from typing import Any
 from zoneinfo import available_timezones
 
 from server.errors import InvalidMessage
 from server.protocol.fields import check, require
 from server.rooms.state import ClassInfo
+from server.rooms.text import has_forbidden_characters
 
 MAX_CLASSES = 8
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
@@ -25,7 +25,7 @@ def clean_text(value: Any, name: str, max_chars: int) -> str:
         raise InvalidMessage(f"'{name}' must not be empty", detail=name)
     if len(text) > max_chars:
         raise InvalidMessage(f"'{name}' is longer than {max_chars} characters", detail=name)
-    if any(unicodedata.category(ch) in ("Cc", "Cf") for ch in text):
+    if has_forbidden_characters(text, multiline=False):
         raise InvalidMessage(f"'{name}' contains control characters", detail=name)
     return text
 

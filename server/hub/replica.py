@@ -2,7 +2,8 @@
 
 Events arrive from the broker in seq order and are applied by the pure reducer, then handed to
 every local connection allowed to see them, encoded once per wire format. An event that arrives
-ahead of a missing one waits in ``_ahead`` until the gap is filled (see ``SessionHub._repair``).
+ahead of a missing one waits in ``_ahead`` until the gap is filled: ``SessionHub`` then reads
+the missing events from the broker.
 """
 
 from __future__ import annotations

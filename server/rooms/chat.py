@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import unicodedata
-
 from server.errors import (
     DirectMessageNotAllowed,
     Forbidden,
@@ -15,9 +13,8 @@ from server.rooms.actor import Actor
 from server.rooms.events import Event, EventKind
 from server.rooms.roles import Role
 from server.rooms.state import SessionState
+from server.rooms.text import has_forbidden_characters
 from server.rooms.visibility import message_visible
-
-_ALLOWED_CONTROLS = {"\n", "\t"}
 
 
 def _check_text(text: str, max_chars: int) -> None:
@@ -25,9 +22,8 @@ def _check_text(text: str, max_chars: int) -> None:
         raise InvalidMessage("chat text is empty", detail="text")
     if len(text) > max_chars:
         raise LimitExceeded(f"chat text is longer than {max_chars} characters", detail="text")
-    for char in text:
-        if char not in _ALLOWED_CONTROLS and unicodedata.category(char) == "Cc":
-            raise InvalidMessage("chat text contains control characters", detail="text")
+    if has_forbidden_characters(text, multiline=True):
+        raise InvalidMessage("chat text contains control characters", detail="text")
 
 
 def check_direct_message(state: SessionState, sender: Actor, recipient_id: str) -> None:

@@ -117,13 +117,21 @@ async def test_create_validation_errors(
 @SHARED_LOOP
 @pytest.mark.parametrize(
     "content",
-    [b"{not json", b"[1, 2]", b'"a string"', b"\xff\xfe", b'{"title": "' + b"x" * 70_000 + b'"}'],
-    ids=["not JSON", "array", "string", "not UTF-8", "over 64 KiB"],
+    [b"{not json", b"[1, 2]", b'"a string"', b"\xff\xfe"],
+    ids=["not JSON", "array", "string", "not UTF-8"],
 )
 async def test_create_needs_a_json_object(shared_server: LiveServer, content: bytes) -> None:
     response = await shared_server.http.post("/api/sessions", content=content, headers=OPERATOR)
     assert response.status_code == 400
     assert response.json()["code"] == "invalid_message"
+
+
+@SHARED_LOOP
+async def test_a_body_over_64_kib_is_too_large(shared_server: LiveServer) -> None:
+    content = b'{"title": "' + b"x" * 70_000 + b'"}'
+    response = await shared_server.http.post("/api/sessions", content=content, headers=OPERATOR)
+    assert response.status_code == 413
+    assert response.json()["code"] == "too_large"
 
 
 async def test_create_needs_the_operator_key(classroom: Classroom) -> None:
@@ -133,7 +141,7 @@ async def test_create_needs_the_operator_key(classroom: Classroom) -> None:
         ({"authorization": API_KEY}, 401, "unauthorized"),  # no scheme
         ({"authorization": f"Basic {API_KEY}"}, 401, "unauthorized"),
         ({"authorization": "Bearer"}, 401, "unauthorized"),
-        (_bearer("not-the-key"), 401, "token_invalid"),
+        (_bearer("not-the-key"), 401, "unauthorized"),
         (_bearer(classroom.teacher_token(0)), 403, "forbidden"),
         (_bearer(classroom.created["host_token"]), 403, "forbidden"),
     ]
@@ -183,7 +191,7 @@ async def test_summary_access(classroom: Classroom, live_server: LiveServer) -> 
     other = await live_server.create_session()
     cases = [
         (url, {}, 401, "unauthorized"),
-        (url, _bearer("garbage"), 401, "token_invalid"),
+        (url, _bearer("garbage"), 401, "unauthorized"),
         (url, _bearer(other["classes"][0]["teacher_token"]), 403, "wrong_session"),
         ("/api/sessions/s_nosuchsession", OPERATOR, 404, "session_not_found"),
     ]

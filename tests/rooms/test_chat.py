@@ -69,15 +69,17 @@ def test_limit_counts_characters_not_bytes() -> None:
     assert post_message(full_session().state, AMANI, text, None, 1, MAX).data["text"] == text
 
 
-@pytest.mark.parametrize("char", ["\x00", "\x07", "\x1b", "\r", "\x7f", "\x85", "\x9b"])
+@pytest.mark.parametrize(
+    "char", ["\x00", "\x07", "\x1b", "\x7f", "\x85", "\x9b", "\u202e", "\u2066"]
+)
 def test_control_characters_are_refused(char: str) -> None:
     with pytest.raises(InvalidMessage) as caught:
         post_message(full_session().state, AMANI, f"before{char}after", None, 1, MAX)
     assert caught.value.detail == "text"
 
 
-def test_newline_and_tab_are_allowed() -> None:
-    text = "line one\nline two\tindented"
+def test_line_breaks_tabs_and_joined_emoji_are_allowed() -> None:
+    text = "line one\r\nline two\tindented \U0001f468\u200d\U0001f469\u200d\U0001f467"
     assert post_message(full_session().state, AMANI, text, None, 1, MAX).data["text"] == text
 
 

@@ -82,6 +82,28 @@ async def test_direct_messages_between_teacher_and_student(classroom: Classroom)
     assert _texts(late_student) == _texts(late_teacher) == ["everyone: five minutes left"]
 
 
+async def test_deleting_a_direct_message_stays_between_those_who_could_read_it(
+    classroom: Classroom,
+) -> None:
+    host_pt = await classroom.teacher(0)
+    teacher_ke = await classroom.teacher(1)
+    amani = await classroom.student(1, "Amani")
+    baraka = await classroom.student(1, "Baraka")
+    private = await amani.chat("I feel left out of my group", to=participant_of(host_pt))
+    # The other teacher cannot read it, so cannot delete it (nor learn that it exists).
+    error = await _refused(teacher_ke, {"type": "chat.delete", "message_id": private.seq})
+    assert error.code == "not_found"
+
+    await host_pt.request({"type": "chat.delete", "message_id": private.seq})
+    marker = await host_pt.chat("back to the room")
+    for party in (host_pt, amani):
+        deleted = await wait_event(party, "chat.deleted")
+        assert deleted.data["message_id"] == private.seq
+    for outsider in (teacher_ke, baraka):
+        # The next event they get is the marker: neither the post nor its deletion came by.
+        assert (await outsider.next_event(("chat.posted", "chat.deleted"))).seq == marker.seq
+
+
 async def test_student_direct_messages_follow_the_session_setting(classroom: Classroom) -> None:
     teacher = await classroom.teacher(0)
     amani = await classroom.student(1, "Amani")

@@ -1,4 +1,4 @@
-"""``classbridge serve | token``: the command line."""
+"""``classbridge serve``: the command line."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from dataclasses import replace
 import uvicorn
 
 from server.app import create_app
+from server.redaction import install_redaction
 from server.settings import Settings, settings_from_env
 from server.websocket_protocol import ClassbridgeWebSocketProtocol
 
@@ -23,7 +24,9 @@ def _serve_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser])
     serve.add_argument("--secret", help="token signing secret (generated when not set)")
     serve.add_argument("--api-key", dest="api_key", help="operator API key for the HTTP API")
     serve.add_argument("--broker", dest="broker_url", help="broker URL (default memory://)")
-    serve.add_argument("--log-level", dest="log_level", help="debug, info, warning, error")
+    serve.add_argument(
+        "--log-level", dest="log_level", help="debug, info, warning, error, critical"
+    )
     serve.add_argument("--public-url", dest="public_url", help="base URL printed in links")
     demo = serve.add_mutually_exclusive_group()
     demo.add_argument("--demo", dest="demo", action="store_true", default=None)
@@ -76,6 +79,7 @@ def serve(settings: Settings, sock: socket.socket) -> None:
         proxy_headers=False,
         lifespan="on",
     )
+    install_redaction()  # after uvicorn's Config has set up its loggers
     server = uvicorn.Server(config)
     print(
         f"Classbridge on {settings.base_url} (broker {settings.broker_url}); "

@@ -15,7 +15,7 @@ from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from server.auth import TokenService
+from server.auth import Grant, TokenService
 from server.errors import (
     AlreadyJoined,
     BadMessage,
@@ -88,6 +88,7 @@ class ClientSession:
         self._task: asyncio.Task[Any] | None = None
         self._writer: asyncio.Task[None] | None = None
         self._writer_failed = False
+        self._grant: Grant | None = None
 
     # --- lifecycle -----------------------------------------------------------------------------
 
@@ -194,7 +195,7 @@ class ClientSession:
             message = parse_client_message(data)
             if not isinstance(message, Join):
                 raise InvalidMessage("the first message must be a join", detail="type")
-            grant = self.gateway.tokens.verify(message.token)
+            grant = self._grant = self.gateway.tokens.verify(message.token)
             if message.session is not None and message.session != grant.session_id:
                 raise WrongSession("the token is for another session")
             await self.hub.attach(
@@ -270,9 +271,12 @@ class ClientSession:
 
     def _who(self) -> str:
         """Ids for log lines: enough to find the connection, never a token or message text."""
-        actor = self.connection.actor
+        # Before the join completes, the verified token names who is asking.
+        grant = self._grant
+        actor = self.connection.actor or (grant.actor if grant else None)
+        session = self.connection.session_id or (grant.session_id if grant else "-")
         participant = actor.participant_id if actor else "-"
-        return f"session={self.connection.session_id or '-'} participant={participant}"
+        return f"session={session} participant={participant}"
 
 
 def _peek_request_id(data: Any) -> str | int | None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from server.auth import MIN_SECRET_BYTES
+from server.rooms.reducer import DELETED_MEMORY
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +109,7 @@ def settings_from_env(env: Mapping[str, str] | None = None, **overrides: Any) ->
     return settings
 
 
+MAX_HISTORY_SIZE = DELETED_MEMORY
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 # redis:// arrives with the multi-worker release; until then a clear refusal beats a traceback.
 BROKER_SCHEMES = ("memory",)
@@ -135,6 +137,10 @@ def validate(settings: Settings) -> None:
         raise ValueError(
             f"broker URL '{settings.broker_url}' is not supported (use {', '.join(BROKER_SCHEMES)})"
         )
+    if limits.history_size > MAX_HISTORY_SIZE:
+        # Replicas remember this many deleted chat ids to keep deleted text out of replays;
+        # a longer history could replay a post whose deletion was forgotten.
+        raise ValueError(f"history_size must be at most {MAX_HISTORY_SIZE}")
     if limits.max_frame_bytes < 1024:
         raise ValueError("max_frame_bytes must be at least 1024")
     if limits.send_queue_bytes < limits.max_frame_bytes:

@@ -44,6 +44,10 @@ class ClassbridgeWebSocketProtocol(WebSocketsSansIOProtocol):
         self.loop.call_later(self.close_timeout, self._abort_if_stuck)
 
     def keepalive_timeout(self) -> None:
+        if self.close_sent:
+            # Closing already: the close timer decides when to give up, not a ping from before.
+            self.pong_timer = None
+            return
         super().keepalive_timeout()  # no pong for ping_timeout: it closes the transport...
         self._abort_if_stuck()  # ...which must not then wait for the buffer to drain
 

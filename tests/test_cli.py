@@ -181,3 +181,15 @@ async def test_serve_says_when_the_port_is_taken() -> None:
         _, stderr = await asyncio.wait_for(process.communicate(), 20)
     assert process.returncode == 2
     assert f"cannot listen on 127.0.0.1:{port}".encode() in stderr
+
+
+async def test_access_log_never_records_tokens() -> None:
+    secret_part = "eyJzZWNyZXQiOiJ0b2tlbiJ9"
+    async with serve("--log-level", "info") as running:
+        async with httpx.AsyncClient(base_url=running.url) as http:
+            await _wait_healthy(http)
+            page = await http.get(f"/?token=head.{secret_part}.sig&lang=pt")
+            assert page.status_code == 200
+        [line] = await running.read_until(r'"GET /\?(\S+) HTTP')
+    assert line[1] == "token=[redacted]&lang=pt"
+    assert all(secret_part not in text for text in running.stdout + running.stderr)

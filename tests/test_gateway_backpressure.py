@@ -56,7 +56,7 @@ async def _flood_until_closed(room: Classroom, poster: ClassbridgeClient, slow_i
 
 @pytest.mark.parametrize(
     ("wire_format", "history_size", "resume"),
-    [(MSGPACK, 20_000, "events"), (JSON, 200, "snapshot")],
+    [(MSGPACK, 10_000, "events"), (JSON, 200, "snapshot")],
 )
 async def test_slow_consumer_is_closed_others_get_everything_and_it_resumes(
     server_factory: ServerFactory,

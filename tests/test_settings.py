@@ -165,6 +165,7 @@ def test_validate_accepts_the_defaults() -> None:
         ({"broker_url": "redis://cache:6379/0"}, "is not supported"),
         ({"broker_url": "kafka://x"}, "is not supported"),
         ({"log_level": "trace"}, "log_level must be one of"),
+        ({"history_size": 20_000}, "history_size must be at most"),
     ],
 )
 def test_unsupported_broker_and_log_level_are_refused(

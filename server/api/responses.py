@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from starlette.requests import Request
@@ -19,7 +20,8 @@ def error_response(error: ClassbridgeError) -> JSONResponse:
         body["detail"] = error.detail
     headers = {}
     if isinstance(error, RateLimited):
-        headers["Retry-After"] = str(max(1, round(error.retry_after)))
+        # Rounded up: a client that waits exactly this long must then be let through.
+        headers["Retry-After"] = str(max(1, math.ceil(error.retry_after)))
     return JSONResponse(body, status_code=error.http_status, headers=headers)
 
 

@@ -49,7 +49,9 @@ async def mint(request: Request) -> JSONResponse:
     body = await json_body(request)
     role = parse_role(require(body, "role", str))
     if role is None:
-        raise InvalidMessage("'role' must be one of " + ", ".join(r.value for r in Role))
+        raise InvalidMessage(
+            "'role' must be one of " + ", ".join(r.value for r in Role), detail="role"
+        )
     class_id = require(body, "class_id", str)
     record = await load_record(services.broker, session_id)
     if record is None:

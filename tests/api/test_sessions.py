@@ -83,11 +83,13 @@ async def test_country_codes_are_normalised(shared_server: LiveServer) -> None:
 @pytest.mark.parametrize(
     ("body", "detail"),
     [
-        pytest.param(_with_class(country="Portugal"), "classes[0]", id="country"),
-        pytest.param(_with_class(country="P1"), "classes[0]", id="country digits"),
-        pytest.param(_with_class(timezone="Mars/Olympus_Mons"), "classes[0]", id="timezone"),
-        pytest.param(_with_class(language="english!"), "classes[0]", id="language"),
-        pytest.param(_with_class(language=7), "language", id="language not a string"),
+        pytest.param(_with_class(country="Portugal"), "classes[0].country", id="country"),
+        pytest.param(_with_class(country="P1"), "classes[0].country", id="country digits"),
+        pytest.param(
+            _with_class(timezone="Mars/Olympus_Mons"), "classes[0].timezone", id="timezone"
+        ),
+        pytest.param(_with_class(language="english!"), "classes[0].language", id="language"),
+        pytest.param(_with_class(language=7), "classes[0].language", id="language not a string"),
         pytest.param(_with_class(name="  "), "classes[0].name", id="empty class name"),
         pytest.param(_session(title="   "), "title", id="empty title"),
         pytest.param(_session(title="t" * 201), "title", id="long title"),
@@ -101,7 +103,7 @@ async def test_country_codes_are_normalised(shared_server: LiveServer) -> None:
         pytest.param(_session(settings={"lobby": "on"}), "lobby", id="setting type"),
         pytest.param(_session(settings=[]), "settings", id="settings not an object"),
         pytest.param(_session(host_class=2), "host_class", id="host class out of range"),
-        pytest.param(_session(host_name=""), "name", id="empty host name"),
+        pytest.param(_session(host_name=""), "host_name", id="empty host name"),
     ],
 )
 async def test_create_validation_errors(

@@ -94,13 +94,13 @@ async def test_a_token_of_another_session_is_refused(room: Classroom) -> None:
 @pytest.mark.parametrize(
     ("extra", "detail"),
     [
-        pytest.param({"role": "headmaster"}, None, id="unknown role"),
+        pytest.param({"role": "headmaster"}, "role", id="unknown role"),
         pytest.param({"role": 3}, "role", id="role not a string"),
         pytest.param({"class_id": "c3"}, "class_id", id="unknown class"),
         pytest.param({"class_id": None}, "class_id", id="no class"),
         pytest.param({"name": ""}, "name", id="empty name"),
         pytest.param({"name": "n" * 41}, "name", id="long name"),
-        pytest.param({"participant_id": "has spaces"}, "id", id="bad participant id"),
+        pytest.param({"participant_id": "has spaces"}, "participant_id", id="bad participant id"),
         pytest.param({"ttl_seconds": 10}, "ttl_seconds", id="ttl too short"),
         pytest.param({"ttl_seconds": 8 * 24 * 3600}, "ttl_seconds", id="ttl too long"),
         pytest.param({"ttl_seconds": "1h"}, "ttl_seconds", id="ttl not an int"),

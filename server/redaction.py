@@ -1,0 +1,29 @@
+"""Keep secrets out of logs: join tokens travel in links (``/?token=...``) that access logs
+would otherwise record in full."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+_TOKEN_IN_QUERY = re.compile(r"(token=)[^&\s\"]+")
+
+
+def redact(text: str) -> str:
+    return _TOKEN_IN_QUERY.sub(r"\1[redacted]", text)
+
+
+class RedactTokens(logging.Filter):
+    """Rewrites a record's arguments so that formatted lines carry no token."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(redact(a) if isinstance(a, str) else a for a in record.args)
+        if isinstance(record.msg, str):
+            record.msg = redact(record.msg)
+        return True
+
+
+def install_redaction() -> None:
+    for name in ("uvicorn.access", "uvicorn.error"):
+        logging.getLogger(name).addFilter(RedactTokens())

@@ -21,10 +21,13 @@ def _type_name(kind: type | tuple[type, ...]) -> str:
     return kind.__name__
 
 
-def require(data: Mapping[str, Any], name: str, kind: type[T]) -> T:
+def require(data: Mapping[str, Any], name: str, kind: type[T], *, within: str = "") -> T:
+    """``data[name]`` of type ``kind``; ``within`` names the enclosing field (``resume``) so
+    errors about nested fields say ``resume.seq``, not a bare ``seq``."""
+    path = f"{within}.{name}" if within else name
     if name not in data:
-        raise InvalidMessage(f"missing field '{name}'", detail=name)
-    return check(data[name], name, kind)
+        raise InvalidMessage(f"missing field '{path}'", detail=path)
+    return check(data[name], path, kind)
 
 
 def optional(data: Mapping[str, Any], name: str, kind: type[T]) -> T | None:

@@ -44,10 +44,10 @@ class ResumePoint:
     def parse(cls, data: Any) -> Self:
         if not isinstance(data, Mapping):
             raise InvalidMessage("field 'resume' must be a map", detail="resume")
-        seq = require(data, "seq", int)
+        seq = require(data, "seq", int, within="resume")
         if seq < 0:
             raise InvalidMessage("field 'resume.seq' must not be negative", detail="resume.seq")
-        return cls(seq=seq, epoch=require(data, "epoch", str))
+        return cls(seq=seq, epoch=require(data, "epoch", str, within="resume"))
 
     def to_wire(self) -> dict[str, Any]:
         return {"seq": self.seq, "epoch": self.epoch}

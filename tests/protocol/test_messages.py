@@ -152,8 +152,8 @@ def _error(data: Any, *, server: bool = False) -> ClassbridgeError:
         ({"type": "chat.send"}, "text"),
         ({"type": "chat.delete"}, "message_id"),
         ({"type": "settings.update"}, "settings"),
-        ({"type": "join", "token": "t", "resume": {"epoch": "e"}}, "seq"),
-        ({"type": "join", "token": "t", "resume": {"seq": 1}}, "epoch"),
+        ({"type": "join", "token": "t", "resume": {"epoch": "e"}}, "resume.seq"),
+        ({"type": "join", "token": "t", "resume": {"seq": 1}}, "resume.epoch"),
     ],
 )
 def test_missing_field_names_the_field(data: dict[str, Any], field: str) -> None:
@@ -171,7 +171,7 @@ def test_missing_field_names_the_field(data: dict[str, Any], field: str) -> None
         ({"type": "join", "token": 5}, "token"),
         ({"type": "join", "token": "t", "session": ["s"]}, "session"),
         ({"type": "join", "token": "t", "resume": "41"}, "resume"),
-        ({"type": "join", "token": "t", "resume": {"seq": "1", "epoch": "e"}}, "seq"),
+        ({"type": "join", "token": "t", "resume": {"seq": "1", "epoch": "e"}}, "resume.seq"),
         ({"type": "join", "token": "t", "resume": {"seq": -1, "epoch": "e"}}, "resume.seq"),
         ({"type": "chat.send", "text": b"bytes"}, "text"),
         ({"type": "chat.send", "text": "hi", "to": 5}, "to"),

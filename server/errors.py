@@ -122,3 +122,11 @@ class ApiDisabled(ClassbridgeError):
 
     code = "api_disabled"
     http_status = 403
+
+
+class StoredDataCorrupt(ClassbridgeError):
+    """Something the broker returned cannot be decoded: the server's fault, not the client's."""
+
+    code = "internal_error"
+    http_status = 500
+    close_code = 1011

@@ -29,6 +29,7 @@ from server.hub import Connection, SessionHub
 from server.hub.outbox import Outbox
 from server.protocol.closecodes import CloseCode
 from server.protocol.codec import Frame, WireFormat, decode_frame, pack_batch
+from server.protocol.fields import request_id
 from server.protocol.messages import (
     Ack,
     ChatSend,
@@ -281,10 +282,9 @@ class ClientSession:
 
 def _peek_request_id(data: Any) -> str | int | None:
     """The request id of a message that may be invalid otherwise, so its error can echo it."""
-    if isinstance(data, dict):
-        value = data.get("id")
-        if isinstance(value, str) and len(value) <= 64:
-            return value
-        if isinstance(value, int) and not isinstance(value, bool) and abs(value) < 2**63:
-            return value
-    return None
+    if not isinstance(data, dict):
+        return None
+    try:
+        return request_id(data)
+    except InvalidMessage:
+        return None

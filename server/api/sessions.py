@@ -67,7 +67,8 @@ async def create(request: Request) -> JSONResponse:
     operator(request, services)
     body = await json_body(request)
     spec = parse_spec(body)
-    host_name = validation.clean_text(body.get("host_name", "Host"), "host_name", 40)
+    given = body.get("host_name")  # null means absent, as for every optional field
+    host_name = validation.clean_text("Host" if given is None else given, "host_name", 40)
     host_class = optional(body, "host_class", int) or 0
     if not 0 <= host_class < len(spec.classes):
         raise InvalidMessage("'host_class' must index one of 'classes'", detail="host_class")

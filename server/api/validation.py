@@ -15,7 +15,9 @@ MAX_CLASSES = 8
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 _LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 _PARTICIPANT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-_TIMEZONES = frozenset(available_timezones()) | {"UTC"}
+# Area/Location names only (plus UTC): the system's list also holds entries such as
+# "localtime" or "Factory" that name no place. tzdata makes the list the same on every host.
+_TIMEZONES = frozenset(name for name in available_timezones() if "/" in name) | {"UTC"}
 
 
 def clean_text(value: Any, name: str, max_chars: int) -> str:

@@ -12,7 +12,7 @@ from typing import Any
 
 import msgpack
 
-from server.errors import BadMessage
+from server.errors import StoredDataCorrupt
 
 
 class EventKind(StrEnum):
@@ -39,7 +39,7 @@ class Event:
         try:
             kind, ts, data = msgpack.unpackb(payload, raw=False)
         except Exception as error:
-            raise BadMessage("stored event is corrupt") from error
+            raise StoredDataCorrupt("internal error") from error
         return cls(kind=kind, ts=ts, data=data)
 
 

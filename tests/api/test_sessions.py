@@ -244,3 +244,17 @@ async def test_health_and_the_demo_page(shared_server: LiveServer) -> None:
     page = await shared_server.http.get("/")
     assert page.status_code == 200
     assert page.headers["content-type"].startswith("text/html")
+
+
+@SHARED_LOOP
+@pytest.mark.parametrize("timezone", ["localtime", "Factory", "utc", "europe/lisbon"])
+async def test_time_zones_must_name_a_place(shared_server: LiveServer, timezone: str) -> None:
+    response = await _create(shared_server, _with_class(timezone=timezone))
+    assert response.status_code == 400
+    assert response.json()["detail"] == "classes[0].timezone"
+
+
+@SHARED_LOOP
+async def test_a_null_host_name_means_the_default(shared_server: LiveServer) -> None:
+    response = await _create(shared_server, _session(host_name=None))
+    assert response.status_code == 201

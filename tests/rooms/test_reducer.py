@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from server.errors import BadMessage, ClassbridgeError
+from server.errors import ClassbridgeError, StoredDataCorrupt
 from server.protocol.messages import ChatDelete, ChatSend, ClientMessage, SettingsUpdate
 from server.rooms.events import Event, EventKind, SequencedEvent
 from server.rooms.reducer import apply_event
@@ -206,9 +206,11 @@ def test_events_survive_the_brokers_bytes() -> None:
 
 
 @pytest.mark.parametrize("payload", [b"", b"\xc1", msgpack.packb([1, 2]), msgpack.packb(5)])
-def test_corrupt_stored_event_is_bad_message(payload: bytes) -> None:
-    with pytest.raises(BadMessage):
+def test_a_corrupt_stored_event_is_a_server_error(payload: bytes) -> None:
+    """The client did nothing wrong: it gets internal_error (close 1011), not bad_message."""
+    with pytest.raises(StoredDataCorrupt) as caught:
         Event.from_bytes(payload)
+    assert (caught.value.code, caught.value.close_code) == ("internal_error", 1011)
 
 
 # --- determinism -------------------------------------------------------------------------------

@@ -43,7 +43,6 @@ class SessionHub:
         self._replicas: dict[str, SessionReplica] = {}
         self._loading: dict[str, asyncio.Task[SessionReplica]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._timers: set[asyncio.TimerHandle] = set()
 
     def now_ms(self) -> int:
         return int(self._clock() * 1000)
@@ -187,24 +186,35 @@ class SessionHub:
             return
         replica.connections.pop(connection.id, None)
         participant_id = connection.actor.participant_id
-        deadline = replica.presence.disconnect(participant_id, connection.id, time.monotonic())
-        if deadline is not None:
-            loop = asyncio.get_running_loop()
-            timer = loop.call_later(self.limits.presence_grace, self._expire_later, replica)
-            self._timers.add(timer)
+        now = asyncio.get_running_loop().time()
+        if replica.presence.disconnect(participant_id, connection.id, now) is not None:
+            self._arm_presence_timer(replica)
         self._maybe_unload(replica)
 
-    def _expire_later(self, replica: SessionReplica) -> None:
-        now = asyncio.get_running_loop().time()
-        self._timers = {t for t in self._timers if t.when() > now}  # forget timers that fired
+    def _arm_presence_timer(self, replica: SessionReplica) -> None:
+        """One timer per replica, at its earliest leave deadline. Deadlines and timers use the
+        loop's own clock: uvloop's timers may fire a millisecond before a deadline read from
+        another clock, and a wake-up that finds nothing due simply arms the timer again."""
+        if replica.presence_timer is not None:
+            replica.presence_timer.cancel()
+            replica.presence_timer = None
+        deadline = replica.presence.next_deadline()
+        if deadline is not None:
+            loop = asyncio.get_running_loop()
+            replica.presence_timer = loop.call_at(deadline, self._presence_timer_fired, replica)
+
+    def _presence_timer_fired(self, replica: SessionReplica) -> None:
+        replica.presence_timer = None
         self._spawn(self._expire_presence(replica))
 
     async def _expire_presence(self, replica: SessionReplica) -> None:
         async with replica.presence_lock:
-            for participant_id in replica.presence.due(time.monotonic()):
+            now = asyncio.get_running_loop().time()
+            for participant_id in replica.presence.due(now):
                 if replica.state.is_present(participant_id):
                     event = left_event(participant_id, "disconnected", self.now_ms())
                     await self._append(replica, event)
+        self._arm_presence_timer(replica)  # the deadlines not due yet
         self._maybe_unload(replica)
 
     async def leave(self, connection: Connection) -> None:
@@ -256,8 +266,9 @@ class SessionHub:
             log.error("hub task failed", exc_info=task.exception())
 
     async def close(self) -> None:
-        for timer in self._timers:
-            timer.cancel()
+        for replica in self._replicas.values():
+            if replica.presence_timer is not None:
+                replica.presence_timer.cancel()
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

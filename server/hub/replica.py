@@ -32,6 +32,7 @@ class SessionReplica:
         self.presence = PresenceTracker(grace=presence_grace)
         # Presence decisions (log joined/left?) read the state and append: one at a time.
         self.presence_lock = asyncio.Lock()
+        self.presence_timer: asyncio.TimerHandle | None = None
         self.subscription: Subscription | None = None
         self.pins = 0  # attaches and API reads in progress; a pinned replica is not unloaded
         self.saved_seq = state.seq

@@ -47,6 +47,9 @@ class PresenceTracker:
     def is_connected(self, participant_id: str) -> bool:
         return participant_id in self.connections
 
+    def next_deadline(self) -> float | None:
+        return min(self.leave_deadlines.values(), default=None)
+
     def due(self, now: float) -> list[str]:
         """Participants whose grace period is over; they are removed from the pending list."""
         expired = [pid for pid, deadline in self.leave_deadlines.items() if deadline <= now]

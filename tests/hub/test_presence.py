@@ -130,3 +130,36 @@ async def test_a_leave_does_not_cancel_anothers_grace_period(server_factory: Ser
     await wait_event(teacher, "participant.left", left_event_of(participant_of(leaving)))
     left = await wait_event(teacher, "participant.left", left_event_of(participant_of(dropped)))
     assert left.data["reason"] == "disconnected"
+
+
+async def test_everyone_dropped_while_the_session_is_busy_is_logged_as_left(
+    server_factory: ServerFactory,
+) -> None:
+    """Many drops at once while chat keeps the loop busy: each is logged as left, exactly once.
+    (On uvloop a wake-up can come a little early; it must not lose anyone's leave.)"""
+    server = await server_factory(
+        presence_grace=0.2,
+        chat_per_second=1000.0,
+        chat_burst=1000,
+        messages_per_second=1000.0,
+        messages_burst=1000,
+        self_joins_burst=100,
+    )
+    room = await open_classroom(server)
+    teacher = await room.teacher(0)
+    students = [await room.student(n % 2, f"Student {n}") for n in range(24)]
+    ids = {participant_of(s) for s in students}
+
+    async def keep_busy() -> None:
+        for n in range(400):
+            await teacher.chat(f"busy {n}")
+
+    busy = asyncio.create_task(keep_busy())
+    for student in students:
+        await student.drop()
+    left: set[str] = set()
+    while left != ids:
+        event = await wait_event(teacher, "participant.left", timeout=10)
+        assert event.data["participant_id"] not in left  # exactly once
+        left.add(event.data["participant_id"])
+    await busy

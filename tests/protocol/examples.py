@@ -3,7 +3,7 @@
 The golden files in ``golden/`` hold these examples as the codecs write them. To rewrite them
 after a deliberate change of the wire format (never automatically):
 
-    CLASSBRIDGE_REGEN_GOLDEN=1 .venv/bin/python -m pytest tests/protocol/test_messages.py
+    CLASSBRIDGE_REGEN_GOLDEN=1 .venv/bin/python -m pytest tests/protocol
 
 then review the diff: every changed byte is a change every client sees.
 """

@@ -3,19 +3,19 @@
 Each example in ``examples.py`` is stored as the exact bytes the codec writes
 (``golden/<type>.json`` and ``golden/<type>.msgpack.hex``). The test parses the stored bytes,
 compares the message with the expected dataclass, encodes it again and compares the bytes.
-``CLASSBRIDGE_REGEN_GOLDEN=1`` rewrites the files instead of trusting them (see examples.py).
+``CLASSBRIDGE_REGEN_GOLDEN=1`` rewrites the files instead of trusting them (see examples.py);
+golden_files.py holds the file helpers, shared with test_event_golden.py.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from server.errors import ClassbridgeError, InvalidMessage, UnknownType
-from server.protocol.codec import Frame, WireFormat, decode_frame, encode_message
+from server.protocol.codec import WireFormat, decode_frame, encode_message
 from server.protocol.messages import (
     CLIENT_TYPES,
     SERVER_TYPES,
@@ -35,27 +35,11 @@ from server.protocol.messages import (
     parse_server_message,
 )
 from tests.protocol.examples import CLIENT_EXAMPLES, EXAMPLES, SERVER_EXAMPLES
-
-GOLDEN = Path(__file__).parent / "golden"
-REGENERATE = os.environ.get("CLASSBRIDGE_REGEN_GOLDEN") == "1"
-
-
-def _write_golden(path: Path, frame: Frame) -> None:
-    if isinstance(frame, bytes):
-        path.write_text(frame.hex() + "\n", encoding="ascii")
-    else:
-        path.write_bytes(frame.encode("utf-8"))  # exactly the codec's text, no newline added
-
-
-def _read_golden(path: Path, wire_format: WireFormat) -> Frame:
-    if wire_format is WireFormat.MSGPACK:
-        return bytes.fromhex(path.read_text(encoding="ascii"))
-    return path.read_bytes().decode("utf-8")
+from tests.protocol.golden_files import GOLDEN, golden_frame, golden_path, read_golden
 
 
 def _golden_path(message_type: str, wire_format: WireFormat) -> Path:
-    suffix = ".msgpack.hex" if wire_format is WireFormat.MSGPACK else ".json"
-    return GOLDEN / f"{message_type}{suffix}"
+    return golden_path(GOLDEN, message_type, wire_format)
 
 
 def _parse(message_type: str, data: Any) -> Any:
@@ -82,7 +66,7 @@ def test_every_message_type_has_an_example() -> None:
 
 def test_no_stray_golden_files() -> None:
     expected = {_golden_path(t, f).name for t in EXAMPLES for f in WireFormat}
-    assert {p.name for p in GOLDEN.iterdir()} == expected
+    assert {p.name for p in GOLDEN.iterdir() if p.is_file()} == expected  # events/: see there
 
 
 @pytest.mark.parametrize("wire_format", list(WireFormat), ids=lambda f: f.name.lower())
@@ -90,9 +74,7 @@ def test_no_stray_golden_files() -> None:
 def test_golden_round_trip(message_type: str, wire_format: WireFormat) -> None:
     expected = EXAMPLES[message_type]
     path = _golden_path(message_type, wire_format)
-    if REGENERATE:
-        _write_golden(path, encode_message(expected.to_wire(), wire_format))
-    golden = _read_golden(path, wire_format)
+    golden = golden_frame(path, encode_message(expected.to_wire(), wire_format), wire_format)
     message = _parse(message_type, decode_frame(golden, wire_format))
     assert message == expected
     assert type(message) is type(expected)
@@ -101,12 +83,12 @@ def test_golden_round_trip(message_type: str, wire_format: WireFormat) -> None:
 
 @pytest.mark.parametrize("message_type", sorted(EXAMPLES))
 def test_both_encodings_carry_the_same_map(message_type: str) -> None:
-    maps = [decode_frame(_read_golden(_golden_path(message_type, f), f), f) for f in WireFormat]
+    maps = [decode_frame(read_golden(_golden_path(message_type, f), f), f) for f in WireFormat]
     assert maps[0] == maps[1] == EXAMPLES[message_type].to_wire()
 
 
 def test_json_golden_text_is_compact_and_keeps_unicode() -> None:
-    text = _read_golden(_golden_path("chat.send", WireFormat.JSON), WireFormat.JSON)
+    text = read_golden(_golden_path("chat.send", WireFormat.JSON), WireFormat.JSON)
     assert text == (
         '{"type":"chat.send","text":"Habari! こんにちは 👋\\nLine two","to":"p_teacher","id":7}'
     )

@@ -220,14 +220,18 @@ class ClientSession:
             data = decode_frame(frame, self.wire_format)
             request_id = _peek_request_id(data)
             message = parse_client_message(data)
-            self._take(self.messages, "too many messages")
-            return await self._route(message)
         except _BAD_INPUT as error:
+            # Only malformed messages count towards closing: a refused command (empty text, a
+            # direct message not allowed) is an ordinary mistake and gets its error reply only.
             self._reply_error(error, request_id)
             self.bad_messages += 1
             log.info("bad input: %s (%s)", error.code, self._who())
             if self.bad_messages > self.limits.max_bad_messages:
                 return CloseCode.TOO_MANY_ERRORS, "too_many_errors"
+            return None
+        try:
+            self._take(self.messages, "too many messages")
+            return await self._route(message)
         except ClassbridgeError as error:
             self._reply_error(error, request_id)
         except Exception:

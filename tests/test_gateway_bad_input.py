@@ -173,3 +173,18 @@ async def test_too_many_bad_messages_close_4003(scene: Scene) -> None:
         assert await ws.close_code() == 4003
         assert ws.ws.close_reason == "too_many_errors"
     await scene.check_unaffected(before)
+
+
+async def test_refused_commands_are_mistakes_not_abuse(scene: Scene) -> None:
+    """Well-formed commands the rules refuse (empty text, an unknown setting) get their error
+    every time but never count towards closing the connection, however many there are."""
+    async with raw_socket(scene.room.server, JSON) as ws:
+        await ws.join(scene.room.teacher_token(0))
+        before = await scene.room.seq()
+        for n in range(10):  # max_bad_messages is 3 in this module
+            await ws.send({"type": "chat.send", "text": "   ", "id": n})
+            assert (await ws.error())["code"] == "invalid_message"
+            await ws.send({"type": "settings.update", "settings": {"no_such": True}})
+            assert (await ws.error())["code"] == "invalid_message"
+        await ws.ping()  # still open
+    await scene.check_unaffected(before)

@@ -39,6 +39,11 @@ def _serve_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser])
     limits.add_argument("--chat-burst", dest="chat_burst", type=int)
     limits.add_argument("--messages-per-second", dest="messages_per_second", type=float)
     limits.add_argument("--messages-burst", dest="messages_burst", type=int)
+    limits.add_argument("--joins-per-minute", dest="joins_per_minute", type=float)
+    limits.add_argument("--joins-burst", dest="joins_burst", type=int)
+    limits.add_argument(
+        "--connections-per-participant", dest="connections_per_participant", type=int
+    )
     limits.add_argument("--history-size", dest="history_size", type=int)
     limits.add_argument("--snapshot-every", dest="snapshot_every", type=int)
     limits.add_argument("--presence-grace", dest="presence_grace", type=float)

@@ -61,6 +61,7 @@ class LimitExceeded(ClassbridgeError):
 class RateLimited(ClassbridgeError):
     code = "rate_limited"
     http_status = 429
+    close_code = 4029  # used only when a join is refused; in a session it is just a reply
 
     def __init__(self, message: str, *, retry_after: float) -> None:
         super().__init__(message)
@@ -130,3 +131,11 @@ class StoredDataCorrupt(ClassbridgeError):
     code = "internal_error"
     http_status = 500
     close_code = 1011
+
+
+class TooManyConnections(ClassbridgeError):
+    """One participant has more open connections (tabs, devices) than allowed."""
+
+    code = "too_many_connections"
+    http_status = 429
+    close_code = 4013

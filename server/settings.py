@@ -29,6 +29,9 @@ class Limits:
     presence_grace: float = 5.0
     history_size: int = 1000
     snapshot_every: int = 100
+    joins_per_minute: float = 30.0  # per participant: reconnects, new tabs
+    joins_burst: int = 10
+    connections_per_participant: int = 5
     self_joins_per_minute: float = 20.0
     self_joins_burst: int = 10
 
@@ -119,10 +122,12 @@ def validate(settings: Settings) -> None:
     limits = settings.limits
     if settings.secret is not None and len(settings.secret.encode()) < MIN_SECRET_BYTES:
         raise ValueError(f"the secret must be at least {MIN_SECRET_BYTES} bytes long")
-    for name in ("chat_per_second", "messages_per_second", "self_joins_per_minute"):
+    rates = ("chat_per_second", "messages_per_second", "joins_per_minute", "self_joins_per_minute")
+    for name in rates:
         if getattr(limits, name) <= 0:
             raise ValueError(f"{name} must be more than 0")  # a rate of 0 divides by zero
-    for name in ("chat_burst", "messages_burst", "self_joins_burst"):
+    bursts = ("chat_burst", "messages_burst", "joins_burst", "self_joins_burst")
+    for name in (*bursts, "connections_per_participant"):
         if getattr(limits, name) < 1:
             raise ValueError(f"{name} must be at least 1")
     if limits.snapshot_every < 1:

@@ -61,6 +61,8 @@ BAD_INPUT_SETTINGS: dict[str, Any] = {
     "presence_grace": 3600.0,
     "chat_per_second": 1000.0,  # the poster posts after every case
     "chat_burst": 1000,
+    "joins_per_minute": 100_000.0,  # every case joins anew with the same few tokens
+    "joins_burst": 100_000,
 }
 
 

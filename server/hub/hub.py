@@ -79,7 +79,7 @@ class SessionHub:
             state, epoch = SessionState(), (await self.broker.position(session_id)).epoch
         else:
             state, epoch = load_state(msgpack.unpackb(snapshot.payload)), snapshot.epoch
-        replica = SessionReplica(state, epoch, self.limits.presence_grace)
+        replica = SessionReplica(state, epoch, self.limits)
         replica.on_applied = self._after_apply
         replica.on_gap = self._schedule_repair
         replica.subscription = await self.broker.subscribe(session_id, replica.receive)
@@ -163,6 +163,8 @@ class SessionHub:
         request_id: str | int | None,
     ) -> None:
         async with replica.presence_lock:
+            now = asyncio.get_running_loop().time()
+            replica.admission.admit(replica.presence, actor.participant_id, now)
             replica.presence.connect(actor.participant_id, connection.id)
             if not replica.state.is_present(actor.participant_id):
                 await self._append(replica, joined_event(actor, self.now_ms()))

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable
 
 from server.broker.base import Subscription
+from server.hub.admission import Admission
 from server.hub.connection import Connection
 from server.hub.encoded import EncodedEvent
 from server.rooms.events import Event
@@ -20,16 +21,18 @@ from server.rooms.presence import PresenceTracker
 from server.rooms.reducer import apply_event
 from server.rooms.state import SessionState
 from server.rooms.visibility import can_see
+from server.settings import Limits
 
 log = logging.getLogger(__name__)
 
 
 class SessionReplica:
-    def __init__(self, state: SessionState, epoch: str, presence_grace: float) -> None:
+    def __init__(self, state: SessionState, epoch: str, limits: Limits) -> None:
         self.state = state
         self.epoch = epoch
         self.connections: dict[int, Connection] = {}
-        self.presence = PresenceTracker(grace=presence_grace)
+        self.presence = PresenceTracker(grace=limits.presence_grace)
+        self.admission = Admission(limits)
         # Presence decisions (log joined/left?) read the state and append: one at a time.
         self.presence_lock = asyncio.Lock()
         self.presence_timer: asyncio.TimerHandle | None = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from server.broker.base import LogPosition
 from server.client import ClassbridgeClient, ClientError
 from tests.conftest import ServerFactory
 from tests.helpers import (
@@ -194,3 +195,27 @@ async def test_stations_write_to_teachers_only(classroom: Classroom) -> None:
         teacher, {"type": "chat.send", "text": "me", "to": participant_of(teacher)}
     )
     assert (error.code, error.reply.detail) == ("invalid_message", "to")
+
+
+async def test_a_deleted_post_leaves_the_stored_history_and_snapshots(
+    classroom: Classroom,
+) -> None:
+    """Not only hidden from clients: the text is gone from what the server keeps."""
+    services = classroom.server.server.config.app.state.services
+    teacher = await classroom.teacher(0)
+    student = await classroom.student(1, "Amani")
+    secret = "my home address is 12 Rua das Flores"
+    posted = await student.chat(secret)
+    await teacher.request({"type": "chat.delete", "message_id": posted.seq})
+    await wait_event(student, "chat.deleted")
+
+    broker = services.broker
+    assert teacher.welcome is not None
+    history = await broker.read_since(classroom.session_id, LogPosition(0, teacher.welcome.epoch))
+    assert isinstance(history, list)
+    assert len(history) >= posted.seq  # the whole log is still there, the post's place too
+    assert not any(secret.encode() in payload for _, payload in history)
+    snapshot = await broker.load_snapshot(classroom.session_id)
+    assert snapshot is not None
+    assert snapshot.seq > posted.seq
+    assert secret.encode() not in snapshot.payload

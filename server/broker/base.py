@@ -78,6 +78,11 @@ class Broker(Protocol):
 
     async def subscribe(self, session_id: str, listener: EventListener) -> Subscription: ...
 
+    async def replace(self, session_id: str, seq: int, payload: bytes) -> None:
+        """Overwrite the stored payload of event ``seq`` if history still holds it: a deleted
+        chat post must not keep its text in storage. Subscribers are not told (they applied
+        the deletion already)."""
+
     # --- snapshots ---------------------------------------------------------------------------
     async def save_snapshot(self, session_id: str, snapshot: StoredSnapshot) -> None: ...
 

@@ -103,6 +103,12 @@ class MemoryBroker:
         skip = after.seq + 1 - oldest
         return list(session_log.history)[skip:]
 
+    async def replace(self, session_id: str, seq: int, payload: bytes) -> None:
+        history = self._log(session_id).history
+        if history and history[0][0] <= seq <= history[-1][0]:
+            index = seq - history[0][0]  # seqs in history are consecutive
+            history[index] = (seq, payload)
+
     async def subscribe(self, session_id: str, listener: EventListener) -> _MemorySubscription:
         session_log = self._log(session_id)
         session_log.listeners.append(listener)

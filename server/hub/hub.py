@@ -23,7 +23,7 @@ from server.hub.resume import welcome_fresh, welcome_resumed
 from server.protocol.messages import ClientMessage, ResumePoint
 from server.rooms.actor import Actor
 from server.rooms.commands import CommandLimits, decide
-from server.rooms.events import Event
+from server.rooms.events import Event, EventKind, redacted_post
 from server.rooms.identity import check_identity
 from server.rooms.presence import joined_event, left_event
 from server.rooms.state import SessionState, dump_state, load_state
@@ -244,7 +244,17 @@ class SessionHub:
         seq = 0
         for event in events:
             seq = await self._append(replica, event)
+            if event.kind == EventKind.CHAT_DELETED:
+                await self._forget_deleted_text(replica, event)
         return seq
+
+    async def _forget_deleted_text(self, replica: SessionReplica, deletion: Event) -> None:
+        """Done once, by the worker that decided the deletion: the post's text leaves the
+        stored history, and a fresh snapshot replaces any that still held it."""
+        message_id: int = deletion.data["message_id"]
+        placeholder = redacted_post(message_id, deletion.ts)
+        await self.broker.replace(replica.session_id, message_id, placeholder.to_bytes())
+        await self._save_snapshot(replica)
 
     async def append_event(self, session_id: str, event: Event) -> int:
         async with self.pinned(session_id) as replica:

@@ -24,6 +24,11 @@ class EventKind(StrEnum):
     SETTINGS_CHANGED = "settings.changed"
 
 
+# Not an event anyone appends: the broker's history keeps it in place of a deleted post. It is
+# never sent to clients, and the reducer ignores it (the post's deletion follows in the log).
+CHAT_REDACTED = "chat.redacted"
+
+
 @dataclass(frozen=True, slots=True)
 class Event:
     kind: str
@@ -58,3 +63,8 @@ class SequencedEvent:
             "ts": self.event.ts,
             "data": self.event.data,
         }
+
+
+def redacted_post(message_id: int, ts: int) -> Event:
+    """What the history keeps of a deleted chat post: that it was there, not what it said."""
+    return Event(kind=CHAT_REDACTED, ts=ts, data={"message_id": message_id})

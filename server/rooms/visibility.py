@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from server.rooms.actor import Actor
-from server.rooms.events import Event, EventKind
+from server.rooms.events import CHAT_REDACTED, Event, EventKind
 from server.rooms.roles import Role
 from server.rooms.state import ChatMessage, SessionState
 
@@ -33,7 +33,10 @@ def can_see(state: SessionState, viewer: Actor, event: Event) -> bool:
 
 
 def is_redacted(state: SessionState, seq: int, event: Event) -> bool:
-    """A post that was deleted later is left out of replays, so its text never comes back."""
+    """A post that was deleted later is left out of replays, so its text never comes back;
+    so is the placeholder the history keeps in its place."""
+    if event.kind == CHAT_REDACTED:
+        return True
     return event.kind == EventKind.CHAT_POSTED and seq in state.deleted_messages
 
 

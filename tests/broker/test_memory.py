@@ -122,6 +122,24 @@ async def test_read_since_returns_exactly_the_tail() -> None:
     ]
 
 
+async def test_replace_overwrites_a_stored_event_without_telling_listeners() -> None:
+    broker = MemoryBroker(history_size=3)
+    recorder = Recorder()
+    await broker.subscribe("s1", recorder)
+    epoch = await _append_many(broker, 5)  # history keeps 3, 4, 5
+    await broker.replace("s1", 4, b"gone")
+    await broker.replace("s1", 1, b"too old")  # no longer held: nothing to overwrite
+    await broker.replace("s1", 9, b"not yet")
+    assert await broker.read_since("s1", LogPosition(2, epoch)) == [
+        (3, b"e3"),
+        (4, b"gone"),
+        (5, b"e5"),
+    ]
+    assert [payload for _, _, payload in recorder.received] == [
+        f"e{n}".encode() for n in range(1, 6)
+    ]
+
+
 async def test_read_since_the_top_is_empty() -> None:
     broker = MemoryBroker()
     epoch = await _append_many(broker, 3)

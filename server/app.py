@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -75,18 +75,31 @@ def build_services(settings: Settings, broker: Broker | None = None) -> Services
     )
 
 
-def create_app(
-    settings: Settings,
-    broker: Broker | None = None,
-    announce: Callable[[str], None] | None = None,
-) -> Starlette:
-    """The ASGI app. ``announce`` receives the demo session's description (the CLI prints it)."""
-    services = build_services(settings, broker)
+def _routes(services: Services) -> list[Route | WebSocketRoute | Mount]:
+    api = [
+        Route("/sessions", sessions.create, methods=["POST"]),
+        Route("/sessions/{session_id}", sessions.summary, methods=["GET"]),
+        Route("/sessions/{session_id}/tokens", tokens.mint, methods=["POST"]),
+        Route("/join", join.self_join, methods=["POST"]),
+    ]
+    gateway = Gateway(services.hub, services.tokens, services.settings.limits)
+    return [
+        Route("/healthz", healthz),
+        # A mount of its own, so that the pages mounted at "/" do not answer a wrong method on
+        # an API path with 404: it gets 405 (and an unknown API path 404) from the API's router.
+        Mount("/api", routes=api),
+        WebSocketRoute("/ws", gateway.handle),
+        Mount("/", StaticFiles(directory=CLIENT_DEMO_DIR, html=True), name="client_demo"),
+    ]
 
+
+def _lifespan(
+    services: Services, announce: Callable[[str], None] | None
+) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await services.broker.start()
-        if settings.demo_enabled:
+        if services.settings.demo_enabled:
             services.demo = await create_demo(services)
             if announce is not None:
                 announce(describe_demo(services.demo))
@@ -96,25 +109,27 @@ def create_app(
             await services.hub.close()
             await services.broker.close()
 
-    api = [
-        Route("/sessions", sessions.create, methods=["POST"]),
-        Route("/sessions/{session_id}", sessions.summary, methods=["GET"]),
-        Route("/sessions/{session_id}/tokens", tokens.mint, methods=["POST"]),
-        Route("/join", join.self_join, methods=["POST"]),
-    ]
-    routes: list[Route | WebSocketRoute | Mount] = [
-        Route("/healthz", healthz),
-        # A mount of its own, so that the pages mounted at "/" do not answer a wrong method on
-        # an API path with 404: it gets 405 (and an unknown API path 404) from the API's router.
-        Mount("/api", routes=api),
-        WebSocketRoute("/ws", Gateway(services.hub, services.tokens, settings.limits).handle),
-        Mount("/", StaticFiles(directory=CLIENT_DEMO_DIR, html=True), name="client_demo"),
-    ]
-    handlers: dict[type[Exception], Callable[[Request, Exception], Awaitable[Response]]] = {
-        ClassbridgeError: _classbridge_error,
-        HTTPException: _http_error,
-        Exception: _internal_error,
-    }
-    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers=handlers)
+    return lifespan
+
+
+_HANDLERS: dict[type[Exception], Callable[[Request, Exception], Awaitable[Response]]] = {
+    ClassbridgeError: _classbridge_error,
+    HTTPException: _http_error,
+    Exception: _internal_error,
+}
+
+
+def create_app(
+    settings: Settings,
+    broker: Broker | None = None,
+    announce: Callable[[str], None] | None = None,
+) -> Starlette:
+    """The ASGI app. ``announce`` receives the demo session's description (the CLI prints it)."""
+    services = build_services(settings, broker)
+    app = Starlette(
+        routes=_routes(services),
+        lifespan=_lifespan(services, announce),
+        exception_handlers=_HANDLERS,
+    )
     app.state.services = services
     return app

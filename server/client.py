@@ -93,12 +93,7 @@ class ClassbridgeClient:
         )
         self._welcome_waiter = asyncio.get_running_loop().create_future()
         self._reader = asyncio.create_task(self._read_loop(self._ws))
-        join: dict[str, Any] = {"type": "join", "token": self.token, "id": "join"}
-        if session is not None:
-            join["session"] = session
-        if resume and self.last_seq is not None and self.epoch is not None:
-            join["resume"] = {"seq": self.last_seq, "epoch": self.epoch}
-        await self.send_raw(join)
+        await self.send_raw(self._join_message(resume, session))
         waiting: list[asyncio.Future[Any]] = [self._welcome_waiter, self._reader]
         done, _ = await asyncio.wait(waiting, timeout=self.timeout, return_when="FIRST_COMPLETED")
         if self._welcome_waiter in done:
@@ -108,6 +103,14 @@ class ClassbridgeClient:
             f"join failed: close {self.close_code} {self.close_reason}"
             + (f" ({error.code})" if error else "")
         )
+
+    def _join_message(self, resume: bool, session: str | None) -> dict[str, Any]:
+        join: dict[str, Any] = {"type": "join", "token": self.token, "id": "join"}
+        if session is not None:
+            join["session"] = session
+        if resume and self.last_seq is not None and self.epoch is not None:
+            join["resume"] = {"seq": self.last_seq, "epoch": self.epoch}
+        return join
 
     async def _open_socket(self) -> socket.socket | None:
         """A connected TCP socket with the chosen receive buffer, or None for the default."""

@@ -1,12 +1,13 @@
-"""Keep secrets out of logs: join tokens travel in links (``/?token=...``) that access logs
-would otherwise record in full."""
+"""Keep secrets out of logs: join tokens and class join codes travel in links (``/?token=...``,
+``/?code=...``) that access logs would otherwise record in full."""
 
 from __future__ import annotations
 
 import logging
 import re
 
-_TOKEN_IN_QUERY = re.compile(r"(token=)[^&\s\"]+")
+# Tokens, and join codes (anyone holding one can join a class as a student).
+_TOKEN_IN_QUERY = re.compile(r"((?:token|code)=)[^&\s\"]+")
 
 
 def redact(text: str) -> str:

@@ -190,6 +190,8 @@ async def test_access_log_never_records_tokens() -> None:
             await _wait_healthy(http)
             page = await http.get(f"/?token=head.{secret_part}.sig&lang=pt")
             assert page.status_code == 200
-        [line] = await running.read_until(r'"GET /\?(\S+) HTTP')
-    assert line[1] == "token=[redacted]&lang=pt"
+            page = await http.get("/?code=K7M4QX2P")
+            assert page.status_code == 200
+        lines = await running.read_until(r'"GET /\?(\S+) HTTP', 2)
+    assert [line[1] for line in lines] == ["token=[redacted]&lang=pt", "code=[redacted]"]
     assert all(secret_part not in text for text in running.stdout + running.stderr)

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable
 
 from server.broker.base import Subscription
+from server.errors import ClassbridgeError
 from server.hub.admission import Admission
 from server.hub.connection import Connection
 from server.hub.encoded import EncodedEvent
@@ -24,6 +25,8 @@ from server.rooms.visibility import can_see
 from server.settings import Limits
 
 log = logging.getLogger(__name__)
+
+APPLY_TIMEOUT = 10.0  # seconds an appended event may take to come back through the broker
 
 
 class SessionReplica:
@@ -90,7 +93,13 @@ class SessionReplica:
             return
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiters.append((seq, future))
-        await future
+        try:
+            # Bounded: should the event never be applied here (a broken replica), the command
+            # fails with internal_error instead of hanging its connection forever.
+            await asyncio.wait_for(future, APPLY_TIMEOUT)
+        except TimeoutError as error:
+            log.error("event %d not applied in time (session=%s)", seq, self.session_id)
+            raise ClassbridgeError("internal error") from error
 
     @property
     def unused(self) -> bool:

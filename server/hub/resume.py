@@ -42,10 +42,7 @@ def welcome_resumed(
     """
     assert connection.actor is not None
     state = replica.state
-    by_seq: dict[int, EncodedEvent] = {e.seq: e for e in connection.take_held()}
-    for seq, payload in missed:
-        if seq not in by_seq:
-            by_seq[seq] = EncodedEvent(seq, Event.from_bytes(payload))
+    by_seq = _union_by_seq(connection.take_held(), missed)
     welcome = Welcome(
         participant=connection.actor.to_wire(),
         seq=state.seq,
@@ -61,3 +58,14 @@ def welcome_resumed(
         and can_see(state, connection.actor, by_seq[seq].event)
     ]
     connection.replay(replay)
+
+
+def _union_by_seq(
+    held: list[EncodedEvent], missed: list[tuple[int, bytes]]
+) -> dict[int, EncodedEvent]:
+    """Held live events (already decoded) plus the history read, each seq once."""
+    by_seq = {e.seq: e for e in held}
+    for seq, payload in missed:
+        if seq not in by_seq:
+            by_seq[seq] = EncodedEvent(seq, Event.from_bytes(payload))
+    return by_seq

@@ -8,16 +8,16 @@ allowed: the zero-width joiner builds family and flag emoji that children use ev
 
 from __future__ import annotations
 
-import unicodedata
+import re
 
-BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-LINE_BREAKS = frozenset("\n\r\t")
+# Category Cc is exactly U+0000-U+001F and U+007F-U+009F; one regular expression scans a text
+# far faster than a category lookup per character (chat text is checked on every post).
+_FORBIDDEN_MULTILINE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_FORBIDDEN_SINGLE_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def has_forbidden_characters(text: str, *, multiline: bool) -> bool:
-    for char in text:
-        if char in BIDI_CONTROLS:
-            return True
-        if unicodedata.category(char) == "Cc" and not (multiline and char in LINE_BREAKS):
-            return True
-    return False
+    """Control characters (but tab, line feed and carriage return when ``multiline``) and the
+    bidirectional embeddings, overrides and isolates."""
+    pattern = _FORBIDDEN_MULTILINE if multiline else _FORBIDDEN_SINGLE_LINE
+    return pattern.search(text) is not None

@@ -114,8 +114,9 @@ def settings_from_env(env: Mapping[str, str] | None = None, **overrides: Any) ->
 
 MAX_HISTORY_SIZE = DELETED_MEMORY
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
-# redis:// arrives with the multi-worker release; until then a clear refusal beats a traceback.
-BROKER_SCHEMES = ("memory",)
+# memory:// for one process, redis:// for many workers and hosts; anything else is refused up
+# front with a clear message rather than a traceback on the first request.
+BROKER_SCHEMES = ("memory", "redis")
 
 
 def validate(settings: Settings) -> None:

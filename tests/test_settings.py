@@ -162,7 +162,7 @@ def test_validate_accepts_the_defaults() -> None:
 @pytest.mark.parametrize(
     ("overrides", "error"),
     [
-        ({"broker_url": "redis://cache:6379/0"}, "is not supported"),
+        ({"broker_url": "amqp://cache:5672"}, "is not supported"),
         ({"broker_url": "kafka://x"}, "is not supported"),
         ({"log_level": "trace"}, "log_level must be one of"),
         ({"history_size": 20_000}, "history_size must be at most"),

@@ -16,8 +16,13 @@ def broker_from_url(url: str, *, history_size: int) -> Broker:
     scheme = urlsplit(url).scheme
     if scheme == "memory":
         return MemoryBroker(history_size=history_size)
+    if scheme == "redis":
+        # Imported here so memory:// never loads redis-py.
+        from server.broker.redis import RedisBroker
+
+        return RedisBroker(url, history_size=history_size)
     raise UnsupportedBrokerURL(
-        f"broker URL scheme '{scheme}' is not supported by this build (use memory://)"
+        f"broker URL scheme '{scheme}' is not supported (use memory:// or redis://)"
     )
 
 

@@ -1,0 +1,191 @@
+"""``redis://``: the broker for many workers and hosts, with the semantics of ``memory://``.
+
+Appends are one Lua script each (next seq, XADD, PUBLISH: one round trip per event, never one
+per recipient); reads that must see one consistent moment run as MULTI/EXEC pipelines. Key
+names and scripts are in ``redis_scripts``, live delivery in ``redis_pubsub``.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any, cast
+
+import msgpack
+from redis.asyncio import BlockingConnectionPool, Redis
+from redis.commands.core import AsyncScript
+
+from server.broker import redis_scripts as scripts
+from server.broker.base import (
+    EventListener,
+    HistoryGone,
+    JoinCodeTarget,
+    LogPosition,
+    StoredSnapshot,
+)
+from server.broker.redis_pubsub import ChannelSubscription, SessionChannels
+from server.broker.redis_scripts import PAYLOAD_FIELD, join_code_key, session_keys
+
+# redis-py takes one pooled connection per command in flight, and its default pool raises
+# "Too many connections" under a burst of appends; a blocking pool makes the burst wait instead.
+# A ``?max_connections=N`` in the URL overrides this.
+MAX_CONNECTIONS = 64
+POOL_TIMEOUT = 10.0  # seconds a command waits for a free connection before failing
+
+
+def new_epoch() -> str:
+    return secrets.token_hex(4)
+
+
+def _seq_of(entry_id: bytes) -> int:
+    return int(entry_id.partition(b"-")[0])
+
+
+class RedisBroker:
+    def __init__(self, url: str, history_size: int = 1000) -> None:
+        self.url = url
+        self.history_size = history_size
+        self._client: Redis | None = None
+        self._channels: SessionChannels | None = None
+        self._scripts: dict[str, AsyncScript] = {}
+
+    @property
+    def client(self) -> Redis:
+        if self._client is None:
+            raise RuntimeError("the Redis broker is not started")
+        return self._client
+
+    async def start(self) -> None:
+        # Raw bytes in and out: payloads are binary, and decoding is the caller's business.
+        pool = BlockingConnectionPool.from_url(
+            self.url, max_connections=MAX_CONNECTIONS, timeout=POOL_TIMEOUT, decode_responses=False
+        )
+        client = Redis.from_pool(pool)  # the client owns the pool: aclose() closes both
+        try:
+            await self._connect(client)
+        except BaseException:
+            await client.aclose()
+            raise
+
+    async def _connect(self, client: Redis) -> None:
+        await client.ping()  # fail at startup, not on the first request, when Redis is absent
+        # EVALSHA from here on; redis-py reloads a script by itself after Redis lost it.
+        sources = {
+            "append": scripts.APPEND,
+            "position": scripts.POSITION,
+            "replace": scripts.REPLACE,
+            "save_snapshot": scripts.SAVE_SNAPSHOT,
+        }
+        self._scripts = {name: client.register_script(src) for name, src in sources.items()}
+        for source in sources.values():
+            await client.script_load(source)  # a broken script fails here, at startup
+        channels = SessionChannels(client)
+        await channels.start()
+        self._client, self._channels = client, channels
+
+    async def close(self) -> None:
+        if self._channels is not None:
+            await self._channels.close()
+            self._channels = None
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    async def _run(self, name: str, keys: list[str], args: list[Any]) -> Any:
+        return await self._scripts[name](keys=keys, args=args)
+
+    # --- session directory -------------------------------------------------------------------
+    async def create_session(
+        self, session_id: str, record: bytes, join_codes: dict[str, str]
+    ) -> None:
+        async with self.client.pipeline(transaction=True) as pipe:
+            pipe.set(session_keys(session_id).meta, record)
+            for code, class_id in join_codes.items():
+                target = msgpack.packb([session_id, class_id], use_bin_type=True)
+                pipe.set(join_code_key(code), target)
+            await pipe.execute()
+
+    async def get_session(self, session_id: str) -> bytes | None:
+        return cast(bytes | None, await self.client.get(session_keys(session_id).meta))
+
+    async def find_join_code(self, code: str) -> JoinCodeTarget | None:
+        stored = cast(bytes | None, await self.client.get(join_code_key(code)))
+        if stored is None:
+            return None
+        session_id, class_id = msgpack.unpackb(stored)
+        return JoinCodeTarget(str(session_id), str(class_id))
+
+    # --- the log -----------------------------------------------------------------------------
+    async def append(self, session_id: str, payload: bytes) -> LogPosition:
+        keys = session_keys(session_id)
+        seq, epoch = await self._run(
+            "append",
+            [keys.seq, keys.epoch, keys.log, keys.snap, keys.replaced],
+            [payload, self.history_size, new_epoch(), keys.channel],
+        )
+        return LogPosition(int(seq), epoch.decode())
+
+    async def position(self, session_id: str) -> LogPosition:
+        keys = session_keys(session_id)
+        seq, epoch = await self._run(
+            "position", [keys.seq, keys.epoch, keys.log, keys.snap], [new_epoch()]
+        )
+        return LogPosition(int(seq), epoch.decode())
+
+    async def read_since(
+        self, session_id: str, after: LogPosition
+    ) -> list[tuple[int, bytes]] | HistoryGone:
+        keys = session_keys(session_id)
+        # One atomic read, so the top, the stream and the overlay describe the same moment.
+        async with self.client.pipeline(transaction=True) as pipe:
+            pipe.get(keys.epoch)
+            pipe.get(keys.seq)
+            pipe.xrange(keys.log, min=f"{after.seq + 1}-0")
+            pipe.hgetall(keys.replaced)
+            epoch, top, entries, replaced = await pipe.execute()
+        if epoch is None or top is None:  # lost, or never used: position() starts an epoch
+            return HistoryGone(await self.position(session_id))
+        here = LogPosition(int(top), epoch.decode())
+        if after.epoch != here.epoch or after.seq > here.seq:
+            return HistoryGone(here)
+        return self._collect(after.seq, here, entries, replaced)
+
+    @staticmethod
+    def _collect(
+        after: int,
+        here: LogPosition,
+        entries: list[tuple[bytes, dict[bytes, bytes]]],
+        replaced: dict[bytes, bytes],
+    ) -> list[tuple[int, bytes]] | HistoryGone:
+        """Events ``after+1 .. top``, from the stream or, if replaced, from the overlay; if any
+        is in neither, it was trimmed and the client needs a snapshot."""
+        found = {_seq_of(entry_id): fields[PAYLOAD_FIELD] for entry_id, fields in entries}
+        found.update((int(seq), payload) for seq, payload in replaced.items())
+        try:
+            return [(seq, found[seq]) for seq in range(after + 1, here.seq + 1)]
+        except KeyError:
+            return HistoryGone(here)
+
+    async def replace(self, session_id: str, seq: int, payload: bytes) -> None:
+        keys = session_keys(session_id)
+        await self._run("replace", [keys.log, keys.replaced], [seq, payload])
+
+    async def subscribe(self, session_id: str, listener: EventListener) -> ChannelSubscription:
+        if self._channels is None:
+            raise RuntimeError("the Redis broker is not started")
+        return await self._channels.add(session_keys(session_id).channel.encode(), listener)
+
+    # --- snapshots ---------------------------------------------------------------------------
+    async def save_snapshot(self, session_id: str, snapshot: StoredSnapshot) -> None:
+        await self._run(
+            "save_snapshot",
+            [session_keys(session_id).snap],
+            [snapshot.seq, snapshot.epoch, snapshot.payload],
+        )
+
+    async def load_snapshot(self, session_id: str) -> StoredSnapshot | None:
+        fields = (b"seq", b"epoch", b"payload")
+        stored = await self.client.hmget(session_keys(session_id).snap, fields)
+        seq, epoch, payload = cast(list[bytes | None], stored)  # raw client: bytes, not str
+        if seq is None or epoch is None or payload is None:
+            return None
+        return StoredSnapshot(int(seq), epoch.decode(), payload)

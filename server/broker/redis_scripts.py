@@ -1,0 +1,127 @@
+"""Key names and server-side Lua scripts of the ``redis://`` broker.
+
+Every key of a session carries the hash tag ``{<session_id>}``, so a session lives in one
+Cluster slot and a script may touch all its keys atomically. Keys of one session:
+
+- ``cb:{sid}:seq``      the last seq handed out (INCR);
+- ``cb:{sid}:epoch``    names one unbroken history (see ``ENSURE_EPOCH``);
+- ``cb:{sid}:log``      the history: a stream whose entry ids are ``<seq>-0``, field ``p``;
+- ``cb:{sid}:replaced`` hash seq -> payload of events rewritten by ``replace`` (see below);
+- ``cb:{sid}:snap``     hash with the newest snapshot's ``seq``, ``epoch`` and ``payload``;
+- ``cb:{sid}:meta``     the session's directory record;
+- ``cb:{sid}:events``   the pub/sub channel (a channel, not a key; same tag for SPUBLISH later).
+
+Join codes are ``cb:code:<code>`` -> msgpack ``[session_id, class_id]``: looked up by code,
+so they cannot carry the session's tag.
+
+Why ``replace`` needs a side hash: stream entries cannot be edited, and a deleted chat post
+must not keep its text in storage, so ``replace`` XDELs the entry and keeps the new payload in
+``:replaced``; ``read_since`` lays that hash over the stream. The window is trimmed by MINID
+(not MAXLEN: XDEL'd entries do not count towards MAXLEN, so MAXLEN would keep more than
+``history_size`` seqs after a replace) and each append drops the one ``:replaced`` field that
+just left the window, so the hash never outgrows the history.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+PAYLOAD_FIELD = b"p"
+
+
+@dataclass(frozen=True, slots=True)
+class SessionKeys:
+    seq: str
+    epoch: str
+    log: str
+    replaced: str
+    snap: str
+    meta: str
+    channel: str
+
+
+@lru_cache(maxsize=4096)  # the hot path (append) needs the names of the same few sessions
+def session_keys(session_id: str) -> SessionKeys:
+    tag = f"cb:{{{session_id}}}"
+    return SessionKeys(
+        seq=f"{tag}:seq",
+        epoch=f"{tag}:epoch",
+        log=f"{tag}:log",
+        replaced=f"{tag}:replaced",
+        snap=f"{tag}:snap",
+        meta=f"{tag}:meta",
+        channel=f"{tag}:events",
+    )
+
+
+def join_code_key(code: str) -> str:
+    return f"cb:code:{code}"
+
+
+# KEYS[1..4] = seq, epoch, log, snap; candidate = a fresh random epoch from the caller (script
+# randomness is deterministic in Redis, and a reused epoch would hide a loss of history).
+# When the epoch or the seq counter is missing, Redis lost this session's history (a restart
+# without persistence, an eviction) or the session is new: start a new epoch. The counter
+# restarts above any seq still remembered by the stream or the snapshot, so stream ids keep
+# growing (XADD refuses smaller ids) and no replica ever sees a seq twice.
+ENSURE_EPOCH = """
+local function ensure_epoch(candidate)
+  local epoch = redis.call('GET', KEYS[2])
+  if epoch and redis.call('EXISTS', KEYS[1]) == 1 then return epoch end
+  local floor = tonumber(redis.call('GET', KEYS[1]) or '0')
+  local last = redis.call('XREVRANGE', KEYS[3], '+', '-', 'COUNT', 1)
+  if last[1] then floor = math.max(floor, tonumber(string.match(last[1][1], '^(%d+)'))) end
+  floor = math.max(floor, tonumber(redis.call('HGET', KEYS[4], 'seq') or '0'))
+  redis.call('SET', KEYS[1], floor)
+  redis.call('SET', KEYS[2], candidate)
+  return candidate
+end
+"""
+
+# KEYS = seq, epoch, log, snap, replaced; ARGV = payload, history_size, candidate epoch, channel.
+# One round trip per event: next seq, store, publish. Trimming is exact (MINID =, not ~) so
+# read_since keeps exactly history_size events like memory://; the cost is that Redis trims
+# one entry per append instead of dropping whole stream nodes at once.
+APPEND = (
+    ENSURE_EPOCH
+    + """
+local epoch = ensure_epoch(ARGV[3])
+local seq = redis.call('INCR', KEYS[1])
+local keep = tonumber(ARGV[2])
+redis.call('XADD', KEYS[3], 'MINID', '=', math.max(seq - keep + 1, 0), seq .. '-0', 'p', ARGV[1])
+if seq > keep then redis.call('HDEL', KEYS[5], seq - keep) end
+redis.call('PUBLISH', ARGV[4], cmsgpack.pack({seq, epoch, ARGV[1]}))
+return {seq, epoch}
+"""
+)
+
+# KEYS = seq, epoch, log, snap; ARGV = candidate epoch. Creates the epoch like append would,
+# so a replica that starts from position() and the events appended later agree on it.
+POSITION = (
+    ENSURE_EPOCH
+    + """
+local epoch = ensure_epoch(ARGV[1])
+return {tonumber(redis.call('GET', KEYS[1])), epoch}
+"""
+)
+
+# KEYS = log, replaced; ARGV = seq, payload. Only events still in the window are rewritten
+# (in the stream, or already in the side hash from an earlier replace).
+REPLACE = """
+local id = ARGV[1] .. '-0'
+if #redis.call('XRANGE', KEYS[1], id, id) == 0 and redis.call('HEXISTS', KEYS[2], ARGV[1]) == 0
+then return 0 end
+redis.call('XDEL', KEYS[1], id)
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+return 1
+"""
+
+# KEYS = snap; ARGV = seq, epoch, payload. Workers save snapshots concurrently and late ones
+# must not overwrite a newer one: compare and write in one step.
+SAVE_SNAPSHOT = """
+local current = redis.call('HGET', KEYS[1], 'seq')
+if current and tonumber(current) >= tonumber(ARGV[1]) then return 0 end
+redis.call('HSET', KEYS[1], 'seq', ARGV[1], 'epoch', ARGV[2], 'payload', ARGV[3])
+return 1
+"""

@@ -1,0 +1,92 @@
+"""A real redis-server for the tests, on a free loopback port, that a test may stop, kill and
+restart. Never the machine's own Redis on 6379."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+
+import pytest
+
+STARTUP_SECONDS = 10.0
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _command(port: int, *words: str) -> bytes:
+    """Send one command in Redis's inline form and return the first reply line."""
+    with socket.create_connection(("127.0.0.1", port), timeout=2) as sock:
+        sock.sendall(" ".join(words).encode() + b"\r\n")
+        return sock.recv(1024).split(b"\r\n")[0]
+
+
+class RedisServer:
+    def __init__(self, executable: str) -> None:
+        self.executable = executable
+        self.port = _free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+        self.start()
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        # No persistence: a restart loses everything, as a cache-only Redis would.
+        options = ["--save", "", "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning"]
+        self.process = subprocess.Popen(
+            [self.executable, "--port", str(self.port), "--bind", "127.0.0.1", *options],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while time.monotonic() < deadline:
+            try:
+                if _command(self.port, "PING") == b"+PONG":
+                    return
+            except OSError:
+                time.sleep(0.02)
+        raise RuntimeError(f"redis-server did not start on port {self.port}")
+
+    def flush(self) -> None:
+        assert _command(self.port, "FLUSHALL") == b"+OK"
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(10)
+        self.process = None
+
+    def kill(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait(10)
+        self.process = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """Missing redis-server skips on a laptop and fails in CI (CI is set by .ci/run)."""
+    executable = shutil.which("redis-server")
+    if executable is None:
+        if os.environ.get("CI"):
+            pytest.fail("redis-server is required when CI is set; install it (.ci/run does)")
+        pytest.skip("redis-server is not installed")
+    server = RedisServer(executable)
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -1,0 +1,36 @@
+"""Two servers on one Redis, as two workers or hosts would be: a session created on one is
+joined on both, and its members see one log, in the same order, whichever server they use."""
+
+from __future__ import annotations
+
+from tests.conftest import ServerFactory
+from tests.helpers import open_classroom, participant_of, wait_event
+from tests.redis_server import RedisServer, redis_server
+
+__all__ = ["redis_server"]
+
+
+async def test_members_on_two_servers_share_one_session(
+    server_factory: ServerFactory, redis_server: RedisServer
+) -> None:
+    redis_server.flush()
+    first = await server_factory(broker_url=redis_server.url)
+    second = await server_factory(broker_url=redis_server.url)
+    room = await open_classroom(first)  # created through the first server's API
+    # Tokens and join codes work on either server: the directory lives in Redis.
+    teacher = first.client(room.teacher_token(0))
+    joined = await second.self_join(room.join_code(1), "Amani")
+    student = second.client(joined["token"])
+    await teacher.connect()
+    await student.connect()
+    seen = await wait_event(teacher, "participant.joined")
+    assert seen.data["participant"]["id"] == participant_of(student)
+
+    posts = []
+    for n in range(5):
+        posts.append((await teacher.chat(f"from Lisbon {n}")).seq)
+        posts.append((await student.chat(f"from Nairobi {n}")).seq)
+    for client in (teacher, student):
+        got = [(await wait_event(client, "chat.posted")).seq for _ in range(len(posts))]
+        assert got == sorted(posts)  # the same order everywhere: the log's
+    assert sorted(posts) == list(range(posts[0], posts[0] + len(posts)))

@@ -28,6 +28,7 @@ class Limits:
     join_timeout: float = 10.0
     presence_grace: float = 5.0
     history_size: int = 1000
+    repair_interval: float = 5.0  # seconds between checks of each replica against its log
     snapshot_every: int = 100
     joins_per_minute: float = 30.0  # per participant: reconnects, new tabs
     joins_burst: int = 10
@@ -123,8 +124,9 @@ def validate(settings: Settings) -> None:
     limits = settings.limits
     if settings.secret is not None and len(settings.secret.encode()) < MIN_SECRET_BYTES:
         raise ValueError(f"the secret must be at least {MIN_SECRET_BYTES} bytes long")
-    rates = ("chat_per_second", "messages_per_second", "joins_per_minute", "self_joins_per_minute")
-    for name in rates:
+    # Rates and intervals: 0 would divide by zero or spin.
+    positive = ("chat_per_second", "messages_per_second", "joins_per_minute")
+    for name in (*positive, "self_joins_per_minute", "repair_interval"):
         if getattr(limits, name) <= 0:
             raise ValueError(f"{name} must be more than 0")  # a rate of 0 divides by zero
     bursts = ("chat_burst", "messages_burst", "joins_burst", "self_joins_burst")

@@ -257,3 +257,24 @@ async def raw_socket(
         yield RawSocket(ws, wire_format)
     finally:
         await ws.close()
+
+
+class LossyBroker(MemoryBroker):
+    """The memory broker whose delivery to subscribers loses chosen events, as a pub/sub
+    subscription that drops and comes back would; the history keeps them."""
+
+    def __init__(self, history_size: int = 1000) -> None:
+        super().__init__(history_size)
+        self.lose_next = 0
+
+    async def append(self, session_id: str, payload: bytes) -> LogPosition:
+        if self.lose_next <= 0:
+            return await super().append(session_id, payload)
+        self.lose_next -= 1
+        listeners = self._log(session_id).listeners
+        saved = list(listeners)
+        listeners.clear()  # nobody hears this one
+        try:
+            return await super().append(session_id, payload)
+        finally:
+            listeners.extend(saved)

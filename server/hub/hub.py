@@ -20,6 +20,7 @@ from server.errors import SessionNotFound
 from server.hub.connection import Connection
 from server.hub.replica import SessionReplica
 from server.hub.resume import welcome_fresh, welcome_resumed
+from server.hub.watch import watch_replicas
 from server.protocol.messages import ClientMessage, ResumePoint
 from server.rooms.actor import Actor
 from server.rooms.commands import CommandLimits, decide
@@ -43,6 +44,7 @@ class SessionHub:
         self._replicas: dict[str, SessionReplica] = {}
         self._loading: dict[str, asyncio.Task[SessionReplica]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._watcher: asyncio.Future[None] | None = None
 
     def now_ms(self) -> int:
         return int(self._clock() * 1000)
@@ -85,6 +87,10 @@ class SessionHub:
         replica.subscription = await self.broker.subscribe(session_id, replica.receive)
         await self._catch_up(session_id, replica)
         self._replicas[session_id] = replica
+        if self._watcher is None:
+            self._watcher = asyncio.ensure_future(
+                watch_replicas(self.broker, self._replicas, self._catch_up, self.limits)
+            )
         return replica
 
     async def _catch_up(self, session_id: str, replica: SessionReplica) -> None:
@@ -278,6 +284,9 @@ class SessionHub:
             log.error("hub task failed", exc_info=task.exception())
 
     async def close(self) -> None:
+        if self._watcher is not None:
+            self._watcher.cancel()
+            await asyncio.gather(self._watcher, return_exceptions=True)
         for replica in self._replicas.values():
             if replica.presence_timer is not None:
                 replica.presence_timer.cancel()

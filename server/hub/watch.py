@@ -1,0 +1,38 @@
+"""Compare each replica with its log now and then.
+
+Pub/sub can lose a message without a trace (a subscription dropped and restored, a Redis
+restart). A gap shows as soon as a later event arrives; a lost *last* event would not, and
+a quiet session would sit one event behind. So every ``repair_interval`` seconds each replica's
+seq is compared with its log's top, and what it lacks is read from the history.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+from server.broker.base import Broker
+from server.hub.replica import SessionReplica
+from server.settings import Limits
+
+log = logging.getLogger(__name__)
+
+CatchUp = Callable[[str, SessionReplica], Awaitable[None]]
+
+
+async def watch_replicas(
+    broker: Broker, replicas: dict[str, SessionReplica], catch_up: CatchUp, limits: Limits
+) -> None:
+    while True:
+        await asyncio.sleep(limits.repair_interval)
+        for session_id, replica in list(replicas.items()):
+            try:
+                top = await broker.position(session_id)
+                if top.epoch == replica.epoch and top.seq > replica.state.seq:
+                    log.info(
+                        "replica behind its log; reading %s events", top.seq - replica.state.seq
+                    )
+                    await catch_up(session_id, replica)
+            except Exception:  # the broker is away: the next round tries again
+                log.warning("replica check failed (session=%s)", session_id)

@@ -36,6 +36,14 @@ async def healthz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok"})
 
 
+async def readyz(request: Request) -> JSONResponse:
+    """Ready to serve: the broker answers. A load balancer sends no one here while it is not."""
+    services: Services = request.app.state.services
+    if await services.broker.ready():
+        return JSONResponse({"status": "ready"})
+    return JSONResponse({"status": "not_ready", "reason": "broker unreachable"}, status_code=503)
+
+
 async def _classbridge_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, ClassbridgeError)
     return error_response(error)
@@ -85,6 +93,7 @@ def _routes(services: Services) -> list[Route | WebSocketRoute | Mount]:
     gateway = Gateway(services.hub, services.tokens, services.settings.limits)
     return [
         Route("/healthz", healthz),
+        Route("/readyz", readyz),
         # A mount of its own, so that the pages mounted at "/" do not answer a wrong method on
         # an API path with 404: it gets 405 (and an unknown API path 404) from the API's router.
         Mount("/api", routes=api),

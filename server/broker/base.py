@@ -57,6 +57,9 @@ class Broker(Protocol):
 
     async def close(self) -> None: ...
 
+    async def ready(self) -> bool:
+        """Whether the broker answers now (for /readyz); never raises."""
+
     # --- session directory -------------------------------------------------------------------
     async def create_session(
         self, session_id: str, record: bytes, join_codes: dict[str, str]

@@ -54,6 +54,9 @@ class MemoryBroker:
     async def close(self) -> None:
         self._logs.clear()
 
+    async def ready(self) -> bool:
+        return True
+
     def _log(self, session_id: str) -> _SessionLog:
         session_log = self._logs.get(session_id)
         if session_log is None:

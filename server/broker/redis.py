@@ -7,6 +7,7 @@ names and scripts are in ``redis_scripts``, live delivery in ``redis_pubsub``.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from typing import Any, cast
 
@@ -38,6 +39,9 @@ def new_epoch() -> str:
 
 def _seq_of(entry_id: bytes) -> int:
     return int(entry_id.partition(b"-")[0])
+
+
+READY_TIMEOUT = 1.0  # seconds a readiness probe waits for PING
 
 
 class RedisBroker:
@@ -89,6 +93,14 @@ class RedisBroker:
         if self._client is not None:
             await self._client.aclose()
             self._client = None
+
+    async def ready(self) -> bool:
+        if self._client is None:
+            return False
+        try:
+            return bool(await asyncio.wait_for(self._client.ping(), READY_TIMEOUT))
+        except Exception:  # unreachable, timed out, refused: all mean "not ready"
+            return False
 
     async def _run(self, name: str, keys: list[str], args: list[Any]) -> Any:
         return await self._scripts[name](keys=keys, args=args)

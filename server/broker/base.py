@@ -86,6 +86,18 @@ class Broker(Protocol):
         chat post must not keep its text in storage. Subscribers are not told (they applied
         the deletion already)."""
 
+    # --- connections, across workers ----------------------------------------------------------
+    async def add_connection(
+        self, session_id: str, connection_key: str, participant_id: str
+    ) -> None:
+        """Record a live connection (``connection_key`` is unique across workers)."""
+
+    async def remove_connection(self, session_id: str, connection_key: str) -> None: ...
+
+    async def has_connections(self, session_id: str, participant_id: str) -> bool:
+        """Whether the participant holds a connection on any worker: a participant with a tab
+        on two workers is present until both are gone."""
+
     # --- snapshots ---------------------------------------------------------------------------
     async def save_snapshot(self, session_id: str, snapshot: StoredSnapshot) -> None: ...
 

@@ -47,6 +47,7 @@ class MemoryBroker:
         self._records: dict[str, bytes] = {}
         self._join_codes: dict[str, JoinCodeTarget] = {}
         self._logs: dict[str, _SessionLog] = {}
+        self._connections: dict[str, dict[str, str]] = {}  # session -> connection key -> pid
 
     async def start(self) -> None:
         return None
@@ -116,6 +117,20 @@ class MemoryBroker:
         session_log = self._log(session_id)
         session_log.listeners.append(listener)
         return _MemorySubscription(session_log, listener)
+
+    async def add_connection(
+        self, session_id: str, connection_key: str, participant_id: str
+    ) -> None:
+        self._connections.setdefault(session_id, {})[connection_key] = participant_id
+
+    async def remove_connection(self, session_id: str, connection_key: str) -> None:
+        held = self._connections.get(session_id, {})
+        held.pop(connection_key, None)
+        if not held:
+            self._connections.pop(session_id, None)
+
+    async def has_connections(self, session_id: str, participant_id: str) -> bool:
+        return participant_id in self._connections.get(session_id, {}).values()
 
     async def save_snapshot(self, session_id: str, snapshot: StoredSnapshot) -> None:
         session_log = self._log(session_id)

@@ -186,6 +186,20 @@ class RedisBroker:
             raise RuntimeError("the Redis broker is not started")
         return await self._channels.add(session_keys(session_id).channel.encode(), listener)
 
+    # --- connections, across workers ----------------------------------------------------------
+    async def add_connection(
+        self, session_id: str, connection_key: str, participant_id: str
+    ) -> None:
+        await self.client.hset(session_keys(session_id).conns, connection_key, participant_id)
+
+    async def remove_connection(self, session_id: str, connection_key: str) -> None:
+        await self.client.hdel(session_keys(session_id).conns, connection_key)
+
+    async def has_connections(self, session_id: str, participant_id: str) -> bool:
+        # A session holds a few hundred connections at most: reading them all is one call.
+        held = await self.client.hvals(session_keys(session_id).conns)
+        return participant_id.encode() in cast(list[bytes], held)
+
     # --- snapshots ---------------------------------------------------------------------------
     async def save_snapshot(self, session_id: str, snapshot: StoredSnapshot) -> None:
         await self._run(

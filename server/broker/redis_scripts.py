@@ -9,6 +9,7 @@ Cluster slot and a script may touch all its keys atomically. Keys of one session
 - ``cb:{sid}:replaced`` hash seq -> payload of events rewritten by ``replace`` (see below);
 - ``cb:{sid}:snap``     hash with the newest snapshot's ``seq``, ``epoch`` and ``payload``;
 - ``cb:{sid}:meta``     the session's directory record;
+- ``cb:{sid}:conns``    hash connection key (``<worker>:<connection>``) -> participant id;
 - ``cb:{sid}:events``   the pub/sub channel (a channel, not a key; same tag for SPUBLISH later).
 
 Join codes are ``cb:code:<code>`` -> msgpack ``[session_id, class_id]``: looked up by code,
@@ -38,6 +39,7 @@ class SessionKeys:
     replaced: str
     snap: str
     meta: str
+    conns: str
     channel: str
 
 
@@ -51,6 +53,7 @@ def session_keys(session_id: str) -> SessionKeys:
         replaced=f"{tag}:replaced",
         snap=f"{tag}:snap",
         meta=f"{tag}:meta",
+        conns=f"{tag}:conns",
         channel=f"{tag}:events",
     )
 

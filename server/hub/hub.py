@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import time
 import zlib
 from collections.abc import Callable, Coroutine
@@ -45,6 +46,8 @@ class SessionHub:
         self._loading: dict[str, asyncio.Task[SessionReplica]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._watcher: asyncio.Future[None] | None = None
+        # Names this worker's connections in the broker's records (connection ids are local).
+        self.worker_id = secrets.token_hex(6)
 
     def now_ms(self) -> int:
         return int(self._clock() * 1000)
@@ -172,6 +175,9 @@ class SessionHub:
             now = asyncio.get_running_loop().time()
             replica.admission.admit(replica.presence, actor.participant_id, now)
             replica.presence.connect(actor.participant_id, connection.id)
+            await self.broker.add_connection(
+                replica.session_id, self._key(connection), actor.participant_id
+            )
             if not replica.state.is_present(actor.participant_id):
                 await self._append(replica, joined_event(actor, self.now_ms()))
         if resume is None:
@@ -194,6 +200,7 @@ class SessionHub:
             return
         replica.connections.pop(connection.id, None)
         participant_id = connection.actor.participant_id
+        await self._forget_connection(replica, connection)
         now = asyncio.get_running_loop().time()
         if replica.presence.disconnect(participant_id, connection.id, now) is not None:
             self._arm_presence_timer(replica)
@@ -219,7 +226,7 @@ class SessionHub:
         async with replica.presence_lock:
             now = asyncio.get_running_loop().time()
             for participant_id in replica.presence.due(now):
-                if replica.state.is_present(participant_id):
+                if await self._gone_everywhere(replica, participant_id):
                     event = left_event(participant_id, "disconnected", self.now_ms())
                     await self._append(replica, event)
         self._arm_presence_timer(replica)  # the deadlines not due yet
@@ -233,10 +240,26 @@ class SessionHub:
         participant_id = connection.actor.participant_id
         async with replica.presence_lock:
             replica.connections.pop(connection.id, None)
+            await self._forget_connection(replica, connection)
             last = replica.presence.drop(participant_id, connection.id)
-            if last and replica.state.is_present(participant_id):
+            if last and await self._gone_everywhere(replica, participant_id):
                 await self._append(replica, left_event(participant_id, "left", self.now_ms()))
         self._maybe_unload(replica)
+
+    def _key(self, connection: Connection) -> str:
+        return f"{self.worker_id}:{connection.id}"
+
+    async def _forget_connection(self, replica: SessionReplica, connection: Connection) -> None:
+        try:
+            await self.broker.remove_connection(replica.session_id, self._key(connection))
+        except Exception:  # the broker is away: the record stays (no sweep of stale ones yet)
+            log.warning("could not forget connection (session=%s)", replica.session_id)
+
+    async def _gone_everywhere(self, replica: SessionReplica, participant_id: str) -> bool:
+        """Present in the log, and no connection left on any worker: time to log ``left``."""
+        if not replica.state.is_present(participant_id):
+            return False
+        return not await self.broker.has_connections(replica.session_id, participant_id)
 
     # --- commands ------------------------------------------------------------------------------
 

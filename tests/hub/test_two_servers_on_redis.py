@@ -3,8 +3,10 @@ joined on both, and its members see one log, in the same order, whichever server
 
 from __future__ import annotations
 
+import asyncio
+
 from tests.conftest import ServerFactory
-from tests.helpers import open_classroom, participant_of, wait_event
+from tests.helpers import collect_until, open_classroom, participant_of, wait_event
 from tests.redis_server import RedisServer, redis_server
 
 __all__ = ["redis_server"]
@@ -34,3 +36,31 @@ async def test_members_on_two_servers_share_one_session(
         got = [(await wait_event(client, "chat.posted")).seq for _ in range(len(posts))]
         assert got == sorted(posts)  # the same order everywhere: the log's
     assert sorted(posts) == list(range(posts[0], posts[0] + len(posts)))
+
+
+async def test_two_tabs_on_two_servers_count_once(
+    server_factory: ServerFactory, redis_server: RedisServer
+) -> None:
+    """Closing the tab on one server must not log "left" while the other tab is open."""
+    redis_server.flush()
+    first = await server_factory(broker_url=redis_server.url, presence_grace=0.2)
+    second = await server_factory(broker_url=redis_server.url, presence_grace=0.2)
+    room = await open_classroom(first)
+    teacher = first.client(room.teacher_token(0))
+    await teacher.connect()
+    token = await room.student_token(1, "Amani")
+    tab_here, tab_there = first.client(token), second.client(token)
+    await tab_here.connect()
+    await tab_there.connect()
+    amani = participant_of(tab_here)
+
+    await tab_here.close()
+    await asyncio.sleep(0.6)  # three grace periods: a wrong "left" would be logged by now
+    marker = await teacher.chat("still with us?")
+    kinds = [e.kind for e in await collect_until(teacher, marker.seq)]
+    assert kinds.count("participant.joined") == 1  # one join for the two tabs
+    assert "participant.left" not in kinds
+
+    await tab_there.close()
+    left = await wait_event(teacher, "participant.left")
+    assert left.data["participant_id"] == amani

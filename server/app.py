@@ -108,6 +108,7 @@ def _lifespan(
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await services.broker.start()
+        services.hub.start()
         if services.settings.demo_enabled:
             services.demo = await create_demo(services)
             if announce is not None:

@@ -44,6 +44,8 @@ def _serve_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser])
     limits.add_argument(
         "--connections-per-participant", dest="connections_per_participant", type=int
     )
+    limits.add_argument("--worker-heartbeat", dest="worker_heartbeat", type=float)
+    limits.add_argument("--worker-timeout", dest="worker_timeout", type=float)
     limits.add_argument("--history-size", dest="history_size", type=int)
     limits.add_argument("--snapshot-every", dest="snapshot_every", type=int)
     limits.add_argument("--presence-grace", dest="presence_grace", type=float)

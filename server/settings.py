@@ -29,6 +29,8 @@ class Limits:
     presence_grace: float = 5.0
     history_size: int = 1000
     repair_interval: float = 5.0  # seconds between checks of each replica against its log
+    worker_heartbeat: float = 3.0  # seconds between a worker's "I am alive"
+    worker_timeout: float = 9.0  # silence after which a worker's connections are swept
     snapshot_every: int = 100
     joins_per_minute: float = 30.0  # per participant: reconnects, new tabs
     joins_burst: int = 10
@@ -126,7 +128,8 @@ def validate(settings: Settings) -> None:
         raise ValueError(f"the secret must be at least {MIN_SECRET_BYTES} bytes long")
     # Rates and intervals: 0 would divide by zero or spin.
     positive = ("chat_per_second", "messages_per_second", "joins_per_minute")
-    for name in (*positive, "self_joins_per_minute", "repair_interval"):
+    intervals = ("repair_interval", "worker_heartbeat")
+    for name in (*positive, "self_joins_per_minute", *intervals):
         if getattr(limits, name) <= 0:
             raise ValueError(f"{name} must be more than 0")  # a rate of 0 divides by zero
     bursts = ("chat_burst", "messages_burst", "joins_burst", "self_joins_burst")
@@ -145,6 +148,8 @@ def validate(settings: Settings) -> None:
         raise ValueError(
             f"broker URL '{settings.broker_url}' is not supported (use {', '.join(BROKER_SCHEMES)})"
         )
+    if limits.worker_timeout < 2 * limits.worker_heartbeat:
+        raise ValueError("worker_timeout must be at least twice worker_heartbeat")
     if limits.history_size > MAX_HISTORY_SIZE:
         # Replicas remember this many deleted chat ids to keep deleted text out of replays;
         # a longer history could replay a post whose deletion was forgotten.

@@ -87,7 +87,7 @@ async def serve(*args: str) -> AsyncIterator[Running]:
         await stderr
 
 
-async def _wait_healthy(http: httpx.AsyncClient) -> httpx.Response:
+async def wait_healthy(http: httpx.AsyncClient) -> httpx.Response:
     async with asyncio.timeout(STARTUP):
         while True:
             try:
@@ -104,7 +104,7 @@ async def test_serve_prints_a_working_demo_session() -> None:
         assert [m[1] for m in classes] == ["c1", "c2"]
         assert classes[0][3] != classes[1][3]  # two countries
         async with httpx.AsyncClient(base_url=running.url) as http:
-            health = await _wait_healthy(http)
+            health = await wait_healthy(http)
             assert health.json() == {"status": "ok"}
             page = await http.get("/")
             assert page.status_code == 200
@@ -141,7 +141,7 @@ async def test_serve_with_an_api_key_has_no_demo() -> None:
         serve("--api-key", key, "--no-demo") as running,
         httpx.AsyncClient(base_url=running.url) as http,
     ):
-        await _wait_healthy(http)
+        await wait_healthy(http)
         created = await http.post(
             "/api/sessions", json=body, headers={"authorization": f"Bearer {key}"}
         )
@@ -187,7 +187,7 @@ async def test_access_log_never_records_tokens() -> None:
     secret_part = "eyJzZWNyZXQiOiJ0b2tlbiJ9"
     async with serve("--log-level", "info") as running:
         async with httpx.AsyncClient(base_url=running.url) as http:
-            await _wait_healthy(http)
+            await wait_healthy(http)
             page = await http.get(f"/?token=head.{secret_part}.sig&lang=pt")
             assert page.status_code == 200
             page = await http.get("/?code=K7M4QX2P")

@@ -98,6 +98,16 @@ class Broker(Protocol):
         """Whether the participant holds a connection on any worker: a participant with a tab
         on two workers is present until both are gone."""
 
+    async def heartbeat(self, worker_id: str, now: float) -> None:
+        """The worker is alive at ``now`` (seconds since the epoch)."""
+
+    async def claim_dead_workers(self, silent_since: float) -> list[str]:
+        """Workers with no heartbeat since ``silent_since``; each is returned to exactly one
+        caller, whichever asks first, so a dead worker's leaves are logged once."""
+
+    async def take_worker_connections(self, worker_id: str) -> list[tuple[str, str]]:
+        """Remove a (dead) worker's connection records; returns (session, participant) pairs."""
+
     # --- snapshots ---------------------------------------------------------------------------
     async def save_snapshot(self, session_id: str, snapshot: StoredSnapshot) -> None: ...
 

@@ -132,6 +132,15 @@ class MemoryBroker:
     async def has_connections(self, session_id: str, participant_id: str) -> bool:
         return participant_id in self._connections.get(session_id, {}).values()
 
+    async def heartbeat(self, worker_id: str, now: float) -> None:
+        return None  # one process: its worker cannot die without the broker
+
+    async def claim_dead_workers(self, silent_since: float) -> list[str]:
+        return []
+
+    async def take_worker_connections(self, worker_id: str) -> list[tuple[str, str]]:
+        return []
+
     async def save_snapshot(self, session_id: str, snapshot: StoredSnapshot) -> None:
         session_log = self._log(session_id)
         current = session_log.snapshot

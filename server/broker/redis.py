@@ -24,7 +24,13 @@ from server.broker.base import (
     StoredSnapshot,
 )
 from server.broker.redis_pubsub import ChannelSubscription, SessionChannels
-from server.broker.redis_scripts import PAYLOAD_FIELD, join_code_key, session_keys
+from server.broker.redis_scripts import (
+    PAYLOAD_FIELD,
+    WORKERS_KEY,
+    join_code_key,
+    session_keys,
+    worker_connections_key,
+)
 
 # redis-py takes one pooled connection per command in flight, and its default pool raises
 # "Too many connections" under a burst of appends; a blocking pool makes the burst wait instead.
@@ -190,10 +196,41 @@ class RedisBroker:
     async def add_connection(
         self, session_id: str, connection_key: str, participant_id: str
     ) -> None:
-        await self.client.hset(session_keys(session_id).conns, connection_key, participant_id)
+        worker = connection_key.partition(":")[0]
+        async with self.client.pipeline(transaction=False) as pipe:
+            pipe.hset(session_keys(session_id).conns, connection_key, participant_id)
+            pipe.sadd(worker_connections_key(worker), f"{session_id} {connection_key}")
+            await pipe.execute()
 
     async def remove_connection(self, session_id: str, connection_key: str) -> None:
-        await self.client.hdel(session_keys(session_id).conns, connection_key)
+        worker = connection_key.partition(":")[0]
+        async with self.client.pipeline(transaction=False) as pipe:
+            pipe.hdel(session_keys(session_id).conns, connection_key)
+            pipe.srem(worker_connections_key(worker), f"{session_id} {connection_key}")
+            await pipe.execute()
+
+    async def heartbeat(self, worker_id: str, now: float) -> None:
+        await self.client.zadd(WORKERS_KEY, {worker_id: now})
+
+    async def claim_dead_workers(self, silent_since: float) -> list[str]:
+        found = await self.client.zrangebyscore(WORKERS_KEY, "-inf", silent_since)
+        silent = cast(list[bytes], found)  # raw client: members come back as bytes
+        # ZREM answers 1 to one caller only: that caller sweeps the worker, exactly once.
+        return [w.decode() for w in silent if await self.client.zrem(WORKERS_KEY, w) == 1]
+
+    async def take_worker_connections(self, worker_id: str) -> list[tuple[str, str]]:
+        key = worker_connections_key(worker_id)
+        records = cast(list[bytes], await self.client.smembers(key))
+        taken = []
+        for record in records:
+            session_id, _, connection_key = record.decode().partition(" ")
+            conns = session_keys(session_id).conns
+            participant = await self.client.hget(conns, connection_key)
+            await self.client.hdel(conns, connection_key)
+            if participant is not None:
+                taken.append((session_id, cast(bytes, participant).decode()))
+        await self.client.delete(key)
+        return taken
 
     async def has_connections(self, session_id: str, participant_id: str) -> bool:
         # A session holds a few hundred connections at most: reading them all is one call.

@@ -58,6 +58,14 @@ def session_keys(session_id: str) -> SessionKeys:
     )
 
 
+WORKERS_KEY = "cb:workers"  # sorted set: worker id -> time of its last heartbeat
+
+
+def worker_connections_key(worker_id: str) -> str:
+    """Set of ``<session id> <connection key>`` held by one worker (swept when it dies)."""
+    return f"cb:worker:{worker_id}:conns"
+
+
 def join_code_key(code: str) -> str:
     return f"cb:code:{code}"
 

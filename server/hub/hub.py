@@ -21,7 +21,7 @@ from server.errors import SessionNotFound
 from server.hub.connection import Connection
 from server.hub.replica import SessionReplica
 from server.hub.resume import welcome_fresh, welcome_resumed
-from server.hub.watch import watch_replicas
+from server.hub.watch import heartbeat_and_sweep, watch_replicas
 from server.protocol.messages import ClientMessage, ResumePoint
 from server.rooms.actor import Actor
 from server.rooms.commands import CommandLimits, decide
@@ -46,6 +46,7 @@ class SessionHub:
         self._loading: dict[str, asyncio.Task[SessionReplica]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._watcher: asyncio.Future[None] | None = None
+        self._heart: asyncio.Future[None] | None = None
         # Names this worker's connections in the broker's records (connection ids are local).
         self.worker_id = secrets.token_hex(6)
 
@@ -261,6 +262,18 @@ class SessionHub:
             return False
         return not await self.broker.has_connections(replica.session_id, participant_id)
 
+    async def sweep(self, connections: list[tuple[str, str]]) -> None:
+        """A dead worker's connections are gone: log ``left`` where nobody else holds one."""
+        by_session: dict[str, set[str]] = {}
+        for session_id, participant_id in connections:
+            by_session.setdefault(session_id, set()).add(participant_id)
+        for session_id, participants in by_session.items():
+            async with self.pinned(session_id) as replica, replica.presence_lock:
+                for participant_id in sorted(participants):
+                    if await self._gone_everywhere(replica, participant_id):
+                        event = left_event(participant_id, "disconnected", self.now_ms())
+                        await self._append(replica, event)
+
     # --- commands ------------------------------------------------------------------------------
 
     async def command(self, connection: Connection, message: ClientMessage) -> int:
@@ -306,7 +319,16 @@ class SessionHub:
         if not task.cancelled() and task.exception() is not None:
             log.error("hub task failed", exc_info=task.exception())
 
+    def start(self) -> None:
+        """Begin this worker's heartbeat (and its share of sweeping dead workers)."""
+        self._heart = asyncio.ensure_future(
+            heartbeat_and_sweep(self.broker, self.worker_id, self.sweep, self.limits)
+        )
+
     async def close(self) -> None:
+        if self._heart is not None:
+            self._heart.cancel()
+            await asyncio.gather(self._heart, return_exceptions=True)
         if self._watcher is not None:
             self._watcher.cancel()
             await asyncio.gather(self._watcher, return_exceptions=True)

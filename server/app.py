@@ -33,7 +33,9 @@ CLIENT_DEMO_DIR = Path(__file__).resolve().parent.parent / "client_demo"
 
 
 async def healthz(request: Request) -> JSONResponse:
-    return JSONResponse({"status": "ok"})
+    # The worker's id tells an operator (and a test) which of several processes answered.
+    services: Services = request.app.state.services
+    return JSONResponse({"status": "ok", "worker": services.hub.worker_id})
 
 
 async def readyz(request: Request) -> JSONResponse:

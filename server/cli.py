@@ -8,6 +8,7 @@ import socket
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
+from typing import Any
 
 import uvicorn
 
@@ -15,6 +16,7 @@ from server.app import create_app
 from server.redaction import install_redaction
 from server.settings import Settings, settings_from_env
 from server.websocket_protocol import ClassbridgeWebSocketProtocol
+from server.workers import serve_workers
 
 
 def _serve_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -24,6 +26,7 @@ def _serve_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser])
     serve.add_argument("--secret", help="token signing secret (generated when not set)")
     serve.add_argument("--api-key", dest="api_key", help="operator API key for the HTTP API")
     serve.add_argument("--broker", dest="broker_url", help="broker URL (default memory://)")
+    serve.add_argument("--workers", type=int, help="worker processes (more than 1 needs redis://)")
     serve.add_argument(
         "--log-level", dest="log_level", help="debug, info, warning, error, critical"
     )
@@ -65,35 +68,41 @@ def listen(host: str, port: int) -> socket.socket:
     return sock
 
 
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """The uvicorn settings every worker shares."""
+    return {
+        "host": settings.host,
+        "port": settings.port,
+        "log_level": settings.log_level.lower(),
+        "ws_max_size": settings.limits.max_frame_bytes,
+        "ws": ClassbridgeWebSocketProtocol,
+        "ws_per_message_deflate": settings.permessage_deflate,
+        "proxy_headers": False,
+        "lifespan": "on",
+    }
+
+
 def serve(settings: Settings, sock: socket.socket) -> None:
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     settings = replace(settings, port=sock.getsockname()[1])
+    print(
+        f"Classbridge on {settings.base_url} (broker {settings.broker_url}, "
+        f"{settings.workers} worker{'s' if settings.workers > 1 else ''}); "
+        f"open {settings.base_url}/ in a browser. Ctrl+C stops it.",
+        flush=True,
+    )
+    if settings.workers > 1:
+        serve_workers(settings, sock, uvicorn_options(settings))
+        return
 
     def announce(text: str) -> None:
         print(text, flush=True)
 
-    app = create_app(settings, announce=announce)
-    config = uvicorn.Config(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level.lower(),
-        ws_max_size=settings.limits.max_frame_bytes,
-        ws=ClassbridgeWebSocketProtocol,
-        ws_per_message_deflate=settings.permessage_deflate,
-        proxy_headers=False,
-        lifespan="on",
-    )
+    config = uvicorn.Config(create_app(settings, announce=announce), **uvicorn_options(settings))
     install_redaction()  # after uvicorn's Config has set up its loggers
-    server = uvicorn.Server(config)
-    print(
-        f"Classbridge on {settings.base_url} (broker {settings.broker_url}); "
-        f"open {settings.base_url}/ in a browser. Ctrl+C stops it.",
-        flush=True,
-    )
-    server.run(sockets=[sock])
+    uvicorn.Server(config).run(sockets=[sock])
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -52,6 +52,7 @@ class Settings:
     token_ttl: int = 12 * 3600
     student_token_ttl: int = 4 * 3600
     permessage_deflate: bool = False
+    workers: int = 1  # processes sharing the port; more than one needs a shared broker (redis://)
     limits: Limits = field(default_factory=Limits)
 
     @property
@@ -124,6 +125,7 @@ BROKER_SCHEMES = ("memory", "redis")
 
 def validate(settings: Settings) -> None:
     limits = settings.limits
+    scheme = settings.broker_url.partition("://")[0]
     if settings.secret is not None and len(settings.secret.encode()) < MIN_SECRET_BYTES:
         raise ValueError(f"the secret must be at least {MIN_SECRET_BYTES} bytes long")
     # Rates and intervals: 0 would divide by zero or spin.
@@ -141,9 +143,12 @@ def validate(settings: Settings) -> None:
     if limits.snapshot_every * 2 > limits.history_size:
         # A replica loads the last snapshot plus the events after it: those must still be kept.
         raise ValueError("snapshot_every must be at most half of history_size")
+    if settings.workers < 1:
+        raise ValueError("workers must be at least 1")
+    if settings.workers > 1 and scheme == "memory":
+        raise ValueError("several workers need a shared broker: use --broker redis://...")
     if settings.log_level.lower() not in LOG_LEVELS:
         raise ValueError(f"log_level must be one of {', '.join(LOG_LEVELS)}")
-    scheme = settings.broker_url.partition("://")[0]
     if scheme not in BROKER_SCHEMES:
         raise ValueError(
             f"broker URL '{settings.broker_url}' is not supported (use {', '.join(BROKER_SCHEMES)})"

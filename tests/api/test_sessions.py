@@ -240,7 +240,7 @@ async def test_a_server_failure_is_answered_in_json(
 
 @SHARED_LOOP
 async def test_health_and_the_demo_page(shared_server: LiveServer) -> None:
-    assert (await shared_server.http.get("/healthz")).json() == {"status": "ok"}
+    assert (await shared_server.http.get("/healthz")).json()["status"] == "ok"
     page = await shared_server.http.get("/")
     assert page.status_code == 200
     assert page.headers["content-type"].startswith("text/html")

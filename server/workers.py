@@ -1,0 +1,62 @@
+"""``classbridge serve --workers N``: N processes share the port and one Redis.
+
+The parent prepares what must happen once: the secret (generated here when none is set, so all
+workers sign and verify tokens alike) and the demo session (created here, printed once). It then
+hands every setting to the workers through ``CLASSBRIDGE_*`` variables, which each worker reads
+back in ``server.asgi``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+import socket
+from dataclasses import fields, replace
+from typing import Any
+
+import uvicorn
+from uvicorn.supervisors import Multiprocess
+
+from server.app import build_services
+from server.demo import create_demo, describe_demo
+from server.redaction import install_redaction
+from server.settings import Limits, Settings
+
+log = logging.getLogger(__name__)
+
+
+def settings_to_env(settings: Settings) -> dict[str, str]:
+    """Every setting as the variable ``settings_from_env`` reads back."""
+    values: dict[str, Any] = {f.name: getattr(settings, f.name) for f in fields(Settings)}
+    values.pop("limits")
+    values.update({f.name: getattr(settings.limits, f.name) for f in fields(Limits)})
+    return {
+        f"CLASSBRIDGE_{name.upper()}": str(value).lower() if isinstance(value, bool) else str(value)
+        for name, value in values.items()
+        if value is not None
+    }
+
+
+async def _create_demo_once(settings: Settings) -> None:
+    services = build_services(settings)
+    await services.broker.start()
+    try:
+        print(describe_demo(await create_demo(services)), flush=True)
+    finally:
+        await services.broker.close()
+
+
+def serve_workers(settings: Settings, sock: socket.socket, options: dict[str, Any]) -> None:
+    if settings.secret is None:
+        settings = replace(settings, secret=secrets.token_urlsafe(32))
+        log.warning("no secret configured: generated one for this run, shared by the workers")
+    if settings.demo_enabled:
+        asyncio.run(_create_demo_once(settings))
+    worker_settings = replace(settings, demo=False, workers=1)
+    os.environ.update(settings_to_env(worker_settings))
+    config = uvicorn.Config("server.asgi:app_from_env", factory=True, **options)
+    config.workers = settings.workers
+    install_redaction()
+    Multiprocess(config, sockets=[sock]).run()

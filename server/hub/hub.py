@@ -19,6 +19,7 @@ import msgpack
 from server.broker.base import Broker, HistoryGone, LogPosition, StoredSnapshot
 from server.errors import SessionNotFound
 from server.hub.connection import Connection
+from server.hub.presence_keeper import PresenceKeeper
 from server.hub.replica import SessionReplica
 from server.hub.resume import welcome_fresh, welcome_resumed
 from server.hub.watch import heartbeat_and_sweep, watch_replicas
@@ -27,7 +28,7 @@ from server.rooms.actor import Actor
 from server.rooms.commands import CommandLimits, decide
 from server.rooms.events import Event, EventKind, redacted_post
 from server.rooms.identity import check_identity
-from server.rooms.presence import joined_event, left_event
+from server.rooms.presence import joined_event
 from server.rooms.state import SessionState, dump_state, load_state
 from server.settings import Limits
 
@@ -49,6 +50,7 @@ class SessionHub:
         self._heart: asyncio.Future[None] | None = None
         # Names this worker's connections in the broker's records (connection ids are local).
         self.worker_id = secrets.token_hex(6)
+        self.presence_keeper = PresenceKeeper(self)
 
     def now_ms(self) -> int:
         return int(self._clock() * 1000)
@@ -177,7 +179,7 @@ class SessionHub:
             replica.admission.admit(replica.presence, actor.participant_id, now)
             replica.presence.connect(actor.participant_id, connection.id)
             await self.broker.add_connection(
-                replica.session_id, self._key(connection), actor.participant_id
+                replica.session_id, self.presence_keeper.key(connection), actor.participant_id
             )
             if not replica.state.is_present(actor.participant_id):
                 await self._append(replica, joined_event(actor, self.now_ms()))
@@ -196,83 +198,10 @@ class SessionHub:
             welcome_resumed(replica, connection, resume.seq, missed, request_id)
 
     async def detach(self, connection: Connection) -> None:
-        replica = self._replicas.get(connection.session_id)
-        if replica is None or connection.actor is None:
-            return
-        replica.connections.pop(connection.id, None)
-        participant_id = connection.actor.participant_id
-        await self._forget_connection(replica, connection)
-        now = asyncio.get_running_loop().time()
-        if replica.presence.disconnect(participant_id, connection.id, now) is not None:
-            self._arm_presence_timer(replica)
-        self._maybe_unload(replica)
-
-    def _arm_presence_timer(self, replica: SessionReplica) -> None:
-        """One timer per replica, at its earliest leave deadline. Deadlines and timers use the
-        loop's own clock: uvloop's timers may fire a millisecond before a deadline read from
-        another clock, and a wake-up that finds nothing due simply arms the timer again."""
-        if replica.presence_timer is not None:
-            replica.presence_timer.cancel()
-            replica.presence_timer = None
-        deadline = replica.presence.next_deadline()
-        if deadline is not None:
-            loop = asyncio.get_running_loop()
-            replica.presence_timer = loop.call_at(deadline, self._presence_timer_fired, replica)
-
-    def _presence_timer_fired(self, replica: SessionReplica) -> None:
-        replica.presence_timer = None
-        self._spawn(self._expire_presence(replica))
-
-    async def _expire_presence(self, replica: SessionReplica) -> None:
-        async with replica.presence_lock:
-            now = asyncio.get_running_loop().time()
-            for participant_id in replica.presence.due(now):
-                if await self._gone_everywhere(replica, participant_id):
-                    event = left_event(participant_id, "disconnected", self.now_ms())
-                    await self._append(replica, event)
-        self._arm_presence_timer(replica)  # the deadlines not due yet
-        self._maybe_unload(replica)
+        await self.presence_keeper.detach(connection)
 
     async def leave(self, connection: Connection) -> None:
-        """An explicit leave: logged at once when it was the participant's last connection."""
-        replica = self._replicas.get(connection.session_id)
-        if replica is None or connection.actor is None:
-            return
-        participant_id = connection.actor.participant_id
-        async with replica.presence_lock:
-            replica.connections.pop(connection.id, None)
-            await self._forget_connection(replica, connection)
-            last = replica.presence.drop(participant_id, connection.id)
-            if last and await self._gone_everywhere(replica, participant_id):
-                await self._append(replica, left_event(participant_id, "left", self.now_ms()))
-        self._maybe_unload(replica)
-
-    def _key(self, connection: Connection) -> str:
-        return f"{self.worker_id}:{connection.id}"
-
-    async def _forget_connection(self, replica: SessionReplica, connection: Connection) -> None:
-        try:
-            await self.broker.remove_connection(replica.session_id, self._key(connection))
-        except Exception:  # the broker is away: the record stays (no sweep of stale ones yet)
-            log.warning("could not forget connection (session=%s)", replica.session_id)
-
-    async def _gone_everywhere(self, replica: SessionReplica, participant_id: str) -> bool:
-        """Present in the log, and no connection left on any worker: time to log ``left``."""
-        if not replica.state.is_present(participant_id):
-            return False
-        return not await self.broker.has_connections(replica.session_id, participant_id)
-
-    async def sweep(self, connections: list[tuple[str, str]]) -> None:
-        """A dead worker's connections are gone: log ``left`` where nobody else holds one."""
-        by_session: dict[str, set[str]] = {}
-        for session_id, participant_id in connections:
-            by_session.setdefault(session_id, set()).add(participant_id)
-        for session_id, participants in by_session.items():
-            async with self.pinned(session_id) as replica, replica.presence_lock:
-                for participant_id in sorted(participants):
-                    if await self._gone_everywhere(replica, participant_id):
-                        event = left_event(participant_id, "disconnected", self.now_ms())
-                        await self._append(replica, event)
+        await self.presence_keeper.leave(connection)
 
     # --- commands ------------------------------------------------------------------------------
 
@@ -322,7 +251,9 @@ class SessionHub:
     def start(self) -> None:
         """Begin this worker's heartbeat (and its share of sweeping dead workers)."""
         self._heart = asyncio.ensure_future(
-            heartbeat_and_sweep(self.broker, self.worker_id, self.sweep, self.limits)
+            heartbeat_and_sweep(
+                self.broker, self.worker_id, self.presence_keeper.sweep, self.limits
+            )
         )
 
     async def close(self) -> None:

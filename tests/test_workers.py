@@ -10,8 +10,8 @@ import pytest
 from server.client import ClassbridgeClient
 from tests.helpers import collect_until
 from tests.live import API_KEY, SECRET, TWO_CLASSES
+from tests.processes import serve, wait_healthy
 from tests.redis_server import RedisServer, redis_server
-from tests.test_cli import serve, wait_healthy
 
 __all__ = ["redis_server"]
 

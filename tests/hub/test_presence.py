@@ -30,6 +30,17 @@ async def _grace_room(server_factory: ServerFactory, grace: float = GRACE) -> Cl
     return await open_classroom(await server_factory(presence_grace=grace))
 
 
+async def _teacher_and_two_tabs(
+    server_factory: ServerFactory,
+) -> tuple[Classroom, ClassbridgeClient, ClassbridgeClient, ClassbridgeClient]:
+    """A watching teacher, and one student joined from two tabs (the same token)."""
+    room = await _grace_room(server_factory)
+    teacher = await room.teacher(0)
+    token = await room.student_token(1, "Amani")
+    first_tab = await room.join(token)
+    return room, teacher, first_tab, await room.join(token)
+
+
 def _present(client: ClassbridgeClient, participant_id: str) -> bool | None:
     assert client.welcome is not None
     assert client.welcome.session is not None
@@ -43,11 +54,7 @@ def _present(client: ClassbridgeClient, participant_id: str) -> bool | None:
 async def test_two_tabs_count_once_and_leave_after_the_grace_period(
     server_factory: ServerFactory,
 ) -> None:
-    room = await _grace_room(server_factory)
-    teacher = await room.teacher(0)
-    token = await room.student_token(1, "Amani")
-    first_tab = await room.join(token)
-    second_tab = await room.join(token, first_tab.wire_format)
+    room, teacher, first_tab, second_tab = await _teacher_and_two_tabs(server_factory)
     amani = participant_of(first_tab)
     assert participant_of(second_tab) == amani
     assert await _presence_events(teacher, teacher) == ["participant.joined"]
@@ -92,11 +99,7 @@ async def test_explicit_leave_is_logged_at_once_and_closes_normally(
 async def test_leaving_from_one_of_two_tabs_keeps_the_participant(
     server_factory: ServerFactory,
 ) -> None:
-    room = await _grace_room(server_factory)
-    teacher = await room.teacher(0)
-    token = await room.student_token(1, "Amani")
-    first_tab = await room.join(token)
-    second_tab = await room.join(token)
+    _, teacher, first_tab, second_tab = await _teacher_and_two_tabs(server_factory)
     await first_tab.send_raw({"type": "leave"})
     assert await first_tab.wait_closed() == 1000
     await asyncio.sleep(GRACE * 2)

@@ -12,8 +12,8 @@ from server.client import ClassbridgeClient
 from tests.conftest import ServerFactory
 from tests.helpers import collect_until, open_classroom, participant_of, wait_event
 from tests.live import API_KEY, SECRET
+from tests.processes import serve, wait_healthy
 from tests.redis_server import RedisServer, redis_server
-from tests.test_cli import serve, wait_healthy
 
 __all__ = ["redis_server"]
 

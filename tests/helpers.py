@@ -271,10 +271,10 @@ class LossyBroker(MemoryBroker):
         if self.lose_next <= 0:
             return await super().append(session_id, payload)
         self.lose_next -= 1
-        listeners = self._log(session_id).listeners
-        saved = list(listeners)
-        listeners.clear()  # nobody hears this one
+        subscribers = self._log(session_id).subscribers
+        saved = list(subscribers)
+        subscribers.clear()  # nobody hears this one
         try:
             return await super().append(session_id, payload)
         finally:
-            listeners.extend(saved)
+            subscribers.extend(saved)

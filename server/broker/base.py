@@ -8,7 +8,10 @@ Guarantees (modelled on Centrifugo's channel history):
 - history is bounded; ``read_since`` either returns every event after a seq, or says plainly
   that they are gone (``HistoryGone``), never a silent gap;
 - the ``epoch`` names one unbroken history; it changes when history is lost, so a client that
-  resumes with an old epoch gets a snapshot instead of events that do not follow its own.
+  resumes with an old epoch gets a snapshot instead of events that do not follow its own;
+- ``publish`` hands a volatile message (a cursor, a typing hint, a WebRTC signal) to every
+  subscriber of the session that is subscribed at that moment: no seq, not stored, at most
+  once. Whatever worker holds the recipient gets it; nobody can ask for it again later.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from typing import Protocol
 # Called for every event of a subscribed session, in seq order. It must not block: it runs on
 # the broker's delivery path and is handed bytes that it decodes once per worker.
 EventListener = Callable[[int, str, bytes], None]
+# Called for every volatile message of a subscribed session, in the order published; same rules.
+VolatileListener = Callable[[bytes], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +84,16 @@ class Broker(Protocol):
         self, session_id: str, after: LogPosition
     ) -> list[tuple[int, bytes]] | HistoryGone: ...
 
-    async def subscribe(self, session_id: str, listener: EventListener) -> Subscription: ...
+    async def subscribe(
+        self,
+        session_id: str,
+        listener: EventListener,
+        volatile: VolatileListener | None = None,
+    ) -> Subscription:
+        """Deliver the session's events (and, given ``volatile``, its volatile messages)."""
+
+    async def publish(self, session_id: str, payload: bytes) -> None:
+        """Send a volatile message to the session's current subscribers (see above)."""
 
     async def replace(self, session_id: str, seq: int, payload: bytes) -> None:
         """Overwrite the stored payload of event ``seq`` if history still holds it: a deleted

@@ -13,6 +13,7 @@ from server.broker.base import (
     JoinCodeTarget,
     LogPosition,
     StoredSnapshot,
+    VolatileListener,
 )
 
 log = logging.getLogger(__name__)
@@ -22,23 +23,29 @@ def new_epoch() -> str:
     return secrets.token_hex(4)
 
 
+@dataclass(eq=False, slots=True)  # compared by identity: one subscriber per subscribe()
+class _Subscriber:
+    on_event: EventListener
+    on_volatile: VolatileListener | None
+
+
 @dataclass(slots=True)
 class _SessionLog:
     epoch: str
     history: deque[tuple[int, bytes]]
     top: int = 0
-    listeners: list[EventListener] = field(default_factory=list)
+    subscribers: list[_Subscriber] = field(default_factory=list)
     snapshot: StoredSnapshot | None = None
 
 
 class _MemorySubscription:
-    def __init__(self, log: _SessionLog, listener: EventListener) -> None:
+    def __init__(self, log: _SessionLog, subscriber: _Subscriber) -> None:
         self._log = log
-        self._listener = listener
+        self._subscriber = subscriber
 
     async def close(self) -> None:
-        if self._listener in self._log.listeners:
-            self._log.listeners.remove(self._listener)
+        if self._subscriber in self._log.subscribers:
+            self._log.subscribers.remove(self._subscriber)
 
 
 class MemoryBroker:
@@ -83,12 +90,22 @@ class MemoryBroker:
         session_log.top += 1
         seq = session_log.top
         session_log.history.append((seq, payload))
-        for listener in list(session_log.listeners):
+        for subscriber in list(session_log.subscribers):
             try:
-                listener(seq, session_log.epoch, payload)
+                subscriber.on_event(seq, session_log.epoch, payload)
             except Exception:  # one broken listener must not starve the others
                 log.exception("event listener failed", extra={"session_id": session_id})
         return LogPosition(seq, session_log.epoch)
+
+    async def publish(self, session_id: str, payload: bytes) -> None:
+        session_log = self._logs.get(session_id)  # nobody subscribed: nobody to tell
+        for subscriber in list(session_log.subscribers) if session_log else []:
+            if subscriber.on_volatile is None:
+                continue
+            try:
+                subscriber.on_volatile(payload)
+            except Exception:  # as above
+                log.exception("volatile listener failed", extra={"session_id": session_id})
 
     async def position(self, session_id: str) -> LogPosition:
         session_log = self._log(session_id)
@@ -113,10 +130,16 @@ class MemoryBroker:
             index = seq - history[0][0]  # seqs in history are consecutive
             history[index] = (seq, payload)
 
-    async def subscribe(self, session_id: str, listener: EventListener) -> _MemorySubscription:
+    async def subscribe(
+        self,
+        session_id: str,
+        listener: EventListener,
+        volatile: VolatileListener | None = None,
+    ) -> _MemorySubscription:
         session_log = self._log(session_id)
-        session_log.listeners.append(listener)
-        return _MemorySubscription(session_log, listener)
+        subscriber = _Subscriber(listener, volatile)
+        session_log.subscribers.append(subscriber)
+        return _MemorySubscription(session_log, subscriber)
 
     async def add_connection(
         self, session_id: str, connection_key: str, participant_id: str

@@ -22,8 +22,14 @@ from server.broker.base import (
     JoinCodeTarget,
     LogPosition,
     StoredSnapshot,
+    VolatileListener,
 )
-from server.broker.redis_pubsub import ChannelSubscription, SessionChannels
+from server.broker.redis_pubsub import (
+    ChannelSubscription,
+    SessionChannels,
+    Subscriber,
+    encode_volatile,
+)
 from server.broker.redis_scripts import (
     PAYLOAD_FIELD,
     WORKERS_KEY,
@@ -187,10 +193,21 @@ class RedisBroker:
         keys = session_keys(session_id)
         await self._run("replace", [keys.log, keys.replaced], [seq, payload])
 
-    async def subscribe(self, session_id: str, listener: EventListener) -> ChannelSubscription:
+    async def subscribe(
+        self,
+        session_id: str,
+        listener: EventListener,
+        volatile: VolatileListener | None = None,
+    ) -> ChannelSubscription:
         if self._channels is None:
             raise RuntimeError("the Redis broker is not started")
-        return await self._channels.add(session_keys(session_id).channel.encode(), listener)
+        channel = session_keys(session_id).channel.encode()
+        return await self._channels.add(channel, Subscriber(listener, volatile))
+
+    async def publish(self, session_id: str, payload: bytes) -> None:
+        # The session's own channel: only workers hosting the session receive it, and one
+        # PUBLISH reaches all of them however many recipients each holds.
+        await self.client.publish(session_keys(session_id).channel, encode_volatile(payload))
 
     # --- connections, across workers ----------------------------------------------------------
     async def add_connection(

@@ -23,7 +23,7 @@ from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 
-from server.broker.base import EventListener
+from server.broker.base import EventListener, VolatileListener
 
 log = logging.getLogger(__name__)
 
@@ -32,30 +32,50 @@ POLL_INTERVAL = 5.0  # seconds the reader waits for a message before looking aga
 MAX_BACKOFF = 5.0  # seconds between reconnect attempts at most
 
 
+@dataclass(eq=False, slots=True)  # compared by identity: one per subscription
+class Subscriber:
+    on_event: EventListener
+    on_volatile: VolatileListener | None
+
+
 @dataclass(slots=True)
 class _Channel:
     ready: asyncio.Future[None]
-    listeners: list[EventListener] = field(default_factory=list)
+    subscribers: list[Subscriber] = field(default_factory=list)
 
 
 class ChannelSubscription:
-    def __init__(self, channels: SessionChannels, name: bytes, listener: EventListener) -> None:
+    def __init__(self, channels: SessionChannels, name: bytes, subscriber: Subscriber) -> None:
         self._channels = channels
         self._name = name
-        self._listener = listener
+        self._subscriber = subscriber
         self._closed = False
 
     async def close(self) -> None:
         if not self._closed:
             self._closed = True
-            await self._channels.remove(self._name, self._listener)
+            await self._channels.remove(self._name, self._subscriber)
 
 
-def decode_event(data: object) -> tuple[int, str, bytes] | None:
-    """``[seq, epoch, payload]`` as packed by the append script. Lua's cmsgpack packs every
-    string as msgpack str, binary or not, so it is unpacked raw and the epoch decoded here."""
+# A session channel carries two shapes of message, told apart by length so that neither needs
+# a type field: ``[seq, epoch, payload]`` for a logged event (packed by the append script) and
+# ``[payload]`` for a volatile message (packed by ``encode_volatile``).
+Delivery = tuple[int, str, bytes] | bytes
+
+
+def encode_volatile(payload: bytes) -> bytes:
+    packed: bytes = msgpack.packb([payload], use_bin_type=True)
+    return packed
+
+
+def decode_delivery(data: object) -> Delivery | None:
+    """Lua's cmsgpack packs every string as msgpack str, binary or not, so messages are
+    unpacked raw and the epoch decoded here."""
     try:
-        seq, epoch, payload = msgpack.unpackb(data, raw=True)
+        unpacked = msgpack.unpackb(data, raw=True)
+        if isinstance(unpacked, list) and len(unpacked) == 1 and isinstance(unpacked[0], bytes):
+            return unpacked[0]
+        seq, epoch, payload = unpacked
         if isinstance(seq, int) and isinstance(epoch, bytes) and isinstance(payload, bytes):
             return seq, epoch.decode(), payload
     except Exception:  # malformed input must not kill the reader; logged below
@@ -86,25 +106,25 @@ class SessionChannels:
         await cast(Callable[[], Awaitable[None]], self._pubsub.aclose)()  # untyped in redis-py
         self._channels.clear()
 
-    async def add(self, name: bytes, listener: EventListener) -> ChannelSubscription:
+    async def add(self, name: bytes, subscriber: Subscriber) -> ChannelSubscription:
         """Returns once Redis confirmed the subscription: every event appended from then on
-        reaches ``listener``, so a caller may subscribe, then read the history it missed."""
+        reaches ``subscriber``, so a caller may subscribe, then read the history it missed."""
         channel = self._channels.get(name)
         first = channel is None
         if channel is None:
             channel = _Channel(asyncio.get_running_loop().create_future())
             self._channels[name] = channel
         # Listen before the confirmation: the reader may deliver events right after it.
-        channel.listeners.append(listener)
+        channel.subscribers.append(subscriber)
         try:
             if first:
                 await self._subscribe(name, channel.ready)
             async with asyncio.timeout(SUBSCRIBE_TIMEOUT):
                 await asyncio.shield(channel.ready)
         except BaseException:
-            await self.remove(name, listener)
+            await self.remove(name, subscriber)
             raise
-        return ChannelSubscription(self, name, listener)
+        return ChannelSubscription(self, name, subscriber)
 
     async def _subscribe(self, name: bytes, ready: asyncio.Future[None]) -> None:
         acks = self._acks.setdefault(name, deque())
@@ -116,12 +136,12 @@ class SessionChannels:
             acks.remove(ready)
             raise
 
-    async def remove(self, name: bytes, listener: EventListener) -> None:
+    async def remove(self, name: bytes, subscriber: Subscriber) -> None:
         channel = self._channels.get(name)
-        if channel is None or listener not in channel.listeners:
+        if channel is None or subscriber not in channel.subscribers:
             return
-        channel.listeners.remove(listener)
-        if not channel.listeners:
+        channel.subscribers.remove(subscriber)
+        if not channel.subscribers:
             del self._channels[name]
             try:
                 await self._pubsub.unsubscribe(name)
@@ -153,9 +173,13 @@ class SessionChannels:
             self._confirm(name)
         elif kind == "message":
             channel = self._channels.get(name)
-            event = decode_event(message["data"]) if channel else None
-            if channel is not None and event is not None:
-                self._deliver(channel, *event)
+            delivery = decode_delivery(message["data"]) if channel else None
+            if channel is None or delivery is None:
+                return
+            if isinstance(delivery, bytes):
+                self._deliver_volatile(channel, delivery)
+            else:
+                self._deliver(channel, *delivery)
 
     def _confirm(self, name: bytes) -> None:
         # Resubscriptions after a reconnect are confirmed too, with no future waiting.
@@ -169,8 +193,18 @@ class SessionChannels:
 
     @staticmethod
     def _deliver(channel: _Channel, seq: int, epoch: str, payload: bytes) -> None:
-        for listener in list(channel.listeners):
+        for subscriber in list(channel.subscribers):
             try:
-                listener(seq, epoch, payload)
+                subscriber.on_event(seq, epoch, payload)
             except Exception:  # one broken listener must not starve the others
                 log.exception("event listener failed", extra={"seq": seq})
+
+    @staticmethod
+    def _deliver_volatile(channel: _Channel, payload: bytes) -> None:
+        for subscriber in list(channel.subscribers):
+            if subscriber.on_volatile is None:
+                continue
+            try:
+                subscriber.on_volatile(payload)
+            except Exception:  # as above
+                log.exception("volatile listener failed")

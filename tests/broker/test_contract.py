@@ -118,6 +118,73 @@ async def test_the_last_subscription_closed_leaves_the_session_quiet(
     assert [d[2] for d in await again.wait_for(1)] == [b"heard again"]
 
 
+# --- volatile messages -------------------------------------------------------------------------
+
+
+class VolatileRecorder(Recorder):
+    """Keeps volatile messages as deliveries with seq 0, so ``wait_for`` works for both."""
+
+    def volatile(self, payload: bytes) -> None:
+        self(0, "", payload)
+
+
+async def test_published_messages_reach_current_subscribers_in_order(
+    make_broker: BrokerFactory,
+) -> None:
+    broker = await make_broker()
+    first, second, elsewhere = VolatileRecorder(), VolatileRecorder(), VolatileRecorder()
+    await broker.subscribe("s1", first, first.volatile)
+    await broker.subscribe("s1", second, second.volatile)
+    await broker.subscribe("s2", elsewhere, elsewhere.volatile)
+    for payload in (b"v1", b"v2", b"v3"):
+        await broker.publish("s1", payload)
+    await broker.publish("s2", b"other session")
+    expected = [(0, "", b"v1"), (0, "", b"v2"), (0, "", b"v3")]
+    assert await first.wait_for(3) == expected
+    assert await second.wait_for(3) == expected
+    assert [d[2] for d in await elsewhere.wait_for(1)] == [b"other session"]
+
+
+async def test_published_messages_take_no_seq_and_are_not_stored(
+    make_broker: BrokerFactory,
+) -> None:
+    broker = await make_broker()
+    recorder = VolatileRecorder()
+    await broker.subscribe("s1", recorder, recorder.volatile)
+    first = await broker.append("s1", b"logged")
+    await broker.publish("s1", b"volatile")
+    second = await broker.append("s1", b"logged too")
+    assert [d[2] for d in await recorder.wait_for(3)] == [b"logged", b"volatile", b"logged too"]
+    assert (first.seq, second.seq) == (1, 2)  # the volatile message took no seq
+    assert await broker.read_since("s1", LogPosition(0, first.epoch)) == [
+        (1, b"logged"),
+        (2, b"logged too"),
+    ]
+
+
+async def test_publishing_with_no_subscriber_is_lost_not_kept(make_broker: BrokerFactory) -> None:
+    broker = await make_broker()
+    await broker.publish("s1", b"nobody listens")
+    late = VolatileRecorder()
+    await broker.subscribe("s1", late, late.volatile)
+    await broker.publish("s1", b"heard")
+    assert await late.wait_for(1) == [(0, "", b"heard")]
+    assert (await broker.position("s1")).seq == 0
+
+
+async def test_a_subscriber_without_a_volatile_listener_gets_only_events(
+    make_broker: BrokerFactory,
+) -> None:
+    broker = await make_broker()
+    events_only, both = Recorder(), VolatileRecorder()
+    await broker.subscribe("s1", events_only)
+    await broker.subscribe("s1", both, both.volatile)
+    await broker.publish("s1", b"volatile")
+    await broker.append("s1", b"logged")
+    await both.wait_for(2)
+    assert [d[2] for d in await events_only.wait_for(1)] == [b"logged"]
+
+
 # --- read_since --------------------------------------------------------------------------------
 
 

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+
+import pytest
+from redis.asyncio import Redis
+
 from server.broker.base import HistoryGone, JoinCodeTarget, LogPosition
+from server.broker.redis_scripts import session_keys
 from tests.broker.conftest import BrokerFactory, Recorder
 from tests.redis_server import RedisServer
 
@@ -42,3 +48,27 @@ async def test_history_lost_with_redis_gets_a_new_epoch(
     assert await broker.read_since("s1", LogPosition(0, after.epoch)) == [
         (after.seq, b"after the loss")
     ]
+
+
+async def test_garbage_on_a_session_channel_is_dropped_and_delivery_goes_on(
+    make_redis_broker: BrokerFactory,
+    redis_server: RedisServer,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Anyone who can reach Redis can PUBLISH: a message of neither known shape is logged and
+    dropped, and the events and volatile messages around it still arrive."""
+    broker = await make_redis_broker()
+    heard = Recorder()
+    await broker.subscribe("s1", heard, lambda payload: heard(0, "", payload))
+    raw = Redis.from_url(redis_server.url)
+    try:
+        with caplog.at_level(logging.ERROR, logger="server.broker"):
+            for garbage in (b"\xc1", b"\x92\x01\x02", b"\x91\x05", b"not msgpack at all"):
+                await raw.publish(session_keys("s1").channel, garbage)
+            await broker.publish("s1", b"volatile")
+            position = await broker.append("s1", b"logged")
+            received = await heard.wait_for(2)
+    finally:
+        await raw.aclose()
+    assert received == [(0, "", b"volatile"), (1, position.epoch, b"logged")]
+    assert len([r for r in caplog.records if "undecodable" in r.message]) == 4

@@ -27,6 +27,9 @@ from server.protocol.messages import (
     Welcome,
     parse_server_message,
 )
+from server.protocol.peer import PeerSignal, PeerTyping
+
+PeerMessage = PeerSignal | PeerTyping
 
 MAX_MESSAGE_BYTES = 64 * 2**20
 
@@ -64,6 +67,7 @@ class ClassbridgeClient:
         self.welcome: Welcome | None = None
         self.events: asyncio.Queue[EventMessage] = asyncio.Queue()
         self.errors: asyncio.Queue[ErrorReply] = asyncio.Queue()
+        self.peer_messages: asyncio.Queue[PeerMessage] = asyncio.Queue()  # not logged, no seq
         self.close_code: int | None = None
         self.close_reason: str | None = None
         self._ws: ClientConnection | None = None
@@ -216,6 +220,10 @@ class ClassbridgeClient:
                 if wanted is None or event.kind in wanted:
                     return event
 
+    async def next_peer_message(self, timeout: float | None = None) -> PeerMessage:
+        async with asyncio.timeout(timeout or self.timeout):
+            return await self.peer_messages.get()
+
     def drain_events(self) -> list[EventMessage]:
         drained = []
         while not self.events.empty():
@@ -243,6 +251,9 @@ class ClassbridgeClient:
                     future.set_exception(ConnectionError(f"connection closed: {self.close_code}"))
 
     def _dispatch(self, message: ServerMessage) -> None:
+        if isinstance(message, PeerSignal | PeerTyping):
+            self.peer_messages.put_nowait(message)
+            return
         if isinstance(message, EventMessage):
             self.last_seq = message.seq
             self.events.put_nowait(message)
@@ -258,3 +269,25 @@ class ClassbridgeClient:
             future.set_result(message)
         elif isinstance(message, ErrorReply):
             self.errors.put_nowait(message)
+
+    async def signal(
+        self,
+        to: str,
+        pc: str,
+        description: dict[str, Any] | None = None,
+        candidate: dict[str, Any] | None = None,
+    ) -> Ack:
+        """Relay WebRTC signaling to participant ``to``; acked once published (not delivered)."""
+        message: dict[str, Any] = {"type": "signal", "to": to, "pc": pc}
+        if description is not None:
+            message["description"] = description
+        if candidate is not None:
+            message["candidate"] = candidate
+        reply = await self.request(message)
+        assert isinstance(reply, Ack)
+        return reply
+
+    async def typing(self) -> Ack:
+        reply = await self.request({"type": "typing"})
+        assert isinstance(reply, Ack)
+        return reply

@@ -73,6 +73,13 @@ class DirectMessageNotAllowed(ClassbridgeError):
     http_status = 403
 
 
+class ParticipantAbsent(ClassbridgeError):
+    """The participant exists but is not connected: a volatile message would be lost."""
+
+    code = "participant_absent"
+    http_status = 409
+
+
 class AlreadyJoined(ClassbridgeError):
     code = "already_joined"
     http_status = 400

@@ -41,6 +41,7 @@ from server.protocol.messages import (
     Pong,
     parse_client_message,
 )
+from server.protocol.peer import Signal, Typing
 from server.ratelimit import TokenBucket
 from server.settings import Limits
 
@@ -84,6 +85,9 @@ class ClientSession:
         self.connection = Connection(wire_format, outbox, self._on_overflow)
         self.messages = TokenBucket(limits.messages_per_second, limits.messages_burst)
         self.chat = TokenBucket(limits.chat_per_second, limits.chat_burst)
+        # Negotiating one peer connection takes an offer, an answer and a burst of candidates.
+        self.signals = TokenBucket(limits.signals_per_second, limits.signals_burst)
+        self.typing = TokenBucket(limits.typing_per_second, limits.typing_burst)
         self.bad_messages = 0
         self.joined = False
         self._task: asyncio.Task[Any] | None = None
@@ -249,6 +253,14 @@ class ClientSession:
                 await self.hub.leave(self.connection)
                 self.joined = False
                 return CloseCode.NORMAL, "left"
+            case Signal() | Typing():
+                if isinstance(message, Signal):
+                    self._take(self.signals, "too many signals")
+                else:
+                    self._take(self.typing, "too many typing notices")
+                await self.hub.relay(self.connection, message)
+                if message.id is not None:  # a browser trickling candidates wants no acks
+                    self.connection.send_message(Ack(id=message.id).to_wire())
             case _:
                 if isinstance(message, ChatSend):
                     self._take(self.chat, "too many chat messages")

@@ -24,6 +24,10 @@ class Limits:
     chat_burst: int = 10
     messages_per_second: float = 30.0
     messages_burst: int = 60
+    signals_per_second: float = 20.0  # WebRTC signals one connection may relay
+    signals_burst: int = 60
+    typing_per_second: float = 1.0
+    typing_burst: int = 3
     max_bad_messages: int = 20
     join_timeout: float = 10.0
     presence_grace: float = 5.0
@@ -129,12 +133,25 @@ def validate(settings: Settings) -> None:
     if settings.secret is not None and len(settings.secret.encode()) < MIN_SECRET_BYTES:
         raise ValueError(f"the secret must be at least {MIN_SECRET_BYTES} bytes long")
     # Rates and intervals: 0 would divide by zero or spin.
-    positive = ("chat_per_second", "messages_per_second", "joins_per_minute")
+    positive = (
+        "chat_per_second",
+        "messages_per_second",
+        "signals_per_second",
+        "typing_per_second",
+        "joins_per_minute",
+    )
     intervals = ("repair_interval", "worker_heartbeat")
     for name in (*positive, "self_joins_per_minute", *intervals):
         if getattr(limits, name) <= 0:
             raise ValueError(f"{name} must be more than 0")  # a rate of 0 divides by zero
-    bursts = ("chat_burst", "messages_burst", "joins_burst", "self_joins_burst")
+    bursts = (
+        "chat_burst",
+        "messages_burst",
+        "signals_burst",
+        "typing_burst",
+        "joins_burst",
+        "self_joins_burst",
+    )
     for name in (*bursts, "connections_per_participant"):
         if getattr(limits, name) < 1:
             raise ValueError(f"{name} must be at least 1")

@@ -12,7 +12,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from server.hub.encoded import EncodedEvent
+from server.hub.encoded import EncodedEvent, EncodedMessage
 from server.hub.outbox import Outbox
 from server.protocol.codec import WireFormat, encode_message
 from server.rooms.actor import Actor
@@ -22,6 +22,9 @@ _ids = itertools.count(1)
 # A replay fills at most this share of the send queue: replies (acks, pongs, errors) still fit
 # while it runs, so asking something during a long replay does not look like a slow client.
 REPLAY_SHARE = 0.5
+# Volatile messages that arrive for a connection still waiting for its welcome are kept until
+# it is sent (at most this many; more is a flood the client could not use anyway).
+EARLY_VOLATILE_LIMIT = 100
 
 
 class Connection:
@@ -43,6 +46,7 @@ class Connection:
         self._held_bytes = 0
         self._replay: deque[EncodedEvent] | None = None
         self._on_overflow = on_overflow
+        self._early_volatile: list[EncodedMessage] | None = []  # None once welcomed
 
     def send_message(self, message: dict[str, Any]) -> None:
         self._put(encode_message(message, self.wire_format))
@@ -55,6 +59,21 @@ class Connection:
         self._held_bytes += len(encoded.frame(self.wire_format))
         if self._held_bytes > self.outbox.limit_bytes and not self.slow:
             self._overflow()
+
+    def send_welcome(self, welcome: dict[str, Any]) -> None:
+        """The welcome opens the session for the client: volatile messages that came before
+        it (a peer's offer sent while this connection was resuming) follow it now."""
+        self.send_message(welcome)
+        early, self._early_volatile = self._early_volatile or [], None
+        for encoded in early:
+            self._put(encoded.frame(self.wire_format))
+
+    def send_volatile(self, encoded: EncodedMessage) -> None:
+        """Not logged, so neither held nor replayed: only kept back until the welcome."""
+        if self._early_volatile is None:
+            self._put(encoded.frame(self.wire_format))
+        elif len(self._early_volatile) < EARLY_VOLATILE_LIMIT:
+            self._early_volatile.append(encoded)
 
     def hold(self) -> None:
         """Keep live events back until ``replay`` has sent what came before them."""

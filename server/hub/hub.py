@@ -22,15 +22,19 @@ from server.hub.connection import Connection
 from server.hub.presence_keeper import PresenceKeeper
 from server.hub.replica import SessionReplica
 from server.hub.resume import welcome_fresh, welcome_resumed
+from server.hub.volatile import VolatileEnvelope
 from server.hub.watch import heartbeat_and_sweep, watch_replicas
 from server.protocol.messages import ClientMessage, ResumePoint
+from server.protocol.peer import Signal, Typing
 from server.rooms.actor import Actor
+from server.rooms.chat import typing_notice
 from server.rooms.commands import CommandLimits, decide
 from server.rooms.events import Event, EventKind, redacted_post
 from server.rooms.identity import check_identity
 from server.rooms.presence import joined_event
 from server.rooms.state import SessionState, dump_state, load_state
 from server.settings import Limits
+from server.signaling.relay import relay_signal
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +94,9 @@ class SessionHub:
         replica = SessionReplica(state, epoch, self.limits)
         replica.on_applied = self._after_apply
         replica.on_gap = self._schedule_repair
-        replica.subscription = await self.broker.subscribe(session_id, replica.receive)
+        replica.subscription = await self.broker.subscribe(
+            session_id, replica.receive, replica.receive_volatile
+        )
         await self._catch_up(session_id, replica)
         self._replicas[session_id] = replica
         if self._watcher is None:
@@ -218,6 +224,19 @@ class SessionHub:
             if event.kind == EventKind.CHAT_DELETED:
                 await self._forget_deleted_text(replica, event)
         return seq
+
+    async def relay(self, connection: Connection, message: Signal | Typing) -> None:
+        """Check a volatile message against the replica, then publish it (not logged)."""
+        replica = self._replicas[connection.session_id]
+        actor = connection.actor
+        assert actor is not None
+        if isinstance(message, Signal):
+            to, relayed = relay_signal(replica.state, actor, message)
+            envelope = VolatileEnvelope(actor.participant_id, to, relayed.to_wire())
+        else:
+            notice = typing_notice(actor)
+            envelope = VolatileEnvelope(actor.participant_id, None, notice.to_wire())
+        await self.broker.publish(replica.session_id, envelope.to_bytes())
 
     async def _forget_deleted_text(self, replica: SessionReplica, deletion: Event) -> None:
         """Done once, by the worker that decided the deletion: the post's text leaves the

@@ -17,6 +17,7 @@ from server.errors import ClassbridgeError
 from server.hub.admission import Admission
 from server.hub.connection import Connection
 from server.hub.encoded import EncodedEvent
+from server.hub.volatile import deliver_volatile
 from server.rooms.events import Event
 from server.rooms.presence import PresenceTracker
 from server.rooms.reducer import apply_event
@@ -63,6 +64,10 @@ class SessionReplica:
         self._apply(seq, payload)
         while (payload := self._ahead.pop(self.state.seq + 1, b"")) != b"":
             self._apply(self.state.seq + 1, payload)
+
+    def receive_volatile(self, payload: bytes) -> None:
+        """The broker's volatile listener: no order to keep, nothing to apply."""
+        deliver_volatile(list(self.connections.values()), payload)
 
     def _apply(self, seq: int, payload: bytes) -> None:
         event = Event.from_bytes(payload)

@@ -24,7 +24,7 @@ def welcome_fresh(
         session=snapshot_for(state, connection.actor),
         id=request_id,
     )
-    connection.send_message(welcome.to_wire())
+    connection.send_welcome(welcome.to_wire())
 
 
 def welcome_resumed(
@@ -50,7 +50,7 @@ def welcome_resumed(
         resume="events",
         id=request_id,
     )
-    connection.send_message(welcome.to_wire())
+    connection.send_welcome(welcome.to_wire())
     replay = [
         by_seq[seq]
         for seq in sorted(s for s in by_seq if after_seq < s <= state.seq)

@@ -1,34 +1,22 @@
 """Protocol v1 messages as plain dataclasses.
 
 Each message has ``parse(mapping)`` (validating every field) and ``to_wire()`` (the mapping that
-the codecs turn into msgpack or JSON). Field names on the wire are the attribute names; ``None``
-fields are left out. docs/protocol.md is the reference for every type and field.
+the codecs turn into msgpack or JSON, see ``message_base``). Messages relayed between
+participants without entering the log are in ``peer``. docs/protocol.md is the reference for
+every type and field.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any, ClassVar, Self
 
 from server.errors import InvalidMessage, UnknownType
 from server.protocol.fields import optional, request_id, require
-
-RequestId = str | int
-
-
-@dataclass(frozen=True, slots=True)
-class _Message:
-    TYPE: ClassVar[str]
-
-    def to_wire(self) -> dict[str, Any]:
-        wire: dict[str, Any] = {"type": self.TYPE}
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if value is not None:
-                wire[f.name] = value.to_wire() if isinstance(value, ResumePoint) else value
-        return wire
-
+from server.protocol.message_base import Message as _Message
+from server.protocol.message_base import RequestId
+from server.protocol.peer import PeerSignal, PeerTyping, Signal, Typing
 
 # --- client to server -------------------------------------------------------------------------
 
@@ -133,10 +121,10 @@ class Leave(_Message):
         return cls(id=request_id(data))
 
 
-ClientMessage = Join | ChatSend | ChatDelete | SettingsUpdate | Ping | Leave
+ClientMessage = Join | ChatSend | ChatDelete | SettingsUpdate | Ping | Leave | Signal | Typing
 
 CLIENT_TYPES: dict[str, Any] = {
-    m.TYPE: m for m in (Join, ChatSend, ChatDelete, SettingsUpdate, Ping, Leave)
+    m.TYPE: m for m in (Join, ChatSend, ChatDelete, SettingsUpdate, Ping, Leave, Signal, Typing)
 }
 
 
@@ -233,9 +221,11 @@ class Pong(_Message):
         return cls(id=request_id(data))
 
 
-ServerMessage = Welcome | EventMessage | Ack | ErrorReply | Pong
+ServerMessage = Welcome | EventMessage | Ack | ErrorReply | Pong | PeerSignal | PeerTyping
 
-SERVER_TYPES: dict[str, Any] = {m.TYPE: m for m in (Welcome, EventMessage, Ack, ErrorReply, Pong)}
+SERVER_TYPES: dict[str, Any] = {
+    m.TYPE: m for m in (Welcome, EventMessage, Ack, ErrorReply, Pong, PeerSignal, PeerTyping)
+}
 
 
 def _parse(data: Any, registry: dict[str, Any]) -> Any:

@@ -9,6 +9,7 @@ from server.errors import (
     LimitExceeded,
     NotFound,
 )
+from server.protocol.peer import PeerTyping
 from server.rooms.actor import Actor
 from server.rooms.events import Event, EventKind
 from server.rooms.roles import Role
@@ -67,3 +68,10 @@ def delete_message(state: SessionState, actor: Actor, message_id: int, now: int)
         # The parties of a direct message decide who is told of its deletion (visibility.py).
         data["from"], data["to"] = message.sender, message.to
     return Event(kind=EventKind.CHAT_DELETED, ts=now, data=data)
+
+
+def typing_notice(sender: Actor) -> PeerTyping:
+    """ "Someone is typing" for the others; only for those who may post themselves."""
+    if not sender.role.may_chat:
+        raise Forbidden("observers cannot post to the chat")
+    return PeerTyping(sender=sender.participant_id)

@@ -21,6 +21,12 @@ class Role(StrEnum):
     def may_chat(self) -> bool:
         return self is not Role.OBSERVER
 
+    @property
+    def may_use_media(self) -> bool:
+        """Sends and receives video by default (signals WebRTC peers). Students and observers
+        have no camera on: a class station shows the class."""
+        return self in (Role.HOST, Role.TEACHER, Role.STATION)
+
 
 def parse_role(value: str) -> Role | None:
     try:

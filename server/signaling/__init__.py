@@ -1,1 +1,1 @@
-"""WebRTC signaling: routing rules, topology policy, ICE/TURN credentials (a later release)."""
+"""WebRTC signaling: who may signal whom (relay.py); topology and ICE/TURN in a later release."""

@@ -26,6 +26,7 @@ from server.protocol.messages import (
     SettingsUpdate,
     Welcome,
 )
+from server.protocol.peer import PeerSignal, PeerTyping, Signal, Typing
 
 TOKEN = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzaWQiOiJzX2RlbW8ifQ.c2lnbmF0dXJl"
 
@@ -40,6 +41,16 @@ CLIENT_EXAMPLES: dict[str, ClientMessage] = {
     ),
     "ping": Ping(id=-9_007_199_254_740_993),
     "leave": Leave(),
+    "signal": Signal(
+        to="p_station_ke",
+        pc="cam-1",
+        description={
+            "type": "offer",
+            "sdp": "v=0\r\no=- 4611731400430051336 2 IN IP4 127.0.0.1\r\n",
+        },
+        id="sig-1",
+    ),
+    "typing": Typing(),
 }
 
 _AMANI = {"id": "p_amani", "name": "Amani", "role": "student", "class_id": "c1"}
@@ -91,6 +102,16 @@ SERVER_EXAMPLES: dict[str, ServerMessage] = {
         retry_after_ms=1500,
     ),
     "pong": Pong(id="p-1"),
+    "peer.signal": PeerSignal(
+        sender="p_station_pt",
+        pc="cam-1",
+        candidate={
+            "candidate": "candidate:1 1 udp 2122260223 192.0.2.7 54400 typ host",
+            "sdpMid": "0",
+            "sdpMLineIndex": 0,
+        },
+    ),
+    "peer.typing": PeerTyping(sender="p_amani"),
 }
 
 EXAMPLES: dict[str, ClientMessage | ServerMessage] = {**CLIENT_EXAMPLES, **SERVER_EXAMPLES}

@@ -58,8 +58,18 @@ def test_every_message_type_has_an_example() -> None:
         "settings.update",
         "ping",
         "leave",
+        "signal",
+        "typing",
     }
-    assert set(SERVER_TYPES) == {"welcome", "event", "ack", "error", "pong"}
+    assert set(SERVER_TYPES) == {
+        "welcome",
+        "event",
+        "ack",
+        "error",
+        "pong",
+        "peer.signal",
+        "peer.typing",
+    }
     for message_type, example in EXAMPLES.items():
         assert message_type == example.TYPE
 

@@ -1,0 +1,65 @@
+"""Volatile messages between participants (WebRTC signals, typing hints) across workers.
+
+The sending worker publishes one envelope on the session's channel; every worker hosting the
+session decodes it once and hands the encoded message to its own connections of the recipient
+(or of everyone but the sender). Nothing is stored: a recipient not connected right now
+misses it, and the sender is not told (at most once, like Centrifugo's publications without
+history).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Self
+
+import msgpack
+
+from server.hub.connection import Connection
+from server.hub.encoded import EncodedMessage
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class VolatileEnvelope:
+    sender: str  # participant id
+    to: str | None  # one participant, or None for everyone in the session but the sender
+    message: dict[str, Any]  # the server message as each recipient gets it
+
+    def to_bytes(self) -> bytes:
+        packed: bytes = msgpack.packb([self.sender, self.to, self.message], use_bin_type=True)
+        return packed
+
+    @classmethod
+    def from_bytes(cls, payload: bytes) -> Self | None:
+        try:
+            sender, to, message = msgpack.unpackb(payload, raw=False)
+            if isinstance(sender, str) and isinstance(to, str | None) and isinstance(message, dict):
+                return cls(sender, to, message)
+        except Exception:  # from another worker or from anyone who can PUBLISH; never fatal
+            pass
+        log.error("undecodable volatile message; dropped")
+        return None
+
+
+def deliver_volatile(connections: Iterable[Connection], payload: bytes) -> int:
+    """Hand a published envelope to the local connections it is for; returns how many."""
+    envelope = VolatileEnvelope.from_bytes(payload)
+    if envelope is None:
+        return 0
+    encoded = EncodedMessage(envelope.message)
+    delivered = 0
+    for connection in connections:
+        if connection.actor is None:
+            continue
+        participant = connection.actor.participant_id
+        if envelope.to is None:
+            wanted = participant != envelope.sender  # the sender's other tabs know already
+        else:
+            wanted = participant == envelope.to
+        if wanted:
+            connection.send_volatile(encoded)
+            delivered += 1
+    return delivered

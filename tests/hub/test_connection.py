@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from server.hub.connection import Connection
-from server.hub.encoded import EncodedEvent
+from server.hub.connection import EARLY_VOLATILE_LIMIT, Connection
+from server.hub.encoded import EncodedEvent, EncodedMessage
 from server.hub.outbox import Outbox
 from server.protocol.codec import WireFormat, decode_frame
 from server.rooms.events import Event
@@ -78,3 +78,34 @@ async def test_events_held_while_the_log_was_read_are_not_sent_twice() -> None:
     connection.send_event(_event(6))  # ...and this one came after
     connection.replay([_event(5)])
     assert await _drain(connection) == [5, 6]
+
+
+async def _types(connection: Connection) -> list[str]:
+    types: list[str] = []
+    while len(connection.outbox):
+        for frame in await connection.outbox.take_batch():
+            types.append(decode_frame(frame, WireFormat.JSON)["type"])
+    return types
+
+
+async def test_volatile_messages_before_the_welcome_follow_it() -> None:
+    """A peer's offer that arrives while this connection resumes must not precede (or miss)
+    the welcome: it waits, then goes right after it."""
+    connection, _ = _connection()
+    signal = EncodedMessage({"type": "peer.signal", "from": "p", "pc": "c", "candidate": {}})
+    connection.send_volatile(signal)
+    assert len(connection.outbox) == 0
+    connection.send_welcome({"type": "welcome"})
+    connection.send_volatile(EncodedMessage({"type": "peer.typing", "from": "p"}))
+    assert await _types(connection) == ["welcome", "peer.signal", "peer.typing"]
+
+
+async def test_volatile_messages_kept_before_the_welcome_are_bounded() -> None:
+    overflowed: list[Connection] = []
+    connection = Connection(WireFormat.JSON, Outbox(100 * LIMIT, 500), overflowed.append)
+    typing = EncodedMessage({"type": "peer.typing", "from": "p"})
+    for _ in range(EARLY_VOLATILE_LIMIT + 50):
+        connection.send_volatile(typing)
+    connection.send_welcome({"type": "welcome"})
+    assert await _types(connection) == ["welcome"] + ["peer.typing"] * EARLY_VOLATILE_LIMIT
+    assert not overflowed

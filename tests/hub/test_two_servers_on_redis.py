@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
+from server.protocol.peer import PeerSignal, PeerTyping
 from tests.conftest import ServerFactory
 from tests.helpers import collect_until, open_classroom, participant_of, wait_event
 from tests.redis_server import RedisServer, redis_server
@@ -64,3 +65,32 @@ async def test_two_tabs_on_two_servers_count_once(
     await tab_there.close()
     left = await wait_event(teacher, "participant.left")
     assert left.data["participant_id"] == amani
+
+
+async def test_volatile_messages_cross_servers_to_whoever_holds_the_recipient(
+    server_factory: ServerFactory, redis_server: RedisServer
+) -> None:
+    """A signal goes to the recipient on the other server (every tab of it), and a typing
+    hint to everyone but the sender, wherever they are connected; the log does not move."""
+    redis_server.flush()
+    first = await server_factory(broker_url=redis_server.url)
+    second = await server_factory(broker_url=redis_server.url)
+    room = await open_classroom(first)
+    lisbon_token = await room.token("station", 0, "Lisbon room")
+    nairobi_token = await room.token("station", 1, "Nairobi room")
+    lisbon = first.client(lisbon_token)
+    nairobi, nairobi_tab = second.client(nairobi_token), first.client(nairobi_token)
+    teacher = second.client(room.teacher_token(1))
+    for client in (lisbon, nairobi, nairobi_tab, teacher):
+        await client.connect()
+    before = await room.seq()
+
+    description = {"type": "offer", "sdp": "v=0\r\n"}
+    await lisbon.signal(participant_of(nairobi), "cam-1", description=description)
+    expected = PeerSignal(sender=participant_of(lisbon), pc="cam-1", description=description)
+    for tab in (nairobi, nairobi_tab):  # one on each server
+        assert await tab.next_peer_message() == expected
+    await nairobi.typing()
+    for other in (lisbon, teacher):  # the first thing either gets: the signal went elsewhere
+        assert await other.next_peer_message() == PeerTyping(sender=participant_of(nairobi))
+    assert await room.seq() == before

@@ -34,6 +34,7 @@ from server.protocol.messages import (
     parse_client_message,
     parse_server_message,
 )
+from server.protocol.peer import Signal
 from tests.protocol.examples import CLIENT_EXAMPLES, EXAMPLES, SERVER_EXAMPLES
 from tests.protocol.golden_files import GOLDEN, golden_frame, golden_path, read_golden
 
@@ -146,10 +147,22 @@ def _error(data: Any, *, server: bool = False) -> ClassbridgeError:
         ({"type": "settings.update"}, "settings"),
         ({"type": "join", "token": "t", "resume": {"epoch": "e"}}, "resume.seq"),
         ({"type": "join", "token": "t", "resume": {"seq": 1}}, "resume.epoch"),
+        ({"type": "signal", "pc": "c", "candidate": {"candidate": ""}}, "to"),
+        ({"type": "signal", "to": "p", "candidate": {"candidate": ""}}, "pc"),
+        ({"type": "signal", "to": "p", "pc": "c", "description": {"sdp": ""}}, "description.type"),
+        (
+            {"type": "signal", "to": "p", "pc": "c", "description": {"type": "offer"}},
+            "description.sdp",
+        ),
+        (
+            {"type": "signal", "to": "p", "pc": "c", "candidate": {"sdpMid": "0"}},
+            "candidate.candidate",
+        ),
+        ({"type": "peer.signal", "pc": "c", "candidate": {"candidate": ""}}, "from"),
     ],
 )
 def test_missing_field_names_the_field(data: dict[str, Any], field: str) -> None:
-    error = _error(data)
+    error = _error(data, server=data.get("type") == "peer.signal")
     assert isinstance(error, InvalidMessage)
     assert error.code == "invalid_message"
     assert error.detail == field
@@ -174,6 +187,23 @@ def test_missing_field_names_the_field(data: dict[str, Any], field: str) -> None
         ({"type": "ping", "id": 1.5}, "id"),
         ({"type": "ping", "id": ["a"]}, "id"),
         ({"type": "ping", "id": {"a": 1}}, "id"),
+        ({"type": "signal", "to": "p", "pc": "c", "description": "v=0"}, "description"),
+        ({"type": "signal", "to": "p", "pc": "c", "candidate": ["c"]}, "candidate"),
+        ({"type": "signal", "to": 1, "pc": "c", "candidate": {"candidate": ""}}, "to"),
+        (
+            {
+                "type": "signal",
+                "to": "p",
+                "pc": "c",
+                "candidate": {"candidate": "", "sdpMLineIndex": "0"},
+            },
+            "candidate.sdpMLineIndex",
+        ),
+        (
+            {"type": "signal", "to": "p", "pc": "c", "candidate": {"candidate": "", "sdpMid": 0}},
+            "candidate.sdpMid",
+        ),
+        ({"type": "typing", "id": 1.5}, "id"),
     ],
 )
 def test_wrong_type_names_the_field(data: dict[str, Any], field: str) -> None:
@@ -269,3 +299,37 @@ def test_settings_update_keeps_the_values_for_the_rules_to_check() -> None:
     # Names and types are checked by server.rooms.settings_rules, against the session.
     data = {"type": "settings.update", "settings": {"lobby": "yes"}}
     assert parse_client_message(data) == SettingsUpdate(settings={"lobby": "yes"})
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [{}, {"description": {"type": "offer", "sdp": ""}, "candidate": {"candidate": ""}}],
+    ids=["neither", "both"],
+)
+def test_a_signal_carries_exactly_one_payload(payload: dict[str, Any]) -> None:
+    error = _error({"type": "signal", "to": "p", "pc": "c", **payload})
+    assert isinstance(error, InvalidMessage)
+    assert error.detail == "description"
+
+
+def test_a_signal_relays_only_the_known_fields() -> None:
+    """Extra fields in a description or candidate are dropped, not passed to the recipient."""
+    data = {
+        "type": "signal",
+        "to": "p",
+        "pc": "c",
+        "candidate": {"candidate": "x", "sdpMid": None, "sdpMLineIndex": 1, "note": "<script>"},
+    }
+    message = parse_client_message(data)
+    assert isinstance(message, Signal)
+    assert message.candidate == {"candidate": "x", "sdpMLineIndex": 1}
+    described = parse_client_message(
+        {
+            "type": "signal",
+            "to": "p",
+            "pc": "c",
+            "description": {"type": "offer", "sdp": "", "x": 1},
+        }
+    )
+    assert isinstance(described, Signal)
+    assert described.description == {"type": "offer", "sdp": ""}

@@ -203,6 +203,8 @@ function handle(message) {
   } else if (message.type === "event") {
     state.seq = message.seq;
     applyEvent(message);
+  } else if (message.type === "peer.typing") {
+    showTyping(message.from);
   } else if (message.type === "error") {
     if (message.code === "rate_limited") {
       const wait = Math.max(1, Math.ceil((message.retry_after_ms || 1000) / 1000));
@@ -238,6 +240,7 @@ function applyEvent({ kind, data, seq, ts }) {
     renderPeople();
   } else if (kind === "chat.posted") {
     addChat({ id: seq, ts, ...data });
+    if (typingTimers.delete(data.from)) renderTyping(); // the message they were typing is here
   } else if (kind === "chat.deleted") {
     removeChat(data.message_id);
   } else if (kind === "settings.changed" && state.session) {
@@ -341,6 +344,37 @@ function renderPeople() {
   });
   $("classes").replaceChildren(...blocks);
 }
+
+// --- Typing hints (not logged: they are only shown for a moment) -------------------------------
+
+const TYPING_SHOWN_MS = 3000;
+const TYPING_SENT_EVERY_MS = 2000; // the server allows about one a second
+const typingTimers = new Map(); // participant id -> timer that hides the hint
+let lastTypingSent = 0;
+
+function showTyping(participantId) {
+  if (typeof participantId !== "string") return;
+  clearTimeout(typingTimers.get(participantId));
+  typingTimers.set(participantId, setTimeout(() => {
+    typingTimers.delete(participantId);
+    renderTyping();
+  }, TYPING_SHOWN_MS));
+  renderTyping();
+}
+
+function renderTyping() {
+  const names = [...typingTimers.keys()].map(nameOf);
+  $("typing").textContent = names.length === 0 ? ""
+    : `${names.join(", ")} ${names.length === 1 ? "is" : "are"} typing…`;
+}
+
+$("chat-text").addEventListener("input", () => {
+  const now = Date.now();
+  const live = socket && socket.readyState === WebSocket.OPEN && $("status").dataset.state === "live";
+  if (!live || state.me?.role === "observer" || now - lastTypingSent < TYPING_SENT_EVERY_MS) return;
+  lastTypingSent = now;
+  socket.send(JSON.stringify({ type: "typing" })); // no id: no ack wanted
+});
 
 // --- Forms ------------------------------------------------------------------------------------
 

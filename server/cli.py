@@ -46,6 +46,8 @@ def _serve_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser])
     limits.add_argument("--signals-burst", dest="signals_burst", type=int)
     limits.add_argument("--typing-per-second", dest="typing_per_second", type=float)
     limits.add_argument("--typing-burst", dest="typing_burst", type=int)
+    limits.add_argument("--board-ops-per-second", dest="board_ops_per_second", type=float)
+    limits.add_argument("--board-ops-burst", dest="board_ops_burst", type=int)
     limits.add_argument("--joins-per-minute", dest="joins_per_minute", type=float)
     limits.add_argument("--joins-burst", dest="joins_burst", type=int)
     limits.add_argument(

@@ -22,12 +22,15 @@ class Limits:
     chat_max_chars: int = 2000
     chat_per_second: float = 2.0
     chat_burst: int = 10
-    messages_per_second: float = 30.0
-    messages_burst: int = 60
+    # A student drawing appends 20-30 times a second; cursors are not counted here.
+    messages_per_second: float = 60.0
+    messages_burst: int = 120
     signals_per_second: float = 20.0  # WebRTC signals one connection may relay
     signals_burst: int = 60
     typing_per_second: float = 1.0
     typing_burst: int = 3
+    board_ops_per_second: float = 40.0  # whiteboard commands per connection
+    board_ops_burst: int = 80
     max_bad_messages: int = 20
     join_timeout: float = 10.0
     presence_grace: float = 5.0
@@ -122,9 +125,11 @@ def settings_from_env(env: Mapping[str, str] | None = None, **overrides: Any) ->
 
 MAX_HISTORY_SIZE = DELETED_MEMORY
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
-# memory:// for one process, redis:// for many workers and hosts; anything else is refused up
-# front with a clear message rather than a traceback on the first request.
-BROKER_SCHEMES = ("memory", "redis")
+# memory:// for one process, redis:// for many workers and hosts, redis+cluster:// for the same
+# on a Redis Cluster (a scheme of its own: it names several seed nodes, see
+# server/broker/redis_cluster.py); anything else is refused up front with a clear message
+# rather than a traceback on the first request.
+BROKER_SCHEMES = ("memory", "redis", "redis+cluster")
 
 
 def validate(settings: Settings) -> None:
@@ -138,6 +143,7 @@ def validate(settings: Settings) -> None:
         "messages_per_second",
         "signals_per_second",
         "typing_per_second",
+        "board_ops_per_second",
         "joins_per_minute",
     )
     intervals = ("repair_interval", "worker_heartbeat")
@@ -149,6 +155,7 @@ def validate(settings: Settings) -> None:
         "messages_burst",
         "signals_burst",
         "typing_burst",
+        "board_ops_burst",
         "joins_burst",
         "self_joins_burst",
     )
@@ -170,6 +177,10 @@ def validate(settings: Settings) -> None:
         raise ValueError(
             f"broker URL '{settings.broker_url}' is not supported (use {', '.join(BROKER_SCHEMES)})"
         )
+    if scheme == "redis+cluster":
+        from server.broker.redis_cluster import parse_cluster_url
+
+        parse_cluster_url(settings.broker_url)  # a malformed seed list fails here, not at start
     if limits.worker_timeout < 2 * limits.worker_heartbeat:
         raise ValueError("worker_timeout must be at least twice worker_heartbeat")
     if limits.history_size > MAX_HISTORY_SIZE:

@@ -1,4 +1,5 @@
-"""Brokers chosen by URL: ``memory://`` (one process, the default) or ``redis://``."""
+"""Brokers chosen by URL: ``memory://`` (one process, the default), ``redis://`` or
+``redis+cluster://`` (a Redis Cluster, see ``redis_cluster``)."""
 
 from __future__ import annotations
 
@@ -16,13 +17,13 @@ def broker_from_url(url: str, *, history_size: int) -> Broker:
     scheme = urlsplit(url).scheme
     if scheme == "memory":
         return MemoryBroker(history_size=history_size)
-    if scheme == "redis":
+    if scheme in ("redis", "redis+cluster"):
         # Imported here so memory:// never loads redis-py.
         from server.broker.redis import RedisBroker
 
         return RedisBroker(url, history_size=history_size)
     raise UnsupportedBrokerURL(
-        f"broker URL scheme '{scheme}' is not supported (use memory:// or redis://)"
+        f"broker URL scheme '{scheme}' is not supported (use memory://, redis:// or redis+cluster://)"
     )
 
 

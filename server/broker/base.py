@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Protocol
 
 # Called for every event of a subscribed session, in seq order. It must not block: it runs on
@@ -51,6 +52,18 @@ class StoredSnapshot:
 class JoinCodeTarget:
     session_id: str
     class_id: str
+
+
+class ReseedOutcome(StrEnum):
+    INTACT = "intact"  # the broker still holds the history the caller knows: just catch up
+    ADOPT = "adopt"  # another history with its own snapshot is current: rebuild from it
+    RESEEDED = "reseeded"  # the caller's state now starts a new epoch at its seq
+
+
+@dataclass(frozen=True, slots=True)
+class Reseeded:
+    outcome: ReseedOutcome
+    position: LogPosition  # the log's top and epoch after the call
 
 
 class Subscription(Protocol):
@@ -126,3 +139,15 @@ class Broker(Protocol):
     async def save_snapshot(self, session_id: str, snapshot: StoredSnapshot) -> None: ...
 
     async def load_snapshot(self, session_id: str) -> StoredSnapshot | None: ...
+
+    # --- recovery ----------------------------------------------------------------------------
+    async def reseed(self, session_id: str, known: LogPosition, snapshot: bytes) -> Reseeded:
+        """Restore a session's log from a replica after the broker lost (part of) it.
+
+        ``known`` is the replica's seq and epoch, ``snapshot`` its state at that seq. In one
+        atomic step: if the log still has epoch ``known.epoch`` and reaches ``known.seq``, it is
+        INTACT. If another epoch is current and has a snapshot of its own (someone re-seeded
+        first), ADOPT it. Otherwise the log was lost: start a new epoch whose seq continues at
+        ``known.seq`` (seqs never go backwards, so message ids stay unique), store ``snapshot``
+        as its snapshot, and move any event appended since the loss in another epoch to just
+        above ``known.seq``, so none is lost; RESEEDED."""

@@ -12,6 +12,8 @@ from server.broker.base import (
     HistoryGone,
     JoinCodeTarget,
     LogPosition,
+    Reseeded,
+    ReseedOutcome,
     StoredSnapshot,
     VolatileListener,
 )
@@ -172,3 +174,21 @@ class MemoryBroker:
 
     async def load_snapshot(self, session_id: str) -> StoredSnapshot | None:
         return self._log(session_id).snapshot
+
+    async def reseed(self, session_id: str, known: LogPosition, snapshot: bytes) -> Reseeded:
+        # One process never loses its log, but a replica may still ask (the contract is shared).
+        session_log = self._log(session_id)
+        here = LogPosition(session_log.top, session_log.epoch)
+        if here.epoch == known.epoch and here.seq >= known.seq:
+            return Reseeded(ReseedOutcome.INTACT, here)
+        current = session_log.snapshot
+        if here.epoch != known.epoch and current is not None and current.epoch == here.epoch:
+            return Reseeded(ReseedOutcome.ADOPT, here)
+        moved = [p for _, p in session_log.history] if here.epoch != known.epoch else []
+        session_log.epoch, session_log.top = new_epoch(), known.seq
+        session_log.history.clear()
+        session_log.snapshot = StoredSnapshot(known.seq, session_log.epoch, snapshot)
+        for payload in moved:  # not delivered: subscribers rebuild from the new epoch
+            session_log.top += 1
+            session_log.history.append((session_log.top, payload))
+        return Reseeded(ReseedOutcome.RESEEDED, LogPosition(session_log.top, session_log.epoch))

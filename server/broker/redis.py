@@ -1,8 +1,10 @@
 """``redis://``: the broker for many workers and hosts, with the semantics of ``memory://``.
 
 Appends are one Lua script each (next seq, XADD, PUBLISH: one round trip per event, never one
-per recipient); reads that must see one consistent moment run as MULTI/EXEC pipelines. Key
-names and scripts are in ``redis_scripts``, live delivery in ``redis_pubsub``.
+per recipient); reads that must see one consistent moment run as MULTI/EXEC pipelines on one
+session's keys (one slot). Key names and scripts are in ``redis_scripts``, live delivery in
+``redis_pubsub``. The same class serves ``redis+cluster://`` (``redis_cluster``): SPUBLISH and
+SSUBSCRIBE instead of PUBLISH and SUBSCRIBE, and no MULTI across slots.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any, cast
 
 import msgpack
 from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.connection import AbstractConnection
 from redis.commands.core import AsyncScript
 
 from server.broker import redis_scripts as scripts
@@ -24,15 +27,18 @@ from server.broker.base import (
     StoredSnapshot,
     VolatileListener,
 )
+from server.broker.redis_cluster import cluster_client, is_cluster_url
+from server.broker.redis_cluster_pubsub import ClusterChannels
 from server.broker.redis_pubsub import (
     ChannelSubscription,
+    ProbeTiming,
     SessionChannels,
     Subscriber,
-    encode_volatile,
 )
 from server.broker.redis_scripts import (
     PAYLOAD_FIELD,
     WORKERS_KEY,
+    encode_volatile,
     join_code_key,
     session_keys,
     worker_connections_key,
@@ -57,11 +63,16 @@ READY_TIMEOUT = 1.0  # seconds a readiness probe waits for PING
 
 
 class RedisBroker:
-    def __init__(self, url: str, history_size: int = 1000) -> None:
+    def __init__(
+        self, url: str, history_size: int = 1000, *, probe: ProbeTiming | None = None
+    ) -> None:
         self.url = url
         self.history_size = history_size
+        self.cluster = is_cluster_url(url)
+        self._probe = probe
+        # Typed as the plain client: the Cluster client answers the same commands.
         self._client: Redis | None = None
-        self._channels: SessionChannels | None = None
+        self._channels: SessionChannels | ClusterChannels | None = None
         self._scripts: dict[str, AsyncScript] = {}
 
     @property
@@ -71,22 +82,28 @@ class RedisBroker:
         return self._client
 
     async def start(self) -> None:
-        # Raw bytes in and out: payloads are binary, and decoding is the caller's business.
-        pool = BlockingConnectionPool.from_url(
-            self.url, max_connections=MAX_CONNECTIONS, timeout=POOL_TIMEOUT, decode_responses=False
-        )
-        client = Redis.from_pool(pool)  # the client owns the pool: aclose() closes both
+        client = self._new_client()
         try:
             await self._connect(client)
         except BaseException:
             await client.aclose()
             raise
 
+    def _new_client(self) -> Redis:
+        if self.cluster:
+            return cast(Redis, cluster_client(self.url, MAX_CONNECTIONS))
+        # Raw bytes in and out: payloads are binary, and decoding is the caller's business.
+        pool = BlockingConnectionPool.from_url(
+            self.url, max_connections=MAX_CONNECTIONS, timeout=POOL_TIMEOUT, decode_responses=False
+        )
+        return Redis.from_pool(pool)  # the client owns the pool: aclose() closes both
+
     async def _connect(self, client: Redis) -> None:
         await client.ping()  # fail at startup, not on the first request, when Redis is absent
-        # EVALSHA from here on; redis-py reloads a script by itself after Redis lost it.
+        # EVALSHA from here on; redis-py reloads a script by itself after Redis lost it (in a
+        # Cluster, on the master that lost it).
         sources = {
-            "append": scripts.APPEND,
+            "append": scripts.APPEND_SHARDED if self.cluster else scripts.APPEND,
             "position": scripts.POSITION,
             "replace": scripts.REPLACE,
             "save_snapshot": scripts.SAVE_SNAPSHOT,
@@ -94,9 +111,24 @@ class RedisBroker:
         self._scripts = {name: client.register_script(src) for name, src in sources.items()}
         for source in sources.values():
             await client.script_load(source)  # a broken script fails here, at startup
-        channels = SessionChannels(client)
+        channels = self._new_channels(client)
         await channels.start()
         self._client, self._channels = client, channels
+
+    def _new_channels(self, client: Redis) -> SessionChannels | ClusterChannels:
+        if self.cluster:
+            return ClusterChannels(cast(Any, client), self._probe)
+        pool = client.connection_pool
+
+        def connect() -> AbstractConnection:
+            # A connection of its own, outside the pool: a subscribed connection serves
+            # nothing else. RESP2, whose pub/sub replies are plain arrays.
+            connection: AbstractConnection = pool.connection_class(
+                **{**pool.connection_kwargs, "protocol": 2}
+            )
+            return connection
+
+        return SessionChannels(connect, timing=self._probe)
 
     async def close(self) -> None:
         if self._channels is not None:
@@ -121,12 +153,17 @@ class RedisBroker:
     async def create_session(
         self, session_id: str, record: bytes, join_codes: dict[str, str]
     ) -> None:
-        async with self.client.pipeline(transaction=True) as pipe:
-            pipe.set(session_keys(session_id).meta, record)
-            for code, class_id in join_codes.items():
-                target = msgpack.packb([session_id, class_id], use_bin_type=True)
-                pipe.set(join_code_key(code), target)
-            await pipe.execute()
+        # Join codes live in other slots than the session (a Cluster refuses a MULTI across
+        # slots): write them first and the record last, so the session is reachable only once
+        # complete. A creation that fails half-way leaves codes that lead to no record, which
+        # a join treats as an unknown code.
+        if join_codes:
+            async with self.client.pipeline(transaction=False) as pipe:
+                for code, class_id in join_codes.items():
+                    target = msgpack.packb([session_id, class_id], use_bin_type=True)
+                    pipe.set(join_code_key(code), target)
+                await pipe.execute()
+        await self.client.set(session_keys(session_id).meta, record)
 
     async def get_session(self, session_id: str) -> bytes | None:
         return cast(bytes | None, await self.client.get(session_keys(session_id).meta))
@@ -202,12 +239,19 @@ class RedisBroker:
         if self._channels is None:
             raise RuntimeError("the Redis broker is not started")
         channel = session_keys(session_id).channel.encode()
-        return await self._channels.add(channel, Subscriber(listener, volatile))
+        subscriber = Subscriber(listener, volatile)
+        await self._channels.add(channel, subscriber)
+        return ChannelSubscription(self._channels, channel, subscriber)
 
     async def publish(self, session_id: str, payload: bytes) -> None:
         # The session's own channel: only workers hosting the session receive it, and one
-        # PUBLISH reaches all of them however many recipients each holds.
-        await self.client.publish(session_keys(session_id).channel, encode_volatile(payload))
+        # PUBLISH reaches all of them however many recipients each holds. In a Cluster,
+        # SPUBLISH goes to the session's master only, like the append script's.
+        channel, message = session_keys(session_id).channel, encode_volatile(payload)
+        if self.cluster:
+            await self.client.spublish(channel, message)
+        else:
+            await self.client.publish(channel, message)
 
     # --- connections, across workers ----------------------------------------------------------
     async def add_connection(
@@ -269,3 +313,17 @@ class RedisBroker:
         if seq is None or epoch is None or payload is None:
             return None
         return StoredSnapshot(int(seq), epoch.decode(), payload)
+
+    # --- recovery (see ``Broker.reseed``) ----------------------------------------------------
+    async def reseed(self, session_id: str, known: LogPosition, snapshot: bytes) -> Any:
+        # Imported here so this rarely used path stays one appended block of this module.
+        from server.broker.base import Reseeded, ReseedOutcome
+        from server.broker.reseed_script import RESEED
+
+        keys = session_keys(session_id)
+        script = self.client.register_script(RESEED)  # EVALSHA; reloaded by redis-py if lost
+        outcome, top, epoch = await script(
+            keys=[keys.seq, keys.epoch, keys.log, keys.snap, keys.replaced],
+            args=[known.epoch, known.seq, new_epoch(), snapshot, self.history_size],
+        )
+        return Reseeded(ReseedOutcome(outcome.decode()), LogPosition(int(top), epoch.decode()))

@@ -1,11 +1,23 @@
-"""The ``redis://`` broker's live delivery: one pub/sub connection per broker, one channel per
+"""The ``redis://`` broker's live delivery: one pub/sub connection per Redis node, one channel per
 session (never one global channel, never PSUBSCRIBE, so a worker only receives and decodes the
-sessions it hosts), and one reader task that decodes each message once and calls the session's
-listeners in order.
+sessions it hosts), and one reader task per connection that decodes each message once and calls
+the session's listeners in order. In a Cluster the same code speaks sharded pub/sub
+(SSUBSCRIBE) on each master; ``redis_cluster_pubsub`` routes channels to masters.
+
+The connection is a bare redis-py ``Connection`` rather than redis-py's ``PubSub``: ``PubSub``
+reconnects and resubscribes behind our back, and its batched SSUBSCRIBE on reconnect is refused
+(CROSSSLOT) when one master serves several slots. Here the reader alone reconnects, then
+resubscribes every channel, one command each.
 
 The reader never awaits anything but the socket: a reader that stalls lets the pub/sub output
 buffer grow in Redis until Redis drops the connection (32 MB by default). Listeners are sync
 and fast (they hand events to bounded per-connection queues).
+
+Subscriptions can die silently (a NAT forgets the connection, a peer vanishes without a FIN):
+after ``ProbeTiming.idle`` quiet seconds the reader sends PING (allowed while subscribed; RESP2
+answers ``pong``); unanswered after ``ProbeTiming.answer`` seconds, the connection counts as
+dead and the reader reconnects and resubscribes. Events published meanwhile are lost here and
+repaired from the stream by seq gaps.
 """
 
 from __future__ import annotations
@@ -13,23 +25,50 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Protocol, cast
 
-import msgpack
-from redis.asyncio import Redis
-from redis.asyncio.client import PubSub
-from redis.exceptions import RedisError
+from redis.asyncio.connection import AbstractConnection
+from redis.crc import key_slot
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError, ResponseError
 
 from server.broker.base import EventListener, VolatileListener
+from server.broker.redis_scripts import decode_delivery
 
 log = logging.getLogger(__name__)
 
 SUBSCRIBE_TIMEOUT = 10.0  # seconds for Redis to confirm a SUBSCRIBE
-POLL_INTERVAL = 5.0  # seconds the reader waits for a message before looking again
+FIRST_BACKOFF = 0.1  # seconds before the first reconnect attempt
 MAX_BACKOFF = 5.0  # seconds between reconnect attempts at most
+
+ConnectionFactory = Callable[[], AbstractConnection]
+# Told the channels this connection can no longer serve: unsubscribed by Redis (their slot moved
+# to another master), refused with MOVED, or on a connection that failed. Sync, like listeners.
+LostChannels = Callable[[list[bytes]], None]
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeTiming:
+    idle: float = 15.0  # seconds without any message before the reader sends PING
+    answer: float = 5.0  # seconds a PING may go unanswered before the connection counts as dead
+
+
+@dataclass(frozen=True, slots=True)
+class _Dialect:
+    """Plain and sharded pub/sub differ only in their words."""
+
+    subscribe: str
+    unsubscribe: str
+    message: bytes
+    confirmed: bytes
+    ended: bytes
+
+
+PLAIN = _Dialect("SUBSCRIBE", "UNSUBSCRIBE", b"message", b"subscribe", b"unsubscribe")
+SHARDED = _Dialect("SSUBSCRIBE", "SUNSUBSCRIBE", b"smessage", b"ssubscribe", b"sunsubscribe")
 
 
 @dataclass(eq=False, slots=True)  # compared by identity: one per subscription
@@ -38,14 +77,16 @@ class Subscriber:
     on_volatile: VolatileListener | None
 
 
-@dataclass(slots=True)
-class _Channel:
-    ready: asyncio.Future[None]
-    subscribers: list[Subscriber] = field(default_factory=list)
+class ChannelSet(Protocol):
+    """Where subscriptions live: one master's connection, or a Cluster's masters."""
+
+    async def add(self, name: bytes, subscriber: Subscriber) -> None: ...
+
+    async def remove(self, name: bytes, subscriber: Subscriber) -> None: ...
 
 
 class ChannelSubscription:
-    def __init__(self, channels: SessionChannels, name: bytes, subscriber: Subscriber) -> None:
+    def __init__(self, channels: ChannelSet, name: bytes, subscriber: Subscriber) -> None:
         self._channels = channels
         self._name = name
         self._subscriber = subscriber
@@ -57,44 +98,40 @@ class ChannelSubscription:
             await self._channels.remove(self._name, self._subscriber)
 
 
-# A session channel carries two shapes of message, told apart by length so that neither needs
-# a type field: ``[seq, epoch, payload]`` for a logged event (packed by the append script) and
-# ``[payload]`` for a volatile message (packed by ``encode_volatile``).
-Delivery = tuple[int, str, bytes] | bytes
-
-
-def encode_volatile(payload: bytes) -> bytes:
-    packed: bytes = msgpack.packb([payload], use_bin_type=True)
-    return packed
-
-
-def decode_delivery(data: object) -> Delivery | None:
-    """Lua's cmsgpack packs every string as msgpack str, binary or not, so messages are
-    unpacked raw and the epoch decoded here."""
-    try:
-        unpacked = msgpack.unpackb(data, raw=True)
-        if isinstance(unpacked, list) and len(unpacked) == 1 and isinstance(unpacked[0], bytes):
-            return unpacked[0]
-        seq, epoch, payload = unpacked
-        if isinstance(seq, int) and isinstance(epoch, bytes) and isinstance(payload, bytes):
-            return seq, epoch.decode(), payload
-    except Exception:  # malformed input must not kill the reader; logged below
-        pass
-    log.error("undecodable message on a session channel; dropped")
-    return None
+@dataclass(slots=True)
+class _Channel:
+    ready: asyncio.Future[None]
+    subscribers: list[Subscriber] = field(default_factory=list)
 
 
 class SessionChannels:
-    def __init__(self, client: Redis) -> None:
-        self._pubsub: PubSub = client.pubsub()
+    def __init__(
+        self,
+        connect: ConnectionFactory,
+        *,
+        sharded: bool = False,
+        timing: ProbeTiming | None = None,
+        on_lost: LostChannels | None = None,
+    ) -> None:
+        self._conn = connect()
+        self._dialect = SHARDED if sharded else PLAIN
+        self._timing = timing or ProbeTiming()
+        self._on_lost = on_lost
         self._channels: dict[bytes, _Channel] = {}
         # One future per SUBSCRIBE sent, resolved by its confirmation (they arrive in order).
         self._acks: dict[bytes, deque[asyncio.Future[None]]] = {}
+        self._leaving: Counter[bytes] = Counter()  # UNSUBSCRIBEs sent, not yet confirmed
+        self._live = False  # connected, and every channel's SUBSCRIBE sent on this connection
+        self._backoff = FIRST_BACKOFF
         self._reader: asyncio.Task[None] | None = None
+        self._sends: set[asyncio.Task[None]] = set()
+
+    @property
+    def names(self) -> list[bytes]:
+        return list(self._channels)
 
     async def start(self) -> None:
-        # Connected up front: the reader reads before the first session subscribes.
-        await cast(Callable[[], Awaitable[None]], self._pubsub.connect)()  # untyped in redis-py
+        await self._resubscribe()  # connected up front: fail at startup when Redis is absent
         self._reader = asyncio.create_task(self._read(), name="redis-broker-reader")
 
     async def close(self) -> None:
@@ -103,86 +140,155 @@ class SessionChannels:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reader
             self._reader = None
-        await cast(Callable[[], Awaitable[None]], self._pubsub.aclose)()  # untyped in redis-py
+        for task in list(self._sends):
+            task.cancel()
+        self._live = False
+        await self._conn.disconnect()
         self._channels.clear()
 
-    async def add(self, name: bytes, subscriber: Subscriber) -> ChannelSubscription:
+    async def add(self, name: bytes, subscriber: Subscriber) -> None:
         """Returns once Redis confirmed the subscription: every event appended from then on
         reaches ``subscriber``, so a caller may subscribe, then read the history it missed."""
         channel = self._channels.get(name)
-        first = channel is None
         if channel is None:
-            channel = _Channel(asyncio.get_running_loop().create_future())
-            self._channels[name] = channel
+            channel = self.adopt(name, [])
         # Listen before the confirmation: the reader may deliver events right after it.
         channel.subscribers.append(subscriber)
         try:
-            if first:
-                await self._subscribe(name, channel.ready)
             async with asyncio.timeout(SUBSCRIBE_TIMEOUT):
                 await asyncio.shield(channel.ready)
         except BaseException:
             await self.remove(name, subscriber)
             raise
-        return ChannelSubscription(self, name, subscriber)
 
-    async def _subscribe(self, name: bytes, ready: asyncio.Future[None]) -> None:
-        acks = self._acks.setdefault(name, deque())
-        acks.append(ready)
-        try:
-            await self._pubsub.subscribe(name)
-        except BaseException:
-            # Never sent, so never confirmed: a later SUBSCRIBE's confirmation is not ours.
-            acks.remove(ready)
-            raise
+    def adopt(self, name: bytes, subscribers: list[Subscriber]) -> _Channel:
+        """Take on a channel (new, or moved here from another master) and subscribe to it."""
+        channel = self._channels.get(name)
+        if channel is not None:
+            channel.subscribers.extend(subscribers)
+            return channel
+        channel = _Channel(asyncio.get_running_loop().create_future(), list(subscribers))
+        self._channels[name] = channel
+        if self._live and self._conn.is_connected:
+            # Else the reader is reconnecting and subscribes every channel once it is back.
+            self._acks.setdefault(name, deque()).append(channel.ready)
+            self._send_soon([self._dialect.subscribe, name])
+        return channel
+
+    def release(self, name: bytes) -> list[Subscriber]:
+        """Forget a channel Redis no longer serves here (no UNSUBSCRIBE: it is gone already)."""
+        channel = self._channels.pop(name, None)
+        return [] if channel is None else channel.subscribers
 
     async def remove(self, name: bytes, subscriber: Subscriber) -> None:
         channel = self._channels.get(name)
         if channel is None or subscriber not in channel.subscribers:
             return
         channel.subscribers.remove(subscriber)
-        if not channel.subscribers:
-            del self._channels[name]
+        if channel.subscribers:
+            return
+        del self._channels[name]
+        if self._live and self._conn.is_connected:
+            self._leaving[name] += 1
             try:
-                await self._pubsub.unsubscribe(name)
+                await self._conn.send_command(self._dialect.unsubscribe, name, check_health=False)
             except RedisError:  # gone with the connection anyway; stray messages are ignored
                 log.warning("could not unsubscribe from %r", name)
 
+    def _send_soon(self, command: list[str | bytes]) -> None:
+        # A write of a few bytes: done in a task so that adopt() stays sync for the callers
+        # that move channels between masters in one step.
+        task = asyncio.create_task(self._send(command))
+        self._sends.add(task)
+        task.add_done_callback(self._sends.discard)
+
+    async def _send(self, command: list[str | bytes]) -> None:
+        try:
+            await self._conn.send_command(*command, check_health=False)
+        except RedisError:  # the reader sees the broken connection and resubscribes
+            log.warning("could not send %s; the reader will resubscribe", command[0])
+
+    # --- the reader ------------------------------------------------------------------------------
     async def _read(self) -> None:
-        backoff = 0.1
         while True:
             try:
-                message = await self._pubsub.get_message(timeout=POLL_INTERVAL)
-            except (RedisError, OSError):
-                # redis-py reconnects on the next read and resubscribes every channel; events
-                # published meanwhile are lost here and repaired from the stream by seq gaps.
-                log.warning("pub/sub connection lost; retrying in %.1fs", backoff)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, MAX_BACKOFF)
-                continue
-            backoff = 0.1
-            if message is not None:
-                try:
-                    self._dispatch(message)
-                except Exception:  # a bug here must not stop delivery to every session
-                    log.exception("pub/sub dispatch failed")
+                if not self._live:
+                    await self._resubscribe()
+                await self._pump()
+            except (RedisError, OSError) as error:
+                self._live = False
+                await self._conn.disconnect(nowait=True)
+                log.warning("pub/sub connection lost (%s); retrying in %.1fs", error, self._backoff)
+                if self._on_lost is not None and self._channels:
+                    self._on_lost(list(self._channels))  # a Cluster may have moved them
+                await asyncio.sleep(self._backoff)
+                self._backoff = min(self._backoff * 2, MAX_BACKOFF)
 
-    def _dispatch(self, message: dict[str, Any]) -> None:
-        kind, name = message["type"], message["channel"]
-        if kind == "subscribe":
-            self._confirm(name)
-        elif kind == "message":
+    async def _resubscribe(self) -> None:
+        await self._conn.disconnect(nowait=True)  # a fresh socket: no half-known state
+        await cast(Callable[[], Awaitable[None]], self._conn.connect)()  # untyped in redis-py
+        self._acks.clear()
+        self._leaving.clear()
+        for name, channel in self._channels.items():
+            if not channel.ready.done():
+                self._acks.setdefault(name, deque()).append(channel.ready)
+        commands: list[list[str | bytes]] = [
+            [self._dialect.subscribe, name] for name in self._channels
+        ]
+        self._live = True  # from here on, adopt() sends its own SUBSCRIBE
+        if commands:  # one write; in a Cluster one SSUBSCRIBE per channel (slots differ)
+            await self._conn.send_packed_command(self._conn.pack_commands(commands), False)
+
+    async def _pump(self) -> None:
+        probing = False
+        while True:
+            wait = self._timing.answer if probing else self._timing.idle
+            try:
+                reply = await self._conn.read_response(timeout=wait, push_request=True)
+            except ResponseError as error:  # an error reply is about one command, not the link
+                self._refused(error)
+                continue
+            if reply is None:  # nothing for ``wait`` seconds
+                if probing:
+                    raise RedisConnectionError(f"no answer to PING within {wait:.1f}s")
+                await self._conn.send_command("PING", check_health=False)
+                probing = True
+                continue
+            probing = False  # any traffic shows the connection is alive
+            self._backoff = FIRST_BACKOFF
+            try:
+                self._dispatch(reply)
+            except Exception:  # a bug here must not stop delivery to every session
+                log.exception("pub/sub dispatch failed")
+
+    def _refused(self, error: ResponseError) -> None:
+        words = str(error).split()
+        if words[:1] == ["MOVED"] and self._on_lost is not None:
+            # An SSUBSCRIBE reached a master that no longer serves the channel's slot.
+            slot = int(words[1])
+            self._on_lost([n for n in self._channels if key_slot(n) == slot])
+        else:
+            log.error("Redis refused a pub/sub command: %s", error)
+
+    def _dispatch(self, reply: object) -> None:
+        if not isinstance(reply, list) or len(reply) < 3:
+            return  # ``pong`` answers our probe: nothing to do
+        kind, name, data = reply[0], reply[1], reply[2]
+        if kind == self._dialect.message:
             channel = self._channels.get(name)
-            delivery = decode_delivery(message["data"]) if channel else None
+            delivery = decode_delivery(data) if channel else None
             if channel is None or delivery is None:
                 return
             if isinstance(delivery, bytes):
-                self._deliver_volatile(channel, delivery)
+                _deliver_volatile(channel.subscribers, delivery)
             else:
-                self._deliver(channel, *delivery)
+                _deliver(channel.subscribers, *delivery)
+        elif kind == self._dialect.confirmed:
+            self._confirm(name)
+        elif kind == self._dialect.ended:
+            self._ended(name)
 
     def _confirm(self, name: bytes) -> None:
-        # Resubscriptions after a reconnect are confirmed too, with no future waiting.
         acks = self._acks.get(name)
         if acks:
             future = acks.popleft()
@@ -191,20 +297,29 @@ class SessionChannels:
         if not acks:
             self._acks.pop(name, None)
 
-    @staticmethod
-    def _deliver(channel: _Channel, seq: int, epoch: str, payload: bytes) -> None:
-        for subscriber in list(channel.subscribers):
-            try:
-                subscriber.on_event(seq, epoch, payload)
-            except Exception:  # one broken listener must not starve the others
-                log.exception("event listener failed", extra={"seq": seq})
+    def _ended(self, name: bytes) -> None:
+        if self._leaving[name] > 0:
+            self._leaving[name] -= 1  # the confirmation of our own UNSUBSCRIBE
+            if not self._leaving[name]:
+                del self._leaving[name]
+        elif name in self._channels and self._on_lost is not None:
+            # Redis unsubscribed us itself: in a Cluster, the channel's slot left this master.
+            self._on_lost([name])
 
-    @staticmethod
-    def _deliver_volatile(channel: _Channel, payload: bytes) -> None:
-        for subscriber in list(channel.subscribers):
-            if subscriber.on_volatile is None:
-                continue
-            try:
-                subscriber.on_volatile(payload)
-            except Exception:  # as above
-                log.exception("volatile listener failed")
+
+def _deliver(subscribers: list[Subscriber], seq: int, epoch: str, payload: bytes) -> None:
+    for subscriber in list(subscribers):
+        try:
+            subscriber.on_event(seq, epoch, payload)
+        except Exception:  # one broken listener must not starve the others
+            log.exception("event listener failed", extra={"seq": seq})
+
+
+def _deliver_volatile(subscribers: list[Subscriber], payload: bytes) -> None:
+    for subscriber in list(subscribers):
+        if subscriber.on_volatile is None:
+            continue
+        try:
+            subscriber.on_volatile(payload)
+        except Exception:  # as above
+            log.exception("volatile listener failed")

@@ -10,10 +10,14 @@ Cluster slot and a script may touch all its keys atomically. Keys of one session
 - ``cb:{sid}:snap``     hash with the newest snapshot's ``seq``, ``epoch`` and ``payload``;
 - ``cb:{sid}:meta``     the session's directory record;
 - ``cb:{sid}:conns``    hash connection key (``<worker>:<connection>``) -> participant id;
-- ``cb:{sid}:events``   the pub/sub channel (a channel, not a key; same tag for SPUBLISH later).
+- ``cb:{sid}:events``   the pub/sub channel (a channel, not a key; its tag puts it in the
+  session's slot, as SPUBLISH in a Cluster needs).
 
 Join codes are ``cb:code:<code>`` -> msgpack ``[session_id, class_id]``: looked up by code,
-so they cannot carry the session's tag.
+so they cannot carry the session's tag (in a Cluster they live in other slots than the session;
+``create_session`` writes them before the session's record instead of in one MULTI). Nor can
+the workers' keys (``cb:workers``, ``cb:worker:<id>:conns``): nothing that touches them needs
+to be atomic with a session's keys.
 
 Why ``replace`` needs a side hash: stream entries cannot be edited, and a deleted chat post
 must not keep its text in storage, so ``replace`` XDELs the entry and keeps the new payload in
@@ -25,8 +29,13 @@ just left the window, so the hash never outgrows the history.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from functools import lru_cache
+
+import msgpack
+
+log = logging.getLogger(__name__)
 
 PAYLOAD_FIELD = b"p"
 
@@ -94,7 +103,11 @@ end
 # One round trip per event: next seq, store, publish. Trimming is exact (MINID =, not ~) so
 # read_since keeps exactly history_size events like memory://; the cost is that Redis trims
 # one entry per append instead of dropping whole stream nodes at once.
-APPEND = (
+# In a Cluster the script publishes with SPUBLISH (sharded pub/sub, Redis 7): the channel has
+# the session's hash tag, so it hashes to the slot of the script's keys, which Redis requires
+# of a shard channel published from a script; a plain PUBLISH would be broadcast to every
+# master of the Cluster.
+_APPEND = (
     ENSURE_EPOCH
     + """
 local epoch = ensure_epoch(ARGV[3])
@@ -106,6 +119,8 @@ redis.call('PUBLISH', ARGV[4], cmsgpack.pack({seq, epoch, ARGV[1]}))
 return {seq, epoch}
 """
 )
+APPEND = _APPEND
+APPEND_SHARDED = _APPEND.replace("'PUBLISH'", "'SPUBLISH'")
 
 # KEYS = seq, epoch, log, snap; ARGV = candidate epoch. Creates the epoch like append would,
 # so a replica that starts from position() and the events appended later agree on it.
@@ -136,3 +151,30 @@ if current and tonumber(current) >= tonumber(ARGV[1]) then return 0 end
 redis.call('HSET', KEYS[1], 'seq', ARGV[1], 'epoch', ARGV[2], 'payload', ARGV[3])
 return 1
 """
+
+
+# A session channel carries two shapes of message, told apart by length so that neither needs
+# a type field: ``[seq, epoch, payload]`` for a logged event (packed by the append script) and
+# ``[payload]`` for a volatile message (packed by ``encode_volatile``).
+Delivery = tuple[int, str, bytes] | bytes
+
+
+def encode_volatile(payload: bytes) -> bytes:
+    packed: bytes = msgpack.packb([payload], use_bin_type=True)
+    return packed
+
+
+def decode_delivery(data: object) -> Delivery | None:
+    """Lua's cmsgpack packs every string as msgpack str, binary or not, so messages are
+    unpacked raw and the epoch decoded here."""
+    try:
+        unpacked = msgpack.unpackb(data, raw=True)
+        if isinstance(unpacked, list) and len(unpacked) == 1 and isinstance(unpacked[0], bytes):
+            return unpacked[0]
+        seq, epoch, payload = unpacked
+        if isinstance(seq, int) and isinstance(epoch, bytes) and isinstance(payload, bytes):
+            return seq, epoch.decode(), payload
+    except Exception:  # malformed input must not kill the reader; logged below
+        pass
+    log.error("undecodable message on a session channel; dropped")
+    return None

@@ -2,14 +2,24 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 import pytest
 
 from server.broker.base import Broker
 from server.broker.memory import MemoryBroker
+from tests.redis_cluster import RedisCluster, redis_cluster
 from tests.redis_server import RedisServer, redis_server
 
-__all__ = ["BrokerFactory", "Recorder", "make_broker", "make_redis_broker", "redis_server"]
+__all__ = [
+    "BrokerFactory",
+    "Recorder",
+    "make_broker",
+    "make_cluster_broker",
+    "make_redis_broker",
+    "redis_cluster",
+    "redis_server",
+]
 
 BrokerFactory = Callable[..., Awaitable[Broker]]
 Delivery = tuple[int, str, bytes]
@@ -36,17 +46,17 @@ class Recorder:
         return self.received
 
 
-async def _brokers(server: RedisServer | None) -> AsyncIterator[BrokerFactory]:
+async def _brokers(url: str | None) -> AsyncIterator[BrokerFactory]:
     made: list[Broker] = []
 
-    async def make(history_size: int = 1000) -> Broker:
+    async def make(history_size: int = 1000, **options: Any) -> Broker:
         broker: Broker
-        if server is None:
+        if url is None:
             broker = MemoryBroker(history_size=history_size)
         else:
             from server.broker.redis import RedisBroker
 
-            broker = RedisBroker(server.url, history_size=history_size)
+            broker = RedisBroker(url, history_size=history_size, **options)
         await broker.start()
         made.append(broker)
         return broker
@@ -56,14 +66,20 @@ async def _brokers(server: RedisServer | None) -> AsyncIterator[BrokerFactory]:
         await broker.close()
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=["memory", "redis", "cluster"])
 async def make_broker(request: pytest.FixtureRequest) -> AsyncIterator[BrokerFactory]:
-    """The same contract, every broker: each test runs against memory:// and redis://."""
-    server: RedisServer | None = None
+    """The same contract, every broker: each test runs against memory://, redis:// and
+    redis+cluster:// (a 3-master Cluster)."""
+    url: str | None = None
     if request.param == "redis":
-        server = request.getfixturevalue("redis_server")
+        server: RedisServer = request.getfixturevalue("redis_server")
         server.flush()
-    async for make in _brokers(server):
+        url = server.url
+    elif request.param == "cluster":
+        cluster: RedisCluster = request.getfixturevalue("redis_cluster")
+        cluster.flush()
+        url = cluster.url
+    async for make in _brokers(url):
         yield make
 
 
@@ -71,5 +87,13 @@ async def make_broker(request: pytest.FixtureRequest) -> AsyncIterator[BrokerFac
 async def make_redis_broker(redis_server: RedisServer) -> AsyncIterator[BrokerFactory]:
     """redis:// brokers on one fresh Redis, as several workers would have."""
     redis_server.flush()
-    async for make in _brokers(redis_server):
+    async for make in _brokers(redis_server.url):
+        yield make
+
+
+@pytest.fixture
+async def make_cluster_broker(redis_cluster: RedisCluster) -> AsyncIterator[BrokerFactory]:
+    """redis+cluster:// brokers on one fresh Cluster, as several workers would have."""
+    redis_cluster.flush()
+    async for make in _brokers(redis_cluster.url):
         yield make

@@ -1,0 +1,131 @@
+"""Sharded pub/sub on a Redis Cluster: a message published with SPUBLISH reaches only the
+subscribers connected to the master that owns the channel's slot. So the broker keeps one
+``SessionChannels`` (one connection, one reader, one idle probe) per master it has sessions on,
+and subscribes each session's channel on the master that owns its slot.
+
+redis-py's ``ClusterPubSub`` is not used: its reader polls the masters' connections one after
+the other, each with the read timeout, so a quiet master delays a busy one; and it re-routes
+channels only after some other command happened to refresh the slot map.
+
+When a slot moves (resharding, or a replica promoted after its master failed), the old master
+unsubscribes our connection from the slot's channels itself (SUNSUBSCRIBE), answers MOVED, or
+stops answering. The channels are then told lost; this module refreshes the slot map and moves
+each channel, with its subscribers, to the master that owns it now. Events published during
+the move are lost here; replicas repair them from the stream by seq gaps, as after a reconnect.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from redis.asyncio.cluster import ClusterNode
+from redis.exceptions import RedisError
+
+from server.broker.redis_cluster import GatedRedisCluster, node_connection
+from server.broker.redis_pubsub import ProbeTiming, SessionChannels, Subscriber
+
+log = logging.getLogger(__name__)
+
+MOVE_RETRY = 0.5  # seconds between attempts to re-home lost channels (a failover takes a while)
+MAX_MOVE_RETRY = 5.0
+
+
+class ClusterChannels:
+    def __init__(self, cluster: GatedRedisCluster, timing: ProbeTiming | None = None) -> None:
+        self._cluster = cluster
+        self._timing = timing
+        self._masters: dict[str, SessionChannels] = {}  # node name -> its channels
+        self._home: dict[bytes, str] = {}  # channel -> node name it is subscribed on
+        self._lost: set[bytes] = set()
+        self._mover: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        pass  # a master's connection opens with its first session
+
+    async def close(self) -> None:
+        if self._mover is not None:
+            self._mover.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._mover
+        for channels in self._masters.values():
+            await channels.close()
+        self._masters.clear()
+        self._home.clear()
+
+    async def add(self, name: bytes, subscriber: Subscriber) -> None:
+        home = self._home.get(name)
+        if home is None or home not in self._masters:
+            # A channel already subscribed stays where it is until a move says otherwise.
+            home = await self._master_for(name)
+            self._home[name] = home
+        await self._masters[home].add(name, subscriber)
+
+    async def remove(self, name: bytes, subscriber: Subscriber) -> None:
+        home = self._home.get(name)
+        channels = self._masters.get(home) if home is not None else None
+        if channels is None:
+            return
+        await channels.remove(name, subscriber)
+        if name not in channels.names:
+            self._home.pop(name, None)
+
+    async def _master_for(self, name: bytes) -> str:
+        node = self._owner(name)
+        if node.name not in self._masters:
+            channels = SessionChannels(
+                lambda: node_connection(node),
+                sharded=True,
+                timing=self._timing,
+                on_lost=self._on_lost,
+            )
+            await channels.start()
+            if node.name in self._masters:  # another subscribe connected first; keep one
+                await channels.close()
+            else:
+                self._masters[node.name] = channels
+        return node.name
+
+    def _owner(self, name: bytes) -> ClusterNode:
+        node = self._cluster.get_node_from_key(name.decode())
+        if node is None:
+            raise RedisError(f"no master serves {name!r}")
+        return node
+
+    # --- moving channels after a slot moved -----------------------------------------------------
+    def _on_lost(self, names: list[bytes]) -> None:
+        # Called by a reader, which must not wait: the move runs in a task of its own.
+        self._lost.update(names)
+        if self._mover is None or self._mover.done():
+            self._mover = asyncio.create_task(self._move_lost(), name="redis-cluster-rehome")
+
+    async def _move_lost(self) -> None:
+        delay = MOVE_RETRY
+        while self._lost:
+            try:
+                await self._cluster.nodes_manager.initialize()  # the slot map, fresh
+                for name in list(self._lost):
+                    self._lost.discard(name)
+                    await self._rehome(name)
+            except (RedisError, OSError) as error:
+                log.warning("could not re-home lost channels (%s); retrying in %.1fs", error, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, MAX_MOVE_RETRY)
+
+    async def _rehome(self, name: bytes) -> None:
+        old = self._home.get(name)
+        if old is None:
+            return  # closed meanwhile
+        try:
+            new = await self._master_for(name)
+        except BaseException:
+            self._lost.add(name)  # tried again after the retry delay
+            raise
+        if new == old:
+            return  # the master is the same: its own reader reconnects and resubscribes
+        subscribers = self._masters[old].release(name)
+        if subscribers:
+            self._masters[new].adopt(name, subscribers)
+            self._home[name] = new
+            log.info("session channel %r moved to %s", name, new)

@@ -1,0 +1,153 @@
+"""The idle probe of ``redis://``'s pub/sub connection: a subscription that died without a word
+(a NAT or firewall forgot it, a peer vanished without closing) is found by an unanswered PING,
+and the broker reconnects and resubscribes by itself.
+
+A silent death is made here with a real TCP relay between the broker and a real Redis that,
+when told, keeps every open connection up but stops passing bytes: no FIN, no RST, no error,
+exactly what a dropped NAT entry looks like from the client. New connections pass."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+import pytest
+
+from server.broker.redis import RedisBroker
+from server.broker.redis_pubsub import ProbeTiming
+from tests.broker.conftest import BrokerFactory, Recorder
+from tests.redis_server import RedisServer
+
+FAST = ProbeTiming(idle=0.2, answer=0.3)
+ATTEMPTS = 50
+PAUSE = 0.1  # seconds each attempt waits for its event
+
+
+class SilentRelay:
+    def __init__(self, upstream_port: int) -> None:
+        self.upstream_port = upstream_port
+        self.connections = 0
+        self._muted: list[asyncio.Event] = []
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._writers: list[asyncio.StreamWriter] = []
+        self._server: asyncio.Server | None = None
+
+    async def start(self) -> int:
+        self._server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
+        port: int = self._server.sockets[0].getsockname()[1]
+        return port
+
+    def mute_open_connections(self) -> None:
+        for muted in self._muted:
+            muted.set()
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.upstream_port)
+        muted = asyncio.Event()
+        self._muted.append(muted)
+        self._writers += [writer, up_writer]
+        for source, sink in ((reader, up_writer), (up_reader, writer)):
+            task = asyncio.create_task(self._pass(source, sink, muted))
+            self._tasks.add(task)
+
+    @staticmethod
+    async def _pass(
+        source: asyncio.StreamReader, sink: asyncio.StreamWriter, muted: asyncio.Event
+    ) -> None:
+        with contextlib.suppress(OSError):
+            while data := await source.read(65536):
+                if not muted.is_set():  # muted: swallowed, and the socket stays open
+                    sink.write(data)
+                    await sink.drain()
+        with contextlib.suppress(OSError):
+            sink.close()
+
+    async def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        for writer in self._writers:
+            writer.close()
+            with contextlib.suppress(OSError):
+                await writer.wait_closed()
+        if self._server is not None:
+            await self._server.wait_closed()
+
+
+async def relayed_broker(redis_server: RedisServer, relay: SilentRelay) -> RedisBroker:
+    port = await relay.start()
+    broker = RedisBroker(f"redis://127.0.0.1:{port}/0", probe=FAST)
+    await broker.start()
+    return broker
+
+
+async def test_a_silently_dead_subscription_is_found_and_replaced(
+    make_redis_broker: BrokerFactory,
+    redis_server: RedisServer,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    writer, relay = await make_redis_broker(), SilentRelay(redis_server.port)
+    worker = await relayed_broker(redis_server, relay)
+    try:
+        heard = Recorder()
+        await worker.subscribe("s1", heard)
+        await writer.append("s1", b"before")
+        await heard.wait_for(1)
+        opened = relay.connections
+        with caplog.at_level(logging.WARNING, logger="server.broker"):
+            relay.mute_open_connections()
+            # Only the writer talks to Redis, straight, never through the relay: nothing but
+            # the worker's own probe can notice that its subscription is dead.
+            for attempt in range(ATTEMPTS):
+                await writer.append("s1", f"after {attempt}".encode())
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(heard.wait_for(2), PAUSE)
+                    break
+        assert len(heard.received) >= 2, "no event arrived after the connection went silent"
+        assert "no answer to PING" in caplog.text
+        assert relay.connections > opened  # a new connection, subscribed again
+    finally:
+        await worker.close()
+        await relay.close()
+
+
+async def test_a_quiet_live_subscription_is_probed_and_kept(
+    make_redis_broker: BrokerFactory, redis_server: RedisServer
+) -> None:
+    """Answered probes keep the connection: nothing reconnects while Redis answers PING."""
+    writer, relay = await make_redis_broker(), SilentRelay(redis_server.port)
+    worker = await relayed_broker(redis_server, relay)
+    try:
+        heard = Recorder()
+        await worker.subscribe("s1", heard)
+        opened = relay.connections
+        await asyncio.sleep(5 * (FAST.idle + FAST.answer))  # several probe rounds, all quiet
+        await writer.append("s1", b"still here")
+        assert [d[2] for d in await heard.wait_for(1)] == [b"still here"]
+        assert relay.connections == opened
+    finally:
+        await worker.close()
+        await relay.close()
+
+
+async def test_a_killed_subscription_comes_back_by_itself(
+    make_redis_broker: BrokerFactory, redis_server: RedisServer
+) -> None:
+    """Redis closes the pub/sub connection (CLIENT KILL TYPE pubsub); the next events arrive
+    with no other traffic from the worker to set things moving."""
+    worker, writer = await make_redis_broker(), await make_redis_broker()
+    heard = Recorder()
+    await worker.subscribe("s1", heard)
+    admin = await make_redis_broker()
+    assert isinstance(admin, RedisBroker)
+    assert await admin.client.execute_command("CLIENT", "KILL", "TYPE", "pubsub") >= 1
+    for attempt in range(ATTEMPTS):
+        await writer.append("s1", f"after {attempt}".encode())
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(heard.wait_for(1), PAUSE)
+            break
+    assert heard.received, "no event arrived after Redis closed the subscription"

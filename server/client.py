@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from server.protocol.board import BoardRecords
 from server.protocol.codec import WireFormat, decode_frame, encode_message
 from server.protocol.messages import (
     Ack,
@@ -27,9 +28,11 @@ from server.protocol.messages import (
     Welcome,
     parse_server_message,
 )
-from server.protocol.peer import PeerSignal, PeerTyping
+from server.protocol.peer import PeerCursors, PeerSignal, PeerTyping
+from server.rooms.board.model import Board
+from server.rooms.board.replica import add_records, apply_board_event, boards_from_summaries
 
-PeerMessage = PeerSignal | PeerTyping
+PeerMessage = PeerSignal | PeerTyping | PeerCursors
 
 MAX_MESSAGE_BYTES = 64 * 2**20
 
@@ -68,6 +71,8 @@ class ClassbridgeClient:
         self.events: asyncio.Queue[EventMessage] = asyncio.Queue()
         self.errors: asyncio.Queue[ErrorReply] = asyncio.Queue()
         self.peer_messages: asyncio.Queue[PeerMessage] = asyncio.Queue()  # not logged, no seq
+        # This client's copy of the boards, kept up to date from the snapshot and the events.
+        self.boards: dict[str, Board] = {}
         self.close_code: int | None = None
         self.close_reason: str | None = None
         self._ws: ClientConnection | None = None
@@ -194,6 +199,12 @@ class ClassbridgeClient:
             raise ClientError(reply)
         return reply
 
+    async def command(self, message: dict[str, Any]) -> Ack:
+        """Send a command (a board operation, say) and return its ack."""
+        reply = await self.request(message)
+        assert isinstance(reply, Ack)
+        return reply
+
     async def chat(self, text: str, to: str | None = None) -> Ack:
         message: dict[str, Any] = {"type": "chat.send", "text": text}
         if to is not None:
@@ -251,15 +262,21 @@ class ClassbridgeClient:
                     future.set_exception(ConnectionError(f"connection closed: {self.close_code}"))
 
     def _dispatch(self, message: ServerMessage) -> None:
-        if isinstance(message, PeerSignal | PeerTyping):
+        if isinstance(message, PeerSignal | PeerTyping | PeerCursors):
             self.peer_messages.put_nowait(message)
+            return
+        if isinstance(message, BoardRecords):
+            add_records(self.boards, message.board, message.records)
             return
         if isinstance(message, EventMessage):
             self.last_seq = message.seq
+            apply_board_event(self.boards, message.seq, message.kind, message.data)
             self.events.put_nowait(message)
             return
         if isinstance(message, Welcome):
             self.welcome, self.epoch = message, message.epoch
+            if message.session is not None:  # a snapshot: the boards start again from it
+                self.boards = boards_from_summaries(message.session.get("boards", []))
             self.last_seq = message.seq if message.resume != "events" else self.last_seq
             if self._welcome_waiter is not None and not self._welcome_waiter.done():
                 self._welcome_waiter.set_result(message)

@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Self
 
 from server.errors import InvalidMessage, UnknownType
+from server.protocol.board import BOARD_COMMANDS, BoardCommand, BoardRecords
 from server.protocol.fields import optional, request_id, require
 from server.protocol.message_base import Message as _Message
 from server.protocol.message_base import RequestId
-from server.protocol.peer import PeerSignal, PeerTyping, Signal, Typing
+from server.protocol.peer import Cursor, PeerCursors, PeerSignal, PeerTyping, Signal, Typing
 
 # --- client to server -------------------------------------------------------------------------
 
@@ -121,11 +122,24 @@ class Leave(_Message):
         return cls(id=request_id(data))
 
 
-ClientMessage = Join | ChatSend | ChatDelete | SettingsUpdate | Ping | Leave | Signal | Typing
+ClientMessage = (
+    Join
+    | ChatSend
+    | ChatDelete
+    | SettingsUpdate
+    | Ping
+    | Leave
+    | Signal
+    | Typing
+    | Cursor
+    | BoardCommand
+)
 
-CLIENT_TYPES: dict[str, Any] = {
-    m.TYPE: m for m in (Join, ChatSend, ChatDelete, SettingsUpdate, Ping, Leave, Signal, Typing)
-}
+_CLIENT_CLASSES: tuple[type[_Message], ...] = (
+    *(Join, ChatSend, ChatDelete, SettingsUpdate, Ping, Leave, Signal, Typing, Cursor),
+    *BOARD_COMMANDS,
+)
+CLIENT_TYPES: dict[str, Any] = {m.TYPE: m for m in _CLIENT_CLASSES}
 
 
 # --- server to client -------------------------------------------------------------------------
@@ -199,6 +213,7 @@ class ErrorReply(_Message):
     id: RequestId | None = None
     detail: str | None = None
     retry_after_ms: int | None = None
+    current: dict[str, Any] | None = None  # offset_mismatch: the record as the server has it
 
     @classmethod
     def parse(cls, data: Mapping[str, Any]) -> Self:
@@ -208,6 +223,7 @@ class ErrorReply(_Message):
             id=request_id(data),
             detail=optional(data, "detail", str),
             retry_after_ms=optional(data, "retry_after_ms", int),
+            current=optional(data, "current", dict),
         )
 
 
@@ -221,11 +237,23 @@ class Pong(_Message):
         return cls(id=request_id(data))
 
 
-ServerMessage = Welcome | EventMessage | Ack | ErrorReply | Pong | PeerSignal | PeerTyping
+ServerMessage = (
+    Welcome
+    | EventMessage
+    | Ack
+    | ErrorReply
+    | Pong
+    | PeerSignal
+    | PeerTyping
+    | PeerCursors
+    | BoardRecords
+)
 
-SERVER_TYPES: dict[str, Any] = {
-    m.TYPE: m for m in (Welcome, EventMessage, Ack, ErrorReply, Pong, PeerSignal, PeerTyping)
-}
+_SERVER_CLASSES: tuple[type[_Message], ...] = (
+    *(Welcome, EventMessage, Ack, ErrorReply, Pong),
+    *(PeerSignal, PeerTyping, PeerCursors, BoardRecords),
+)
+SERVER_TYPES: dict[str, Any] = {m.TYPE: m for m in _SERVER_CLASSES}
 
 
 def _parse(data: Any, registry: dict[str, Any]) -> Any:

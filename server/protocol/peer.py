@@ -1,8 +1,9 @@
-"""Messages between participants that skip the log: WebRTC signaling and typing hints.
+"""Messages between participants that skip the log: WebRTC signaling, typing hints, cursors.
 
-A client sends ``signal`` (to one participant) or ``typing`` (to the session); the others get
-``peer.signal`` / ``peer.typing`` naming the sender. They carry no seq, are never stored and
-are not replayed on resume: a recipient that is not connected at that moment misses them.
+A client sends ``signal`` (to one participant), ``typing`` or ``cursor`` (to the session); the
+others get ``peer.signal`` / ``peer.typing`` naming the sender, or ``peer.cursors``. They carry
+no seq, are never stored and are not replayed on resume: a recipient that is not connected at
+that moment misses them.
 
 Only the fields named here are relayed: a description or candidate is rebuilt from its known
 fields, so a client cannot smuggle arbitrary data to another participant through them.
@@ -94,6 +95,23 @@ class Typing(Message):
         return cls(id=request_id(data))
 
 
+@dataclass(frozen=True, slots=True)
+class Cursor(Message):
+    """Where the sender points on a board. Sent as often as the pointer moves: the server
+    passes on at most about 20 a second, the newest winning, and never acks them."""
+
+    TYPE: ClassVar[str] = "cursor"
+    board: str
+    x: int
+    y: int
+
+    @classmethod
+    def parse(cls, data: Mapping[str, Any]) -> Self:
+        return cls(
+            board=require(data, "board", str), x=require(data, "x", int), y=require(data, "y", int)
+        )
+
+
 # --- server to client -------------------------------------------------------------------------
 
 
@@ -126,3 +144,16 @@ class PeerTyping(Message):
     @classmethod
     def parse(cls, data: Mapping[str, Any]) -> Self:
         return cls(sender=require(data, "from", str))
+
+
+@dataclass(frozen=True, slots=True)
+class PeerCursors(Message):
+    """The newest cursor position of each participant that moved since the last one:
+    ``cursors`` is a list of ``{"from", "board", "x", "y"}``; yours may be among them."""
+
+    TYPE: ClassVar[str] = "peer.cursors"
+    cursors: list[dict[str, Any]]
+
+    @classmethod
+    def parse(cls, data: Mapping[str, Any]) -> Self:
+        return cls(cursors=require(data, "cursors", list))

@@ -22,6 +22,15 @@ class EventKind(StrEnum):
     CHAT_POSTED = "chat.posted"
     CHAT_DELETED = "chat.deleted"
     SETTINGS_CHANGED = "settings.changed"
+    BOARD_CREATED = "board.created"
+    BOARD_ACCESS_CHANGED = "board.access_changed"
+    BOARD_PUT = "board.put"
+    BOARD_PATCHED = "board.patched"
+    BOARD_APPENDED = "board.appended"
+    BOARD_DELETED = "board.deleted"
+    BOARD_CLEARED = "board.cleared"
+    BOARD_RESTORED = "board.restored"  # an undo or a redo
+    BOARD_STEP_DROPPED = "board.step_dropped"  # an undo or redo refused: the step is dropped
 
 
 # Not an event anyone appends: the broker's history keeps it in place of a deleted post. It is

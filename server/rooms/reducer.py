@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from server.rooms.board import reducer as board
+from server.rooms.board.storage import new_boards
 from server.rooms.events import Event, EventKind
 from server.rooms.state import (
     SETTING_NAMES,
@@ -34,6 +36,7 @@ def _session_created(state: SessionState, seq: int, event: Event) -> None:
     state.created_at = event.ts
     state.classes = {c["id"]: ClassInfo(**c) for c in data["classes"]}
     state.settings = SessionSettings.from_wire(data["settings"])
+    state.boards = new_boards()
 
 
 def _participant_joined(state: SessionState, seq: int, event: Event) -> None:
@@ -95,6 +98,13 @@ def _settings_changed(state: SessionState, seq: int, event: Event) -> None:
             setattr(state.settings, name, value)
 
 
+def _on_boards(handler: board.BoardHandler) -> Handler:
+    def apply(state: SessionState, seq: int, event: Event) -> None:
+        handler(state.boards, seq, event.data)
+
+    return apply
+
+
 _HANDLERS: dict[str, Handler] = {
     EventKind.SESSION_CREATED: _session_created,
     EventKind.PARTICIPANT_JOINED: _participant_joined,
@@ -102,6 +112,15 @@ _HANDLERS: dict[str, Handler] = {
     EventKind.CHAT_POSTED: _chat_posted,
     EventKind.CHAT_DELETED: _chat_deleted,
     EventKind.SETTINGS_CHANGED: _settings_changed,
+    EventKind.BOARD_CREATED: _on_boards(board.board_created),
+    EventKind.BOARD_ACCESS_CHANGED: _on_boards(board.access_changed),
+    EventKind.BOARD_PUT: _on_boards(board.record_put),
+    EventKind.BOARD_PATCHED: _on_boards(board.record_patched),
+    EventKind.BOARD_APPENDED: _on_boards(board.points_appended),
+    EventKind.BOARD_DELETED: _on_boards(board.records_deleted),
+    EventKind.BOARD_CLEARED: _on_boards(board.board_cleared),
+    EventKind.BOARD_RESTORED: _on_boards(board.records_restored),
+    EventKind.BOARD_STEP_DROPPED: _on_boards(board.step_dropped),
 }
 
 

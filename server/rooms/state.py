@@ -7,6 +7,9 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from server.rooms.board.model import Board
+from server.rooms.board.storage import dump_board, load_board, new_boards
+
 # Recent chat kept in the state (and so in snapshots for late joiners). Older messages stay in
 # the log's history; the export (a later feature) reads them from there.
 CHAT_HISTORY = 200
@@ -95,6 +98,7 @@ class SessionState:
     chat: deque[ChatMessage] = field(default_factory=lambda: deque(maxlen=CHAT_HISTORY))
     deleted_messages: set[int] = field(default_factory=set)
     settings: SessionSettings = field(default_factory=SessionSettings)
+    boards: dict[str, Board] = field(default_factory=dict)
 
     def is_present(self, participant_id: str) -> bool:
         participant = self.participants.get(participant_id)
@@ -129,6 +133,7 @@ def dump_state(state: SessionState) -> dict[str, Any]:
         "chat": [[m.id, m.sender, m.class_id, m.text, m.ts, m.to] for m in state.chat],
         "deleted_messages": sorted(state.deleted_messages),
         "settings": state.settings.to_wire(),
+        "boards": [dump_board(board) for board in state.boards.values()],
     }
 
 
@@ -144,4 +149,8 @@ def load_state(data: dict[str, Any]) -> SessionState:
     state.participants = {row[0]: Participant(*row) for row in data["participants"]}
     state.chat.extend(ChatMessage(*row) for row in data["chat"])
     state.deleted_messages = set(data["deleted_messages"])
+    if "boards" in data:
+        state.boards = {row[0]: load_board(row) for row in data["boards"]}
+    elif state.session_id:
+        state.boards = new_boards()  # a snapshot from before the whiteboard
     return state

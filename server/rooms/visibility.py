@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from server.rooms.actor import Actor
+from server.rooms.board.snapshot import board_summaries
 from server.rooms.events import CHAT_REDACTED, Event, EventKind
 from server.rooms.roles import Role
 from server.rooms.state import ChatMessage, SessionState
@@ -58,4 +59,6 @@ def snapshot_for(state: SessionState, viewer: Actor) -> dict[str, Any]:
         ],
         "chat": [m.to_wire() for m in state.chat if message_visible(state, viewer, m)],
         "settings": state.settings.to_wire(),
+        # Records follow the welcome in ``board.records`` messages (board/snapshot.py).
+        "boards": board_summaries(state),
     }

@@ -10,6 +10,18 @@ then review the diff: every changed byte is a change every client sees.
 
 from __future__ import annotations
 
+from server.protocol.board import (
+    BoardAccessUpdate,
+    BoardAppend,
+    BoardClear,
+    BoardCreate,
+    BoardDelete,
+    BoardPatch,
+    BoardPut,
+    BoardRecords,
+    BoardRedo,
+    BoardUndo,
+)
 from server.protocol.messages import (
     Ack,
     ChatDelete,
@@ -26,7 +38,9 @@ from server.protocol.messages import (
     SettingsUpdate,
     Welcome,
 )
-from server.protocol.peer import PeerSignal, PeerTyping, Signal, Typing
+from server.protocol.peer import Cursor, PeerCursors, PeerSignal, PeerTyping, Signal, Typing
+
+_STROKE = {"points": [0, 0, 4, 3], "color": "#1f6feb", "width": 4}
 
 TOKEN = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzaWQiOiJzX2RlbW8ifQ.c2lnbmF0dXJl"
 
@@ -51,6 +65,24 @@ CLIENT_EXAMPLES: dict[str, ClientMessage] = {
         id="sig-1",
     ),
     "typing": Typing(),
+    "cursor": Cursor(board="main", x=-120, y=48),
+    "board.put": BoardPut(
+        board="main", record={"id": "s-7f3a", "kind": "stroke", "props": _STROKE}, id=11
+    ),
+    "board.patch": BoardPatch(
+        board="main", record="n-2", props={"text": "Maji ni uhai 💧"}, z=9, id=12
+    ),
+    "board.append": BoardAppend(
+        board="main", record="s-7f3a", offset=2, points=[9, 7, 14, 12], end=True
+    ),
+    "board.delete": BoardDelete(board="main", records=["s-7f3a", "n-2"], id=13),
+    "board.clear": BoardClear(board="main", id=14),
+    "board.undo": BoardUndo(board="main", id=15),
+    "board.redo": BoardRedo(board="group-1"),
+    "board.access": BoardAccessUpdate(
+        board="main", mode="selected", classes=["c1"], participants=["p_aase"], locked=False, id=16
+    ),
+    "board.create": BoardCreate(board="group-1", title="Kikundi 1 / Gruppe 1", id=17),
 }
 
 _AMANI = {"id": "p_amani", "name": "Amani", "role": "student", "class_id": "c1"}
@@ -112,6 +144,27 @@ SERVER_EXAMPLES: dict[str, ServerMessage] = {
         },
     ),
     "peer.typing": PeerTyping(sender="p_amani"),
+    "peer.cursors": PeerCursors(
+        cursors=[
+            {"from": "p_amani", "board": "main", "x": -120, "y": 48},
+            {"from": "p_aase", "board": "main", "x": 300, "y": 12},
+        ]
+    ),
+    "board.records": BoardRecords(
+        board="main",
+        records=[
+            {
+                "id": "s-7f3a",
+                "kind": "stroke",
+                "author": "p_amani",
+                "class_id": "c1",
+                "z": 1,
+                "seq": 44,
+                "props": {**_STROKE, "open": False},
+            }
+        ],
+        last=True,
+    ),
 }
 
 EXAMPLES: dict[str, ClientMessage | ServerMessage] = {**CLIENT_EXAMPLES, **SERVER_EXAMPLES}

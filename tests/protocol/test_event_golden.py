@@ -28,9 +28,23 @@ from server.broker.base import HistoryGone, LogPosition
 from server.broker.memory import MemoryBroker
 from server.directory import SessionSpec, create_session
 from server.hub.encoded import EncodedEvent
+from server.protocol.board import (
+    BoardAccessUpdate,
+    BoardAppend,
+    BoardClear,
+    BoardCommand,
+    BoardCreate,
+    BoardDelete,
+    BoardPatch,
+    BoardPut,
+    BoardRedo,
+    BoardUndo,
+)
 from server.protocol.codec import WireFormat, decode_frame, encode_message
 from server.protocol.messages import EventMessage, parse_server_message
 from server.rooms.actor import Actor
+from server.rooms.board.history import UndoConflict
+from server.rooms.board.rules import decide_board
 from server.rooms.chat import delete_message, post_message
 from server.rooms.events import Event, EventKind, SequencedEvent
 from server.rooms.presence import joined_event, left_event
@@ -79,6 +93,33 @@ def session_created_event(now: int) -> Event:
 
 Build = Callable[[SessionState, int], Event]
 
+
+def board(actor: Actor, command: BoardCommand) -> Build:
+    """A board step: the event the board rules decide for ``command``."""
+    return lambda state, now: decide_board(state, actor, command, now)[0]
+
+
+def refused_undo(actor: Actor) -> Build:
+    """The event logged with a refused undo (the step is dropped everywhere)."""
+
+    def build(state: SessionState, now: int) -> Event:
+        with pytest.raises(UndoConflict) as refused:
+            decide_board(state, actor, BoardUndo("main"), now)
+        return refused.value.log_anyway
+
+    return build
+
+
+NOTE = {
+    "x": 120,
+    "y": -40,
+    "w": 200,
+    "h": 160,
+    "text": "Maji ni uhai 💧\nVann er liv",
+    "color": "#ffe066",
+}
+STROKE = {"points": [0, 0, 4, 3, 9, 7], "color": "#1f6feb", "width": 4}
+
 # The scripted session: (golden file name or None for a setup step, builder(state, now)).
 # Steps run in order; each builder sees the state the reducer made of the steps before it.
 STEPS: list[tuple[str | None, Build]] = [
@@ -112,6 +153,24 @@ STEPS: list[tuple[str | None, Build]] = [
         "participant.left.disconnected",
         lambda state, now: left_event(AMANI.participant_id, "disconnected", now),
     ),
+    ("board.created", board(TEACHER, BoardCreate("group-1", "Kikundi 1 / Gruppe 1"))),
+    (
+        "board.access_changed",
+        board(TEACHER, BoardAccessUpdate("main", mode="selected", classes=["c1", "c2"])),
+    ),
+    (
+        "board.put.stroke",
+        board(AMANI, BoardPut("main", {"id": "s1", "kind": "stroke", "props": STROKE})),
+    ),
+    ("board.appended", board(AMANI, BoardAppend("main", "s1", 3, [14, 12, 20, 15], True))),
+    ("board.put.note", board(AASE, BoardPut("main", {"id": "n1", "kind": "note", "props": NOTE}))),
+    ("board.patched", board(AASE, BoardPatch("main", "n1", {"text": "Vann er liv"}, z=5))),
+    ("board.restored.undo", board(AASE, BoardUndo("main"))),
+    ("board.restored.redo", board(AASE, BoardRedo("main"))),
+    (None, board(TEACHER, BoardPatch("main", "n1", {"color": "#ffd6e0"}))),
+    ("board.step_dropped", refused_undo(AASE)),
+    ("board.deleted", board(AMANI, BoardDelete("main", ["s1"]))),
+    ("board.cleared", board(TEACHER, BoardClear("main"))),
 ]
 
 

@@ -61,6 +61,16 @@ def test_every_message_type_has_an_example() -> None:
         "leave",
         "signal",
         "typing",
+        "cursor",
+        "board.put",
+        "board.patch",
+        "board.append",
+        "board.delete",
+        "board.clear",
+        "board.undo",
+        "board.redo",
+        "board.access",
+        "board.create",
     }
     assert set(SERVER_TYPES) == {
         "welcome",
@@ -70,6 +80,8 @@ def test_every_message_type_has_an_example() -> None:
         "pong",
         "peer.signal",
         "peer.typing",
+        "peer.cursors",
+        "board.records",
     }
     for message_type, example in EXAMPLES.items():
         assert message_type == example.TYPE

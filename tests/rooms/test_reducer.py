@@ -11,10 +11,19 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from server.errors import ClassbridgeError, StoredDataCorrupt
+from server.protocol.board import (
+    BoardAccessUpdate,
+    BoardClear,
+    BoardCreate,
+    BoardPatch,
+    BoardUndo,
+)
 from server.protocol.messages import ChatDelete, ChatSend, ClientMessage, SettingsUpdate
+from server.rooms.board.history import UndoConflict
 from server.rooms.events import Event, EventKind, SequencedEvent
 from server.rooms.reducer import apply_event
 from server.rooms.state import CHAT_HISTORY, SessionSettings, SessionState, dump_state, load_state
+from tests.rooms.board.drawing import append, delete, rect, stroke
 from tests.rooms.builders import (
     AMANI,
     BERGEN,
@@ -180,6 +189,26 @@ def test_every_event_kind_is_handled() -> None:
     before = _without_seq(session.state)
     lobby = SettingsUpdate(settings={"lobby": True})
     check(EventKind.SETTINGS_CHANGED, session.command(TEACHER, lobby))
+    board_steps: list[tuple[EventKind, ClientMessage]] = [
+        (EventKind.BOARD_CREATED, BoardCreate("group-1")),
+        (EventKind.BOARD_ACCESS_CHANGED, BoardAccessUpdate("main", locked=False, mode="teachers")),
+        (EventKind.BOARD_PUT, stroke("s", 0, 0)),
+        (EventKind.BOARD_APPENDED, append("s", 1, 1, 1)),
+        (EventKind.BOARD_PATCHED, BoardPatch("main", "s", {"width": 9})),
+        (EventKind.BOARD_RESTORED, BoardUndo("main")),
+        (EventKind.BOARD_DELETED, delete("s")),
+    ]
+    for kind, command in board_steps:
+        before = _without_seq(session.state)
+        check(kind, session.command(TEACHER, command))
+    session.command(TEACHER, rect("r"))
+    session.command(HOST, BoardPatch("main", "r", {"width": 5}))  # the undo below conflicts
+    before = _without_seq(session.state)
+    with pytest.raises(UndoConflict) as refused:
+        session.command(TEACHER, BoardUndo("main"))
+    check(EventKind.BOARD_STEP_DROPPED, session.append(refused.value.log_anyway))
+    before = _without_seq(session.state)
+    check(EventKind.BOARD_CLEARED, session.command(TEACHER, BoardClear("main")))
     assert changed == set(EventKind)
 
 

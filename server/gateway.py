@@ -26,7 +26,9 @@ from server.errors import (
     WrongSession,
 )
 from server.hub import Connection, SessionHub
+from server.hub.cursors import CursorSender
 from server.hub.outbox import Outbox
+from server.protocol.board import is_board_command
 from server.protocol.closecodes import CloseCode
 from server.protocol.codec import Frame, WireFormat, decode_frame, pack_batch
 from server.protocol.fields import request_id
@@ -41,13 +43,16 @@ from server.protocol.messages import (
     Pong,
     parse_client_message,
 )
-from server.protocol.peer import Signal, Typing
+from server.protocol.peer import Cursor, Signal, Typing
 from server.ratelimit import TokenBucket
 from server.settings import Limits
 
 log = logging.getLogger(__name__)
 
 _BAD_INPUT = (BadMessage, InvalidMessage, UnknownType)
+# Cursor positions a connection may send per second before the extra ones are dropped: a
+# fast screen's pointer events, with room to spare; what is sent on is coalesced anyway.
+CURSORS_PER_SECOND = 120.0
 # How long a closing connection may take to get its close frame out before we give up on it.
 CLOSE_TIMEOUT = 5.0
 
@@ -88,6 +93,10 @@ class ClientSession:
         # Negotiating one peer connection takes an offer, an answer and a burst of candidates.
         self.signals = TokenBucket(limits.signals_per_second, limits.signals_burst)
         self.typing = TokenBucket(limits.typing_per_second, limits.typing_burst)
+        # A stroke being drawn appends every 30-50 ms; moving and editing come on top.
+        self.board_ops = TokenBucket(limits.board_ops_per_second, limits.board_ops_burst)
+        self.cursor = CursorSender(self._publish_cursor)
+        self.cursors = TokenBucket(CURSORS_PER_SECOND, CURSORS_PER_SECOND)
         self.bad_messages = 0
         self.joined = False
         self._task: asyncio.Task[Any] | None = None
@@ -106,6 +115,7 @@ class ClientSession:
         finally:
             # Also on the way out of a cancellation: the writer must not outlive the connection.
             self._task = None  # from here on an overflow has nothing left to interrupt
+            self.cursor.close()
             if self.joined:
                 await self.hub.detach(self.connection)
             await self._close(outcome)
@@ -114,12 +124,15 @@ class ClientSession:
         try:
             return await self._serve()
         except asyncio.CancelledError:
-            if not (self.connection.slow or self._writer_failed):
+            closing = self.connection.closing  # the hub ended it (see Connection.close)
+            if not (self.connection.slow or self._writer_failed or closing):
                 raise
             assert self._task is not None
             self._task.uncancel()
             if self._writer_failed:
                 return CloseCode.INTERNAL_ERROR, "internal_error"
+            if closing is not None:
+                return closing
             log.warning("closing slow consumer (%s)", self._who())
             return CloseCode.SLOW_CONSUMER, "slow_consumer"
 
@@ -234,7 +247,8 @@ class ClientSession:
                 return CloseCode.TOO_MANY_ERRORS, "too_many_errors"
             return None
         try:
-            self._take(self.messages, "too many messages")
+            if not isinstance(message, Cursor):
+                self._take(self.messages, "too many messages")
             return await self._route(message)
         except ClassbridgeError as error:
             self._reply_error(error, request_id)
@@ -261,14 +275,31 @@ class ClientSession:
                 await self.hub.relay(self.connection, message)
                 if message.id is not None:  # a browser trickling candidates wants no acks
                     self.connection.send_message(Ack(id=message.id).to_wire())
+            case Cursor():  # reached only from _handle, which keeps it out of the budget
+                await self._move_cursor(message)
             case _:
                 if isinstance(message, ChatSend):
                     self._take(self.chat, "too many chat messages")
+                elif is_board_command(message):
+                    self._take(self.board_ops, "too many board operations")
                 seq = await self.hub.command(self.connection, message)
                 self.connection.send_message(Ack(id=message.id, seq=seq).to_wire())
         return None
 
     # --- helpers -------------------------------------------------------------------------------
+
+    async def _move_cursor(self, cursor: Cursor) -> None:
+        """A pointer moves at the screen's rate (60 Hz or more): beyond its own budget a
+        position is dropped silently (a newer one follows), never answered with an error,
+        and it does not use up the budget of the messages that matter."""
+        if self.cursors.take(time.monotonic()) > 0:
+            return
+        position = self.hub.cursor_position(self.connection, cursor)
+        await self.cursor.move(position)
+
+    async def _publish_cursor(self, position: dict[str, Any]) -> None:
+        if self.joined:
+            await self.hub.publish_cursor(self.connection, position)
 
     def _take(self, bucket: TokenBucket, what: str) -> None:
         wait = bucket.take(time.monotonic())
@@ -283,6 +314,7 @@ class ClientSession:
             id=request_id,
             detail=error.detail,
             retry_after_ms=None if retry is None else max(1, int(retry * 1000)),
+            current=getattr(error, "current", None),
         )
         self.connection.send_message(reply.to_wire())
 

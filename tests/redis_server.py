@@ -1,5 +1,6 @@
 """A real redis-server for the tests, on a free loopback port, that a test may stop, kill and
-restart. Never the machine's own Redis on 6379."""
+restart. Never the machine's own Redis on 6379. By default it keeps nothing across a restart;
+given a ``data_dir`` it persists every write (AOF, fsync always), so a restart keeps all."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -30,8 +32,9 @@ def _command(port: int, *words: str) -> bytes:
 
 
 class RedisServer:
-    def __init__(self, executable: str) -> None:
+    def __init__(self, executable: str, data_dir: Path | None = None) -> None:
         self.executable = executable
+        self.data_dir = data_dir
         self.port = _free_port()
         self.process: subprocess.Popen[bytes] | None = None
         self.start()
@@ -41,8 +44,13 @@ class RedisServer:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> None:
-        # No persistence: a restart loses everything, as a cache-only Redis would.
-        options = ["--save", "", "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning"]
+        options = ["--save", "", "--daemonize", "no", "--loglevel", "warning"]
+        if self.data_dir is None:
+            # No persistence: a restart loses everything, as a cache-only Redis would.
+            options += ["--appendonly", "no"]
+        else:
+            options += ["--appendonly", "yes", "--appendfsync", "always"]
+            options += ["--dir", str(self.data_dir)]
         self.process = subprocess.Popen(
             [self.executable, "--port", str(self.port), "--bind", "127.0.0.1", *options],
             stdout=subprocess.DEVNULL,
@@ -77,15 +85,19 @@ class RedisServer:
         self.start()
 
 
-@pytest.fixture(scope="session")
-def redis_server() -> Iterator[RedisServer]:
+def redis_executable() -> str:
     """Missing redis-server skips on a laptop and fails in CI (CI is set by .ci/run)."""
     executable = shutil.which("redis-server")
     if executable is None:
         if os.environ.get("CI"):
             pytest.fail("redis-server is required when CI is set; install it (.ci/run does)")
         pytest.skip("redis-server is not installed")
-    server = RedisServer(executable)
+    return executable
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    server = RedisServer(redis_executable())
     try:
         yield server
     finally:

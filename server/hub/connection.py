@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import itertools
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from server.hub.encoded import EncodedEvent, EncodedMessage
+from server.hub.encoded import Encoded, EncodedEvent, EncodedMessage
 from server.hub.outbox import Outbox
 from server.protocol.codec import WireFormat, encode_message
 from server.rooms.actor import Actor
@@ -40,13 +40,21 @@ class Connection:
         self.session_id = ""
         self.actor: Actor | None = None
         self.slow = False
+        # Set by ``close``: the code and reason the gateway ends this connection with.
+        self.closing: tuple[int, str] | None = None
         # While a resume is read and replayed, live events wait here so none is sent twice or
         # out of order. They count against the send queue's limit like queued messages do.
         self.held: list[EncodedEvent] | None = None
         self._held_bytes = 0
-        self._replay: deque[EncodedEvent] | None = None
+        self._replay: deque[Encoded] | None = None
         self._on_overflow = on_overflow
         self._early_volatile: list[EncodedMessage] | None = []  # None once welcomed
+
+    def close(self, code: int, reason: str) -> None:
+        """Have the gateway end this connection with ``code`` (after what is queued)."""
+        if self.closing is None and not self.slow:
+            self.closing = (code, reason)
+            self._on_overflow(self)  # the gateway's "stop serving now"
 
     def send_message(self, message: dict[str, Any]) -> None:
         self._put(encode_message(message, self.wire_format))
@@ -85,7 +93,7 @@ class Connection:
         self.hold()
         return held
 
-    def replay(self, events: list[EncodedEvent]) -> None:
+    def replay(self, events: Sequence[Encoded]) -> None:
         """Send ``events`` as fast as the client reads them, then the live events held meanwhile.
 
         However many events a client missed, they enter the send queue only as it drains, so a

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from server.protocol.codec import Frame, WireFormat, encode_message
 from server.rooms.events import Event, SequencedEvent
+
+
+class Encoded(Protocol):
+    """Anything sent to many connections, encoded once per wire format."""
+
+    def frame(self, wire_format: WireFormat) -> Frame: ...
 
 
 class EncodedEvent:

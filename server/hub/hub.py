@@ -17,16 +17,18 @@ from typing import Any
 import msgpack
 
 from server.broker.base import Broker, HistoryGone, LogPosition, StoredSnapshot
-from server.errors import SessionNotFound
+from server.errors import ClassbridgeError, SessionNotFound
 from server.hub.connection import Connection
 from server.hub.presence_keeper import PresenceKeeper
+from server.hub.recovery import Recovery
 from server.hub.replica import SessionReplica
 from server.hub.resume import welcome_fresh, welcome_resumed
-from server.hub.volatile import VolatileEnvelope
+from server.hub.volatile import CURSOR_ENVELOPE, VolatileEnvelope
 from server.hub.watch import heartbeat_and_sweep, watch_replicas
 from server.protocol.messages import ClientMessage, ResumePoint
-from server.protocol.peer import Signal, Typing
+from server.protocol.peer import Cursor, Signal, Typing
 from server.rooms.actor import Actor
+from server.rooms.board.access import check_may_point
 from server.rooms.chat import typing_notice
 from server.rooms.commands import CommandLimits, decide
 from server.rooms.events import Event, EventKind, redacted_post
@@ -55,6 +57,7 @@ class SessionHub:
         # Names this worker's connections in the broker's records (connection ids are local).
         self.worker_id = secrets.token_hex(6)
         self.presence_keeper = PresenceKeeper(self)
+        self.recovery = Recovery(self)
 
     def now_ms(self) -> int:
         return int(self._clock() * 1000)
@@ -84,7 +87,8 @@ class SessionHub:
         return await asyncio.shield(task)
 
     async def _load(self, session_id: str) -> SessionReplica:
-        if await self.broker.get_session(session_id) is None:
+        record = await self.broker.get_session(session_id)
+        if record is None:
             raise SessionNotFound("no such session (it may have ended)")
         snapshot = await self.broker.load_snapshot(session_id)
         if snapshot is None:
@@ -92,8 +96,10 @@ class SessionHub:
         else:
             state, epoch = load_state(msgpack.unpackb(snapshot.payload)), snapshot.epoch
         replica = SessionReplica(state, epoch, self.limits)
+        replica.record = record  # kept to write it back should Redis lose it
         replica.on_applied = self._after_apply
         replica.on_gap = self._schedule_repair
+        replica.on_foreign_epoch = self.recovery.schedule
         replica.subscription = await self.broker.subscribe(
             session_id, replica.receive, replica.receive_volatile
         )
@@ -101,7 +107,7 @@ class SessionHub:
         self._replicas[session_id] = replica
         if self._watcher is None:
             self._watcher = asyncio.ensure_future(
-                watch_replicas(self.broker, self._replicas, self._catch_up, self.limits)
+                watch_replicas(self._replicas, self.recovery.check, self.limits)
             )
         return replica
 
@@ -110,11 +116,8 @@ class SessionHub:
             session_id, LogPosition(replica.state.seq, replica.epoch)
         )
         if isinstance(missed, HistoryGone):
-            # The snapshot predates a loss of history: keep what it holds, adopt the new epoch
-            # so every client resuming with the old one gets a fresh snapshot.
-            log.warning("history lost; continuing from snapshot", extra={"session_id": session_id})
-            replica.epoch = missed.position.epoch
-            replica.state.seq = max(replica.state.seq, missed.position.seq)
+            # Another epoch, or our seq is past the log's top: the broker lost history.
+            await self.recovery.recover(replica)
             return
         for seq, payload in missed:
             replica.receive(seq, replica.epoch, payload)
@@ -215,9 +218,17 @@ class SessionHub:
         """Validate a command against the replica and append its events; returns the last seq."""
         replica = self._replicas[connection.session_id]
         assert connection.actor is not None
-        events = decide(
-            replica.state, connection.actor, message, self.now_ms(), self.command_limits
-        )
+        try:
+            events = decide(
+                replica.state, connection.actor, message, self.now_ms(), self.command_limits
+            )
+        except ClassbridgeError as refusal:
+            # Some refusals leave a trace every replica must apply (an undo step that can no
+            # longer be undone is dropped): logged, then the sender gets the error anyway.
+            follow_up: Event | None = getattr(refusal, "log_anyway", None)
+            if follow_up is not None:
+                await self._append(replica, follow_up)
+            raise
         seq = 0
         for event in events:
             seq = await self._append(replica, event)
@@ -238,6 +249,20 @@ class SessionHub:
             envelope = VolatileEnvelope(actor.participant_id, None, notice.to_wire())
         await self.broker.publish(replica.session_id, envelope.to_bytes())
 
+    def cursor_position(self, connection: Connection, cursor: Cursor) -> dict[str, Any]:
+        """A checked cursor position, ready for ``publish_cursor`` (which may come later)."""
+        replica = self._replicas[connection.session_id]
+        assert connection.actor is not None
+        board = replica.state.boards.get(cursor.board)
+        check_may_point(board, connection.actor, cursor.x, cursor.y)
+        return {"board": cursor.board, "x": cursor.x, "y": cursor.y}
+
+    async def publish_cursor(self, connection: Connection, position: dict[str, Any]) -> None:
+        assert connection.actor is not None
+        message = {"type": CURSOR_ENVELOPE, **position}
+        envelope = VolatileEnvelope(connection.actor.participant_id, None, message)
+        await self.broker.publish(connection.session_id, envelope.to_bytes())
+
     async def _forget_deleted_text(self, replica: SessionReplica, deletion: Event) -> None:
         """Done once, by the worker that decided the deletion: the post's text leaves the
         stored history, and a fresh snapshot replaces any that still held it."""
@@ -252,6 +277,11 @@ class SessionHub:
 
     async def _append(self, replica: SessionReplica, event: Event) -> int:
         position = await self.broker.append(replica.session_id, event.to_bytes())
+        if position.epoch != replica.epoch:
+            # The log was lost and restarted under us: the recovery moves this event into the
+            # rebuilt history and closes this replica's connections, so do not wait for it.
+            await self.recovery.recover(replica)
+            return position.seq
         await replica.wait_applied(position.seq)
         return position.seq
 
@@ -289,5 +319,8 @@ class SessionHub:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         for replica in list(self._replicas.values()):
-            await self._unload(replica)
+            try:
+                await self._unload(replica)
+            except Exception:  # the broker is away: the shutdown goes on without a snapshot
+                log.warning("no snapshot saved at shutdown (session=%s)", replica.session_id)
         self._replicas.clear()

@@ -3,7 +3,8 @@
 Events arrive from the broker in seq order and are applied by the pure reducer, then handed to
 every local connection allowed to see them, encoded once per wire format. An event that arrives
 ahead of a missing one waits in ``_ahead`` until the gap is filled: ``SessionHub`` then reads
-the missing events from the broker.
+the missing events from the broker. An event of another epoch means the broker lost the history
+this replica follows: it is kept aside, and ``hub/recovery.py`` rebuilds the replica.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from server.broker.base import Subscription
 from server.errors import ClassbridgeError
 from server.hub.admission import Admission
 from server.hub.connection import Connection
+from server.hub.cursors import CursorRelay
 from server.hub.encoded import EncodedEvent
-from server.hub.volatile import deliver_volatile
+from server.hub.volatile import CURSOR_ENVELOPE, VolatileEnvelope, deliver_volatile
 from server.rooms.events import Event
 from server.rooms.presence import PresenceTracker
 from server.rooms.reducer import apply_event
@@ -28,6 +30,11 @@ from server.settings import Limits
 log = logging.getLogger(__name__)
 
 APPLY_TIMEOUT = 10.0  # seconds an appended event may take to come back through the broker
+# Events held ahead of a gap (or of another epoch, during a recovery), at most. They are all in
+# the broker's history, so dropping them costs a longer catch-up, never an event; a gap that
+# stays open must not grow a worker's memory without bound.
+AHEAD_LIMIT = 1000
+AHEAD_BYTES = 8 * 2**20
 
 
 class SessionReplica:
@@ -41,11 +48,17 @@ class SessionReplica:
         self.presence_lock = asyncio.Lock()
         self.presence_timer: asyncio.TimerHandle | None = None
         self.subscription: Subscription | None = None
+        self.cursors = CursorRelay(lambda: self.connections.values())
         self.pins = 0  # attaches and API reads in progress; a pinned replica is not unloaded
         self.saved_seq = state.seq
         self.on_applied: Callable[[SessionReplica, int], None] | None = None
         self.on_gap: Callable[[SessionReplica], None] | None = None
+        self.on_foreign_epoch: Callable[[SessionReplica], None] | None = None
+        self.record: bytes | None = None  # the directory record, to restore it after a loss
+        self.recovering = False  # while True, events are kept aside, not applied
         self._ahead: dict[int, bytes] = {}
+        self._ahead_bytes = 0
+        self._aside: tuple[str, dict[int, bytes]] = ("", {})  # the newest other epoch's events
         self._waiters: list[tuple[int, asyncio.Future[None]]] = []
 
     @property
@@ -54,20 +67,71 @@ class SessionReplica:
 
     def receive(self, seq: int, epoch: str, payload: bytes) -> None:
         """The broker's listener: apply events strictly in seq order, each exactly once."""
+        if epoch != self.epoch or self.recovering:
+            self._put_aside(seq, epoch, payload)
+            return
         if seq <= self.state.seq:
             return
         if seq != self.state.seq + 1:
-            self._ahead[seq] = payload
+            self._hold_ahead(seq, payload)
             if self.on_gap is not None:
                 self.on_gap(self)
             return
         self._apply(seq, payload)
         while (payload := self._ahead.pop(self.state.seq + 1, b"")) != b"":
+            self._ahead_bytes -= len(payload)
             self._apply(self.state.seq + 1, payload)
+
+    def _hold_ahead(self, seq: int, payload: bytes) -> None:
+        if len(self._ahead) >= AHEAD_LIMIT or self._ahead_bytes + len(payload) > AHEAD_BYTES:
+            log.warning("gap open too long; reading from the log (session=%s)", self.session_id)
+            self._ahead.clear()  # the catch-up reads them from the history instead
+            self._ahead_bytes = 0
+        if seq not in self._ahead:
+            self._ahead[seq] = payload
+            self._ahead_bytes += len(payload)
+
+    def _put_aside(self, seq: int, epoch: str, payload: bytes) -> None:
+        """Keep events of another epoch (bounded) until the recovery decides which is current."""
+        if epoch != self._aside[0]:
+            self._aside = (epoch, {})
+        aside = self._aside[1]
+        if len(aside) < AHEAD_LIMIT:
+            aside[seq] = payload
+        if epoch != self.epoch and self.on_foreign_epoch is not None:
+            self.on_foreign_epoch(self)
+
+    def rebuild(self, state: SessionState, epoch: str) -> list[Connection]:
+        """Follow another history from ``state``: drop what belonged to the old one, release
+        waiting appends, and hand back the connections, which the caller closes (their clients
+        hold positions in the old epoch). Events kept aside for ``epoch`` apply next."""
+        self.state, self.epoch, self.saved_seq = state, epoch, state.seq
+        self._ahead.clear()
+        self._ahead_bytes = 0
+        for _, future in self._waiters:
+            if not future.done():
+                future.set_result(None)  # their events were moved or lost with the old epoch
+        self._waiters = []
+        connections = list(self.connections.values())
+        self.connections.clear()
+        return connections
+
+    def take_aside(self) -> list[tuple[int, bytes]]:
+        """Events kept aside for the replica's current epoch, in seq order (once)."""
+        epoch, aside = self._aside
+        self._aside = ("", {})
+        return sorted(aside.items()) if epoch == self.epoch else []
 
     def receive_volatile(self, payload: bytes) -> None:
         """The broker's volatile listener: no order to keep, nothing to apply."""
-        deliver_volatile(list(self.connections.values()), payload)
+        envelope = VolatileEnvelope.from_bytes(payload)
+        if envelope is None:
+            return
+        if envelope.message.get("type") == CURSOR_ENVELOPE:
+            position = {k: v for k, v in envelope.message.items() if k != "type"}
+            self.cursors.add(envelope.sender, position)
+        else:
+            deliver_volatile(list(self.connections.values()), envelope)
 
     def _apply(self, seq: int, payload: bytes) -> None:
         event = Event.from_bytes(payload)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from server.hub.connection import Connection
-from server.hub.encoded import EncodedEvent
+from server.hub.encoded import EncodedEvent, EncodedMessage
 from server.hub.replica import SessionReplica
+from server.protocol.board import BoardRecords
 from server.protocol.messages import Welcome
+from server.rooms.board.snapshot import record_chunks
 from server.rooms.events import Event
 from server.rooms.visibility import can_see, is_redacted, snapshot_for
 
@@ -24,7 +26,19 @@ def welcome_fresh(
         session=snapshot_for(state, connection.actor),
         id=request_id,
     )
+    chunks = [
+        EncodedMessage(BoardRecords(board.id, records, last=n == len(parts) - 1).to_wire())
+        for board in state.boards.values()
+        if (parts := record_chunks(board, connection.outbox.batch_bytes))
+        for n, records in enumerate(parts)
+    ]
+    if chunks:
+        # Paced like a resume's replay (a big board may pass the send queue's bound), with
+        # the live events held meanwhile, so they follow the records they build on.
+        connection.hold()
     connection.send_welcome(welcome.to_wire())
+    if chunks:
+        connection.replay(chunks)
 
 
 def welcome_resumed(

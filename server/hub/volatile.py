@@ -21,6 +21,10 @@ from server.hub.encoded import EncodedMessage
 
 log = logging.getLogger(__name__)
 
+# The type of a cursor position between workers; each worker coalesces them into
+# ``peer.cursors`` for its clients (hub/cursors.py), so clients never see this one.
+CURSOR_ENVELOPE = "peer.cursor"
+
 
 @dataclass(frozen=True, slots=True)
 class VolatileEnvelope:
@@ -44,11 +48,8 @@ class VolatileEnvelope:
         return None
 
 
-def deliver_volatile(connections: Iterable[Connection], payload: bytes) -> int:
+def deliver_volatile(connections: Iterable[Connection], envelope: VolatileEnvelope) -> int:
     """Hand a published envelope to the local connections it is for; returns how many."""
-    envelope = VolatileEnvelope.from_bytes(payload)
-    if envelope is None:
-        return 0
     encoded = EncodedMessage(envelope.message)
     delivered = 0
     for connection in connections:

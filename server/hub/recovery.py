@@ -1,0 +1,142 @@
+"""Bringing a replica back onto its session's log after the broker lost history.
+
+A Redis restart without persistence loses every key; one with ``appendfsync everysec`` may
+lose the last second. The log then starts again (a new epoch, seqs from 1) or falls behind
+what replicas applied, and a replica that kept following it would ignore the new events (their
+seqs are not above its own) or mix two histories. So a replica that sees another epoch (an
+event from pub/sub, an append's answer, the periodic check in ``watch.py``) or a log whose top
+is below its seq runs a recovery, one at a time per replica:
+
+1. ``Broker.reseed`` with its position and state decides atomically: the history is INTACT
+   (just catch up); another replica already re-seeded it (ADOPT its snapshot); or nobody did,
+   and this replica's state becomes the snapshot of a new epoch whose seqs continue above its
+   own (RESEEDED; events appended since the loss move above it). The directory record and the
+   join codes are written back too, so new joins and ``/api/join`` work again.
+2. The replica switches to the new state and epoch and closes its connections with 4009
+   (``history_reset``): their clients hold positions in a history that no longer exists, and a
+   resume gives them a snapshot of the new one. Presence is not touched: a client that is back
+   within the grace period is neither logged as left nor joined again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING
+
+import msgpack
+
+from server.broker.base import HistoryGone, LogPosition, ReseedOutcome
+from server.directory import SessionRecord
+from server.hub.replica import SessionReplica
+from server.protocol.closecodes import CloseCode
+from server.rooms.state import SessionState, dump_state, load_state
+
+if TYPE_CHECKING:
+    from server.hub.hub import SessionHub
+
+log = logging.getLogger(__name__)
+
+ATTEMPTS = 3  # a recovery that races another worker's re-seed tries again, this often
+RETRY_DELAY = 0.2  # seconds between attempts
+
+
+class Recovery:
+    def __init__(self, hub: SessionHub) -> None:
+        self.hub = hub
+        self._running: dict[SessionReplica, asyncio.Future[None]] = {}
+
+    def schedule(self, replica: SessionReplica) -> None:
+        """Called from the delivery path: start a recovery unless one runs."""
+        if replica not in self._running:
+            self.hub._spawn(self.recover(replica))
+
+    async def recover(self, replica: SessionReplica) -> None:
+        """Run (or join) the replica's recovery."""
+        running = self._running.get(replica)
+        if running is None:
+            running = asyncio.ensure_future(self._recover(replica))
+            self._running[replica] = running
+            running.add_done_callback(lambda _: self._running.pop(replica, None))
+        await asyncio.shield(running)
+
+    async def check(self, session_id: str, replica: SessionReplica) -> None:
+        """The periodic check: the log's top against the replica (see ``watch.py``)."""
+        top = await self.hub.broker.position(session_id)
+        if top.epoch != replica.epoch or top.seq < replica.state.seq:
+            log.warning("session %s: the log lost history; recovering", session_id)
+            await self.recover(replica)
+        elif top.seq > replica.state.seq:
+            log.info("replica behind its log; reading %s events", top.seq - replica.state.seq)
+            await self.hub._catch_up(session_id, replica)
+
+    async def _recover(self, replica: SessionReplica) -> None:
+        replica.recovering = True
+        try:
+            for attempt in range(ATTEMPTS):
+                if await self._attempt(replica):
+                    return
+                await asyncio.sleep(RETRY_DELAY * (attempt + 1))
+            log.error("session %s: recovery did not settle; retried later", replica.session_id)
+        finally:
+            replica.recovering = False
+            self._apply_aside(replica)
+
+    async def _attempt(self, replica: SessionReplica) -> bool:
+        broker, session_id = self.hub.broker, replica.session_id
+        known = LogPosition(replica.state.seq, replica.epoch)
+        snapshot: bytes = msgpack.packb(dump_state(replica.state), use_bin_type=True)
+        result = await broker.reseed(session_id, known, snapshot)
+        state = replica.state
+        if result.outcome is ReseedOutcome.RESEEDED:
+            log.warning("session %s: re-seeded the log at seq %d", session_id, known.seq)
+            await self._restore_directory(replica)
+        elif result.outcome is ReseedOutcome.ADOPT:
+            adopted = await self._adopted_state(session_id, result.position.epoch)
+            if adopted is None:
+                return False
+            state = adopted
+        epoch = result.position.epoch
+        missed = await broker.read_since(session_id, LogPosition(state.seq, epoch))
+        if isinstance(missed, HistoryGone):
+            if result.outcome is not ReseedOutcome.INTACT:
+                return False  # changed again meanwhile: decide anew
+            # A snapshot older than the kept history: nothing better is left to read.
+            log.warning("session %s: history lost; continuing from snapshot", session_id)
+            replica.state.seq = max(replica.state.seq, missed.position.seq)
+            return True
+        self._switch(replica, state, epoch, missed)
+        return True
+
+    async def _adopted_state(self, session_id: str, epoch: str) -> SessionState | None:
+        stored = await self.hub.broker.load_snapshot(session_id)
+        if stored is None or stored.epoch != epoch:
+            return None
+        return load_state(msgpack.unpackb(stored.payload))
+
+    async def _restore_directory(self, replica: SessionReplica) -> None:
+        if replica.record is None:
+            return
+        record = SessionRecord.from_bytes(replica.record)
+        codes = {code: class_id for class_id, code in record.join_codes.items()}
+        await self.hub.broker.create_session(replica.session_id, replica.record, codes)
+
+    def _switch(
+        self,
+        replica: SessionReplica,
+        state: SessionState,
+        epoch: str,
+        missed: list[tuple[int, bytes]],
+    ) -> None:
+        """No await from here on: the replica changes history in one step."""
+        if epoch != replica.epoch or state is not replica.state:
+            for connection in replica.rebuild(state, epoch):
+                connection.close(CloseCode.HISTORY_RESET, "history_reset")
+        replica.recovering = False
+        for seq, payload in missed:
+            replica.receive(seq, epoch, payload)
+
+    @staticmethod
+    def _apply_aside(replica: SessionReplica) -> None:
+        for seq, payload in replica.take_aside():
+            replica.receive(seq, replica.epoch, payload)

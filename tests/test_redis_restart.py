@@ -1,0 +1,158 @@
+"""Redis stopped and started again under a live session, as two workers on one Redis see it.
+
+Without persistence Redis comes back empty: the workers that hold the session write it back
+(directory, join codes, snapshot, a seq floor) and close their clients with 4009, who resume
+into a snapshot of the same lesson. With persistence nothing is lost: clients stay connected
+and a client that dropped meanwhile resumes with exactly the events it missed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from server.client import ClassbridgeClient, ClientError
+from server.protocol.messages import EventMessage
+from tests.conftest import ServerFactory
+from tests.helpers import Classroom, collect_until, open_classroom
+from tests.live import LiveServer
+from tests.redis_server import RedisServer, redis_executable
+
+SETTINGS: dict[str, Any] = {
+    "repair_interval": 0.2,
+    "presence_grace": 30.0,  # a client reset by the recovery is back long before this
+    "worker_heartbeat": 0.2,
+    "worker_timeout": 1.0,
+    "chat_per_second": 1000.0,
+    "chat_burst": 1000,
+}
+WAIT = 20.0
+OwnRedis = Callable[[bool], RedisServer]
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[OwnRedis]:
+    """A redis-server of the test's own (it is restarted), with or without persistence."""
+    started: list[RedisServer] = []
+
+    def start(persistent: bool) -> RedisServer:
+        server = RedisServer(redis_executable(), tmp_path if persistent else None)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+async def _wait_ready(servers: list[LiveServer], status: int) -> None:
+    async with asyncio.timeout(WAIT):
+        for server in servers:
+            while True:
+                if (await server.http.get("/readyz")).status_code == status:
+                    break
+                await asyncio.sleep(0.05)
+
+
+async def _lesson(
+    server_factory: ServerFactory, redis: RedisServer
+) -> tuple[list[LiveServer], Classroom, list[ClassbridgeClient], int]:
+    """Two workers; a teacher and a student on each; a dozen chat posts."""
+    servers = [await server_factory(broker_url=redis.url, **SETTINGS) for _ in range(2)]
+    room = await open_classroom(servers[0])
+    clients = []
+    for n, server in enumerate(servers * 2):
+        token = room.teacher_token(n % 2) if n < 2 else await room.student_token(1, f"S{n}")
+        clients.append(server.client(token))
+        await clients[-1].connect()
+    top = 0
+    for n in range(12):
+        top = (await clients[n % 4].chat(f"before {n}")).seq
+    for client in clients:
+        await collect_until(client, top)
+    return servers, room, clients, top
+
+
+async def _chat_when_back(client: ClassbridgeClient, text: str) -> int:
+    """The first commands after a restart may meet a pooled connection Redis closed."""
+    for _ in range(20):
+        try:
+            return (await client.chat(text)).seq
+        except ClientError:
+            await asyncio.sleep(0.1)
+    raise AssertionError("chat never worked again")
+
+
+def _texts(events: list[EventMessage]) -> list[str]:
+    return [e.data["text"] for e in events if e.kind == "chat.posted"]
+
+
+async def test_redis_restart_without_persistence_keeps_the_lesson_going(
+    own_redis: OwnRedis, server_factory: ServerFactory
+) -> None:
+    redis = own_redis(False)
+    servers, room, clients, top = await _lesson(server_factory, redis)
+    old_epoch = clients[0].epoch
+    redis.stop()  # everything in Redis is gone
+    await _wait_ready(servers, 503)
+    redis.start()
+    began = time.monotonic()
+    await _wait_ready(servers, 200)
+    # Every worker rebuilt its replica and told its clients to resume into the new history.
+    codes = [await c.wait_closed(WAIT) for c in clients]
+    assert codes == [4009] * len(clients)
+    for client in clients:
+        welcome = await client.reconnect()
+        assert (welcome.resume, welcome.seq) == ("snapshot", top)  # seqs never go backwards
+        assert welcome.epoch != old_epoch
+        assert welcome.session is not None
+        assert [m["text"] for m in welcome.session["chat"]] == [f"before {n}" for n in range(12)]
+    print(f"clients back {time.monotonic() - began:.2f}s after Redis answered again")
+    ack = await _chat_when_back(clients[2], "after the restart")
+    assert ack == top + 1
+    for client in clients:
+        events = await collect_until(client, ack)
+        assert [(e.seq, e.kind) for e in events] == [(ack, "chat.posted")]
+    # The directory was written back: join codes and new joins work on either worker.
+    newcomer = servers[1].client(await room.student_token(0, "Late"))
+    assert (await newcomer.connect()).seq == ack + 1  # its own participant.joined
+    assert all(not server.task.done() for server in servers)
+
+
+async def test_redis_restart_with_persistence_loses_nothing(
+    own_redis: OwnRedis, server_factory: ServerFactory
+) -> None:
+    redis = own_redis(True)
+    servers, _, clients, top = await _lesson(server_factory, redis)
+    epoch = clients[0].epoch
+    away = clients[3]
+    await away.drop()  # its network breaks while Redis is down
+    redis.kill()  # a crash: with appendfsync always, every acknowledged write is on disk
+    await _wait_ready(servers, 503)
+    # Longer than worker_timeout: every worker's last heartbeat in Redis is now "old".
+    await asyncio.sleep(1.5)
+    redis.start()
+    began = time.monotonic()
+    await _wait_ready(servers, 200)
+    ack = await _chat_when_back(clients[0], "after the restart")
+    welcome = await away.reconnect()
+    print(f"resumed {time.monotonic() - began:.2f}s after Redis answered again")
+    assert (welcome.resume, welcome.epoch) == ("events", epoch)
+    second = (await clients[1].chat("and again")).seq
+    for client in clients:
+        events = await collect_until(client, second)
+        assert [e.seq for e in events] == list(range(top + 1, second + 1))  # gap-free
+        assert _texts(events) == ["after the restart", "and again"]
+        assert client.close_code is None or client is away
+    assert (ack, second) == (top + 1, top + 2)
+    # Nobody was swept as the member of a "dead" worker (their beats in Redis were old).
+    await asyncio.sleep(1.5)  # more than worker_timeout: a wrong sweep would have run by now
+    marker = (await clients[0].chat("all here?")).seq
+    kinds = [e.kind for e in await collect_until(clients[1], marker)]
+    assert kinds == ["chat.posted"]
+    assert all(not server.task.done() for server in servers)

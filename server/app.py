@@ -15,7 +15,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
-from server.api import join, sessions, tokens
+from server.api import boards, join, sessions, tokens
 from server.api.responses import error_response
 from server.auth import TokenService
 from server.broker import Broker, broker_from_url
@@ -90,6 +90,7 @@ def _routes(services: Services) -> list[Route | WebSocketRoute | Mount]:
         Route("/sessions", sessions.create, methods=["POST"]),
         Route("/sessions/{session_id}", sessions.summary, methods=["GET"]),
         Route("/sessions/{session_id}/tokens", tokens.mint, methods=["POST"]),
+        Route("/sessions/{session_id}/boards/{board_id}.svg", boards.export_svg, methods=["GET"]),
         Route("/join", join.self_join, methods=["POST"]),
     ]
     gateway = Gateway(services.hub, services.tokens, services.settings.limits)

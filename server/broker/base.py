@@ -121,9 +121,10 @@ class Broker(Protocol):
 
     async def remove_connection(self, session_id: str, connection_key: str) -> None: ...
 
-    async def has_connections(self, session_id: str, participant_id: str) -> bool:
-        """Whether the participant holds a connection on any worker: a participant with a tab
-        on two workers is present until both are gone."""
+    async def count_connections(self, session_id: str, participant_id: str) -> int:
+        """How many connections the participant holds on all workers together: a participant
+        with a tab on two workers is present until both are gone, and the cap on connections
+        per participant counts every worker's."""
 
     async def heartbeat(self, worker_id: str, now: float) -> None:
         """The worker is alive at ``now`` (seconds since the epoch)."""

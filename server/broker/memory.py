@@ -154,8 +154,8 @@ class MemoryBroker:
         if not held:
             self._connections.pop(session_id, None)
 
-    async def has_connections(self, session_id: str, participant_id: str) -> bool:
-        return participant_id in self._connections.get(session_id, {}).values()
+    async def count_connections(self, session_id: str, participant_id: str) -> int:
+        return list(self._connections.get(session_id, {}).values()).count(participant_id)
 
     async def heartbeat(self, worker_id: str, now: float) -> None:
         return None  # one process: its worker cannot die without the broker

@@ -293,10 +293,10 @@ class RedisBroker:
         await self.client.delete(key)
         return taken
 
-    async def has_connections(self, session_id: str, participant_id: str) -> bool:
+    async def count_connections(self, session_id: str, participant_id: str) -> int:
         # A session holds a few hundred connections at most: reading them all is one call.
         held = await self.client.hvals(session_keys(session_id).conns)
-        return participant_id.encode() in cast(list[bytes], held)
+        return cast(list[bytes], held).count(participant_id.encode())
 
     # --- snapshots ---------------------------------------------------------------------------
     async def save_snapshot(self, session_id: str, snapshot: StoredSnapshot) -> None:

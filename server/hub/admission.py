@@ -1,4 +1,4 @@
-"""Who may open one more connection to a session on this worker.
+"""Who may open one more connection to a session.
 
 Each join of a participant who is not present logs ``participant.joined`` (and each leave
 ``participant.left``), so a client that joins and leaves in a loop would flood every member's
@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 
 from server.errors import RateLimited, TooManyConnections
 from server.ratelimit import TokenBucket
-from server.rooms.presence import PresenceTracker
 from server.settings import Limits
 
 
@@ -21,9 +20,9 @@ class Admission:
     limits: Limits
     _joins: dict[str, TokenBucket] = field(default_factory=dict)
 
-    def admit(self, presence: PresenceTracker, participant_id: str, now: float) -> None:
-        held = presence.connections.get(participant_id, ())
-        if len(held) >= self.limits.connections_per_participant:
+    def admit(self, held: int, participant_id: str, now: float) -> None:
+        """``held``: the participant's open connections on all workers."""
+        if held >= self.limits.connections_per_participant:
             raise TooManyConnections(
                 f"at most {self.limits.connections_per_participant} connections per participant"
             )

@@ -185,7 +185,9 @@ class SessionHub:
     ) -> None:
         async with replica.presence_lock:
             now = asyncio.get_running_loop().time()
-            replica.admission.admit(replica.presence, actor.participant_id, now)
+            # The cap counts this participant's connections on every worker, not just here.
+            held = await self.broker.count_connections(replica.session_id, actor.participant_id)
+            replica.admission.admit(held, actor.participant_id, now)
             replica.presence.connect(actor.participant_id, connection.id)
             await self.broker.add_connection(
                 replica.session_id, self.presence_keeper.key(connection), actor.participant_id

@@ -92,7 +92,7 @@ class PresenceKeeper:
         """Present in the log, and no connection left on any worker: time to log ``left``."""
         if not replica.state.is_present(participant_id):
             return False
-        return not await self.hub.broker.has_connections(replica.session_id, participant_id)
+        return not await self.hub.broker.count_connections(replica.session_id, participant_id)
 
     async def sweep(self, connections: list[tuple[str, str]]) -> None:
         """A dead worker's connections are gone: log ``left`` where nobody else holds one."""

@@ -294,14 +294,15 @@ async def test_directory_create_get_and_find_join_code(make_broker: BrokerFactor
 
 async def test_connections_are_counted_per_participant(make_broker: BrokerFactory) -> None:
     broker = await make_broker()
-    assert not await broker.has_connections("s1", "p_amani")
+    assert await broker.count_connections("s1", "p_amani") == 0
     await broker.add_connection("s1", "w1:1", "p_amani")
     await broker.add_connection("s1", "w2:7", "p_amani")  # a second tab, on another worker
     await broker.add_connection("s1", "w1:2", "p_ines")
+    assert await broker.count_connections("s1", "p_amani") == 2
     await broker.remove_connection("s1", "w1:1")
-    assert await broker.has_connections("s1", "p_amani")  # the other tab still holds
+    assert await broker.count_connections("s1", "p_amani") == 1  # the other tab still holds
     await broker.remove_connection("s1", "w2:7")
     await broker.remove_connection("s1", "w2:7")  # twice is harmless
-    assert not await broker.has_connections("s1", "p_amani")
-    assert await broker.has_connections("s1", "p_ines")
-    assert not await broker.has_connections("s2", "p_ines")  # sessions are apart
+    assert await broker.count_connections("s1", "p_amani") == 0
+    assert await broker.count_connections("s1", "p_ines") == 1
+    assert await broker.count_connections("s2", "p_ines") == 0  # sessions are apart

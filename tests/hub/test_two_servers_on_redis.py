@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from server.protocol.peer import PeerSignal, PeerTyping
 from tests.conftest import ServerFactory
 from tests.helpers import collect_until, open_classroom, participant_of, wait_event
@@ -94,3 +96,19 @@ async def test_volatile_messages_cross_servers_to_whoever_holds_the_recipient(
     for other in (lisbon, teacher):  # the first thing either gets: the signal went elsewhere
         assert await other.next_peer_message() == PeerTyping(sender=participant_of(nairobi))
     assert await room.seq() == before
+
+
+async def test_the_cap_on_connections_counts_every_server(
+    server_factory: ServerFactory, redis_server: RedisServer
+) -> None:
+    redis_server.flush()
+    first = await server_factory(broker_url=redis_server.url, connections_per_participant=2)
+    second = await server_factory(broker_url=redis_server.url, connections_per_participant=2)
+    room = await open_classroom(first)
+    token = await room.student_token(1, "Amani")
+    await first.client(token).connect()
+    await second.client(token).connect()
+    third = first.client(token)  # a third tab, on the first server again
+    with pytest.raises(ConnectionError):
+        await third.connect()
+    assert third.close_code == 4013

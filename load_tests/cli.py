@@ -12,10 +12,12 @@ from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from load_tests.config import FanoutConfig, validate
+from load_tests.config import SYSTEMS, FanoutConfig, validate
 from load_tests.fanout import machine_busy, run_benchmark
-from load_tests.report import build_report, format_table
+from load_tests.redis_server import redis_executable
+from load_tests.report import build_report
 from load_tests.stats import RateResult
+from load_tests.table import format_table
 
 T = TypeVar("T")
 BUSY_WARNING = 0.15  # of the machine's capacity, measured for 1 s before the run
@@ -28,6 +30,15 @@ def _rates(text: str) -> tuple[float, ...]:
         raise argparse.ArgumentTypeError(f"rates: {error}") from None
 
 
+def _systems(text: str) -> tuple[str, ...]:
+    names = tuple(part.strip() for part in text.split(",") if part.strip())
+    names = tuple("memory" if name == "classbridge" else name for name in names)
+    unknown = sorted(set(names) - set(SYSTEMS))
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown systems {unknown}: choose from {SYSTEMS}")
+    return names
+
+
 def _fanout_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     d = FanoutConfig()
     p = commands.add_parser(
@@ -35,8 +46,10 @@ def _fanout_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]
         help="chat fan-out: N sessions x M clients, offered rates, vs a bare broadcast ceiling",
         description="Chat fan-out benchmark: N sessions x M clients (msgpack by default); some "
         "clients per session post chat at each offered rate; reports delivered events/s, "
-        "end-to-end latency, loss, duplicates and server CPU/RSS for Classbridge and for "
-        "load_tests/baselines/ceiling.py on the same workload. Loopback only; bounded.",
+        "end-to-end latency, loss, duplicates and server CPU/RSS for Classbridge on memory://, "
+        "Classbridge on several workers over a Redis it starts (with Redis commands per event) "
+        "and load_tests/baselines/ceiling.py, one after the other on the same workload. "
+        "Loopback only; bounded.",
     )
     p.add_argument("--sessions", type=int, default=d.sessions, help="sessions (N)")
     p.add_argument("--clients", type=int, default=d.clients, help="clients per session (M)")
@@ -59,22 +72,50 @@ def _fanout_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]
     )
     p.add_argument("--api-key", help="its operator API key (with --url)")
     p.add_argument("--server-pid", type=int, help="its process id, for CPU and memory")
-    ceiling_help = "also run the bare broadcast baseline on the same workload (default)"
     p.add_argument(
-        "--ceiling", action=argparse.BooleanOptionalAction, default=True, help=ceiling_help
+        "--systems",
+        type=_systems,
+        help="which systems run, in this order: memory (Classbridge, 1 process, memory://; or "
+        "the server at --url), redis (Classbridge, --redis-workers workers over a redis-server "
+        "started on a free loopback port), ceiling (the bare broadcast baseline). "
+        "Default: memory,redis,ceiling; with --url: memory,ceiling",
     )
+    p.add_argument(
+        "--redis-workers",
+        type=int,
+        default=d.redis_workers,
+        help="worker processes of the redis system (classbridge serve --workers N)",
+    )
+    ceiling_help = "add or drop the ceiling baseline from --systems (kept for older commands)"
+    p.add_argument("--ceiling", action=argparse.BooleanOptionalAction, help=ceiling_help)
     p.add_argument("--server-log-level", default=d.server_log_level)
     p.add_argument("--json", type=Path, help="write every figure to this file")
     p.add_argument("--quiet", action="store_true", help="no progress line")
 
 
+def systems_from_args(args: argparse.Namespace) -> tuple[str, ...]:
+    systems = args.systems
+    if systems is None:
+        systems = ("memory", "ceiling") if args.url is not None else SYSTEMS
+    if args.ceiling is False:
+        systems = tuple(name for name in systems if name != "ceiling")
+    elif args.ceiling and "ceiling" not in systems:
+        systems = (*systems, "ceiling")
+    return tuple(systems)
+
+
 def config_from_args(args: argparse.Namespace) -> FanoutConfig:
     if not args.spawn and args.url is None:
         raise ValueError("--no-spawn needs --url")
-    names = set(FanoutConfig.__dataclass_fields__) - {"progress"}
+    names = set(FanoutConfig.__dataclass_fields__) - {"progress", "systems"}
     values = {name: getattr(args, name) for name in names if hasattr(args, name)}
-    config = FanoutConfig(**values, progress=not args.quiet)
+    config = FanoutConfig(**values, systems=systems_from_args(args), progress=not args.quiet)
     validate(config)
+    if "redis" in config.systems:
+        try:
+            redis_executable()  # fail now, not after the first system has run
+        except RuntimeError as error:
+            raise ValueError(str(error)) from None
     return config
 
 

@@ -10,6 +10,11 @@ MAX_CLIENTS = 2000  # sessions x clients: one generator process on a small machi
 MAX_RATE = 50_000.0  # offered chat messages per second
 MAX_SECONDS = 600.0
 MAX_PAD = 1500  # extra characters per chat text (the server's default limit is 2000)
+MAX_WORKERS = 8  # classbridge processes for the redis system; more only oversubscribe this box
+# The systems a run can compare, in the order they run: Classbridge on one process and
+# memory:// (or the server at --url), Classbridge on several workers over a spawned Redis, and
+# the bare broadcast baseline.
+SYSTEMS = ("memory", "redis", "ceiling")
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +34,10 @@ class FanoutConfig:
     url: str | None = None  # an already running Classbridge (loopback only); None: spawn one
     api_key: str | None = None  # needed with url
     server_pid: int | None = None  # with url: the process to read CPU and memory of
-    ceiling: bool = True  # also run load_tests/baselines/ceiling.py on the same workload
+    # Which systems run (see SYSTEMS). The command line runs all three by default; this default
+    # leaves Redis out so that code (and tests) that only need memory:// never need redis-server.
+    systems: tuple[str, ...] = ("memory", "ceiling")
+    redis_workers: int = 2  # `classbridge serve --workers N` for the redis system
     server_log_level: str = "warning"
     progress: bool = True
 
@@ -37,11 +45,16 @@ class FanoutConfig:
     def total_clients(self) -> int:
         return self.sessions * self.clients
 
+    @property
+    def ceiling(self) -> bool:
+        return "ceiling" in self.systems
+
     def time_budget(self) -> float:
         """An upper bound on the run's wall time; the run is cancelled past it."""
         per_rate = self.warmup + self.duration + self.drain_timeout + 2.0
         per_system = 30.0 + self.ramp + self.total_clients * 0.05 + per_rate * len(self.rates)
-        return per_system * (2 if self.ceiling else 1)
+        # The redis system also starts redis-server and waits until every worker answers.
+        return per_system * len(self.systems) + (40.0 if "redis" in self.systems else 0.0)
 
 
 def validate(config: FanoutConfig) -> None:
@@ -58,6 +71,10 @@ def validate(config: FanoutConfig) -> None:
         (config.arrival in ("poisson", "uniform"), "arrival is poisson or uniform"),
         (config.wire_format in ("msgpack", "json"), "format is msgpack or json"),
         (0 <= config.pad <= MAX_PAD, f"pad must be 0 .. {MAX_PAD}"),
+        (bool(config.systems), "give at least one system"),
+        (set(config.systems) <= set(SYSTEMS), f"systems are {', '.join(SYSTEMS)}"),
+        (len(set(config.systems)) == len(config.systems), "name each system once"),
+        (1 <= config.redis_workers <= MAX_WORKERS, f"redis workers must be 1 .. {MAX_WORKERS}"),
     ]
     for ok, problem in checks:
         if not ok:

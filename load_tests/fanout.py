@@ -1,8 +1,9 @@
 """The chat fan-out benchmark: N sessions x M clients, some posting chat at fixed offered rates.
 
-For each system (Classbridge, then the ceiling baseline, never both at once) it starts the
-server, joins every client over a short ramp, then for each rate: warm-up, a measured window,
-and a drain that waits (bounded) for late deliveries before checking loss and duplicates.
+For each system in turn (Classbridge on memory://, Classbridge on N workers over a Redis it
+starts, the ceiling baseline; never two at once) it starts the server, joins every client over
+a short ramp, then for each rate: warm-up, a measured window, and a drain that waits (bounded)
+for late deliveries before checking loss and duplicates.
 """
 
 from __future__ import annotations
@@ -15,19 +16,18 @@ from collections.abc import AsyncIterator
 
 from load_tests.client import BenchClient
 from load_tests.config import FanoutConfig
-from load_tests.procstat import (
-    MachineSample,
-    ProcessSample,
-    busy_share,
-    own_cpu_seconds,
-    sample_machine,
-    sample_process,
-)
+from load_tests.measure import measure
+from load_tests.notes import with_notes
+from load_tests.procstat import busy_share, sample_machine
 from load_tests.progress import Progress
 from load_tests.provision import provision
+from load_tests.redis_monitor import script_shares
+from load_tests.redis_server import spawn_redis
+from load_tests.redis_stats import RedisProbe, command_figures
 from load_tests.schedule import interleave, offer_load
-from load_tests.servers import Target, spawn_ceiling, spawn_classbridge
-from load_tests.stats import RateResult, Samples, rate_result
+from load_tests.servers import WORKERS_TIMEOUT, Target, spawn_ceiling, spawn_classbridge
+from load_tests.spread import wait_for_workers
+from load_tests.stats import RateResult, SystemFacts, rate_result
 from load_tests.tally import PhaseTally, Window, check_deliveries
 from load_tests.wire import Codec
 
@@ -35,6 +35,7 @@ JOIN_TIMEOUT = 15.0
 START_DELAY_NS = 50_000_000  # between setting a rate up and its first send
 DRAIN_POLL = 0.02
 SETTLE = 0.1  # after the drain: time for a late duplicate to show up before the check
+MONITOR_SECONDS = 0.5  # the most of each warm-up spent sampling Redis with MONITOR
 
 Clients = list[list[BenchClient]]  # per session, per client
 
@@ -46,12 +47,24 @@ async def run_benchmark(
     progress = progress or Progress(enabled=config.progress)
     results: dict[str, list[RateResult]] = {}
     async with asyncio.timeout(config.time_budget()):
-        async with _classbridge(config) as target:
-            results[target.name] = await run_system(target, config, progress)
-        if config.ceiling:
-            async with spawn_ceiling() as target:
+        for system in config.systems:
+            async with _system(system, config) as target:
                 results[target.name] = await run_system(target, config, progress)
     return results
+
+
+@contextlib.asynccontextmanager
+async def _system(system: str, config: FanoutConfig) -> AsyncIterator[Target]:
+    if system == "ceiling":
+        async with spawn_ceiling() as target:
+            yield target
+    elif system == "redis":
+        # Exit order: the workers stop before their Redis does.
+        async with spawn_redis() as redis, spawn_classbridge(config, redis) as target:
+            yield target
+    else:
+        async with _classbridge(config) as target:
+            yield target
 
 
 async def machine_busy(seconds: float = 1.0) -> float | None:
@@ -68,7 +81,8 @@ async def _classbridge(config: FanoutConfig) -> AsyncIterator[Target]:
             yield target
         return
     base_url = config.url.rstrip("/").replace("ws://", "http://", 1).removesuffix("/ws")
-    yield Target("classbridge", base_url, config.server_pid, config.api_key)
+    seen = await wait_for_workers(base_url, 1, WORKERS_TIMEOUT)  # which workers answer there
+    yield Target("classbridge", base_url, config.server_pid, config.api_key, healthz=dict(seen))
 
 
 async def run_system(target: Target, config: FanoutConfig, progress: Progress) -> list[RateResult]:
@@ -80,14 +94,17 @@ async def run_system(target: Target, config: FanoutConfig, progress: Progress) -
         [BenchClient(s, codec, tallies, config.pad) for _ in range(config.clients)]
         for s in range(config.sessions)
     ]
+    probe = RedisProbe(target.redis) if target.redis is not None else None
     try:
         await join_all(target.ws_url, clients, tokens, config.ramp)
         return [
-            await run_rate(target, clients, tallies, index, config, progress)
+            await run_rate(target, clients, tallies, index, config, progress, probe)
             for index in range(len(config.rates))
         ]
     finally:
         await asyncio.gather(*(c.close() for row in clients for c in row))
+        if probe is not None:
+            await probe.close()
 
 
 async def join_all(url: str, clients: Clients, tokens: list[list[str]], ramp: float) -> None:
@@ -110,7 +127,9 @@ async def run_rate(
     index: int,
     config: FanoutConfig,
     progress: Progress,
+    probe: RedisProbe | None = None,
 ) -> RateResult:
+    calls_before = await probe.calls() if probe is not None else {}
     start = time.monotonic_ns() + START_DELAY_NS
     measure_from = start + int(config.warmup * 1e9)
     window = Window(measure_from, measure_from + int(config.duration * 1e9))
@@ -120,38 +139,41 @@ async def run_rate(
     rng = random.Random(config.seed * 1009 + index)  # the same arrivals for every system
     span = config.warmup + config.duration
     load = asyncio.create_task(offer_load(tally, senders, start, span, config.arrival, rng))
+    monitor = _monitor(target, start, config.warmup)
     try:
         async with progress.watching(target.name, tally, len(config.rates)):
-            samples = await _measure(target.pid, window)
+            samples = await measure(target, window)
             await load
             drain_s = await drain(tally, config.clients, config.drain_timeout)
             await asyncio.sleep(SETTLE)
+        redis = None
+        if probe is not None:
+            shares = await monitor if monitor is not None else None
+            calls = await probe.calls()
+            redis = command_figures(
+                calls_before, calls, tally.acked_count, shares, monitor is not None
+            )
     finally:
         load.cancel()
+        if monitor is not None:
+            monitor.cancel()
     received = [[c.received.pop(index, set()) for c in row] for row in clients]
     check = check_deliveries(tally, received)
-    result = rate_result(tally, check, samples, config.clients, drain_s)
+    facts = SystemFacts(target.workers, target.healthz, target.broker)
+    result = rate_result(tally, check, samples, config.clients, drain_s, facts, redis)
     tally.release()
-    return result
+    return with_notes(result)
 
 
-async def _measure(pid: int | None, window: Window) -> Samples:
-    await _sleep_until(window.start_ns)
-    server_before, cpu_before, machine_before = _samples(pid)
-    await _sleep_until(window.end_ns)
-    server_after, cpu_after, machine_after = _samples(pid)
-    generator_cpu = cpu_after - cpu_before
-    return Samples(server_before, server_after, generator_cpu, machine_before, machine_after)
-
-
-def _samples(pid: int | None) -> tuple[ProcessSample | None, float, MachineSample | None]:
-    return sample_process(pid), own_cpu_seconds(), sample_machine()
-
-
-async def _sleep_until(t_ns: int) -> None:
-    delay = t_ns - time.monotonic_ns()
-    if delay > 0:
-        await asyncio.sleep(delay / 1e9)
+def _monitor(
+    target: Target, start_ns: int, warmup: float
+) -> asyncio.Task[dict[str, float] | None] | None:
+    """A MONITOR sample in the middle of the warm-up, well clear of the measured window."""
+    if target.redis is None or warmup <= 0:
+        return None
+    seconds = min(MONITOR_SECONDS, warmup / 3)
+    begin = start_ns + int(warmup / 3 * 1e9)
+    return asyncio.create_task(script_shares(target.redis.port, begin, seconds))
 
 
 async def drain(tally: PhaseTally, clients_per_session: int, timeout: float) -> float:

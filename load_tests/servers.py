@@ -13,11 +13,16 @@ import sys
 import tempfile
 import urllib.request
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeAlias
+from typing import TYPE_CHECKING, TypeAlias
+from urllib.parse import urlsplit
 
 from load_tests.config import FanoutConfig
+from load_tests.spread import wait_for_workers
+
+if TYPE_CHECKING:  # redis_server imports free_port from here
+    from load_tests.redis_server import RedisInstance
 
 Popen: TypeAlias = "subprocess.Popen[bytes]"
 START_TIMEOUT = 20.0
@@ -25,6 +30,7 @@ STOP_TIMEOUT = 10.0
 # High enough that no per-connection limit of Classbridge shapes the offered load.
 UNLIMITED = "1000000"
 REPO_ROOT = Path(__file__).resolve().parent.parent
+WORKERS_TIMEOUT = 20.0  # for every worker of `serve --workers N` to answer /healthz
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,12 +39,20 @@ class Target:
 
     name: str
     base_url: str  # http://127.0.0.1:PORT
-    pid: int | None
+    pid: int | None  # measured with its children: the workers of `serve --workers N`
     api_key: str | None = None
+    workers: int = 1
+    redis: RedisInstance | None = None  # the Redis it uses, when the benchmark started one
+    healthz: dict[str, int] = field(default_factory=dict)  # worker id -> probes it answered
+    broker: str | None = None  # for the report; None when not started here
 
     @property
     def ws_url(self) -> str:
         return "ws" + self.base_url.removeprefix("http").rstrip("/") + "/ws"
+
+    @property
+    def port(self) -> int:
+        return urlsplit(self.base_url).port or 80
 
 
 def free_port() -> int:
@@ -48,13 +62,20 @@ def free_port() -> int:
         return port
 
 
-def classbridge_command(port: int, api_key: str, config: FanoutConfig) -> list[str]:
-    return [
+def classbridge_command(
+    port: int, api_key: str, config: FanoutConfig, broker_url: str | None = None, workers: int = 1
+) -> list[str]:
+    command = [
         *(sys.executable, "-m", "server", "serve", "--host", "127.0.0.1", "--port", str(port)),
-        *("--api-key", api_key, "--secret", secrets.token_hex(32), "--no-demo"),
+        # "=" form: a urlsafe key may start with "-", which argparse would take for an option.
+        f"--api-key={api_key}",
+        *("--secret", secrets.token_hex(32), "--no-demo"),
         *("--log-level", config.server_log_level),
         *("--chat-per-second", UNLIMITED, "--messages-per-second", UNLIMITED),
     ]
+    if broker_url is not None:
+        command += ["--broker", broker_url, "--workers", str(workers)]
+    return command
 
 
 def child_env(**extra: str) -> dict[str, str]:
@@ -69,11 +90,21 @@ def classbridge_env() -> dict[str, str]:
 
 
 @contextlib.asynccontextmanager
-async def spawn_classbridge(config: FanoutConfig) -> AsyncIterator[Target]:
+async def spawn_classbridge(
+    config: FanoutConfig, redis: RedisInstance | None = None
+) -> AsyncIterator[Target]:
+    """One process on memory://, or ``config.redis_workers`` workers on ``redis``."""
     port, api_key = free_port(), secrets.token_urlsafe(24)
-    command = classbridge_command(port, api_key, config)
-    async with _spawned("classbridge", command, classbridge_env(), port) as pid:
-        yield Target("classbridge", f"http://127.0.0.1:{port}", pid, api_key)
+    workers = 1 if redis is None else config.redis_workers
+    name = "classbridge" if redis is None else f"cb-redis-{workers}w"
+    broker = None if redis is None else redis.url
+    command = classbridge_command(port, api_key, config, broker, workers)
+    async with _spawned(name, command, classbridge_env(), port) as pid:
+        base_url = f"http://127.0.0.1:{port}"
+        # /healthz answered once: one worker is up. Wait for all before the clients join.
+        seen = await wait_for_workers(base_url, workers, WORKERS_TIMEOUT)
+        described = "memory://" if redis is None else f"{redis.url} (redis {redis.version})"
+        yield Target(name, base_url, pid, api_key, workers, redis, dict(seen), described)
 
 
 @contextlib.asynccontextmanager
@@ -90,7 +121,7 @@ async def _spawned(
 ) -> AsyncIterator[int]:
     with tempfile.TemporaryDirectory(prefix="classbridge-bench-") as workdir:
         log_path = Path(workdir) / f"{name}.log"
-        process = _start(command, env, workdir, log_path)
+        process = start_process(command, env, workdir, log_path)
         try:
             await _wait_healthy(process, port, log_path)
             yield process.pid
@@ -98,14 +129,14 @@ async def _spawned(
             await _stop(process)
 
 
-def _start(command: list[str], env: dict[str, str], cwd: str, log_path: Path) -> Popen:
+def start_process(command: list[str], env: dict[str, str], cwd: str, log_path: Path) -> Popen:
     with open(log_path, "wb") as log_file:  # the child keeps its own copy of the descriptor
         return subprocess.Popen(
             command, stdout=log_file, stderr=subprocess.STDOUT, env=env, cwd=cwd
         )
 
 
-def _tail(log_path: Path) -> str:
+def log_tail(log_path: Path) -> str:
     return log_path.read_text(errors="replace")[-2000:]
 
 
@@ -118,7 +149,7 @@ async def _wait_healthy(process: Popen, port: int, log_path: Path) -> None:
         if await asyncio.to_thread(_answers, url):
             return
         await asyncio.sleep(0.1)
-    raise RuntimeError(f"server did not start (exit {process.poll()}):\n{_tail(log_path)}")
+    raise RuntimeError(f"server did not start (exit {process.poll()}):\n{log_tail(log_path)}")
 
 
 def _answers(url: str) -> bool:

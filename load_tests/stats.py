@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from load_tests.procstat import MachineSample, ProcessSample, busy_share
+from load_tests.redis_stats import RedisCommands
 from load_tests.tally import DeliveryCheck, PhaseTally
 
 MB = 1024 * 1024
-GENERATOR_BUSY = 0.85  # share of one core above which the generator may be the bottleneck
-SERVER_FULL = 0.95  # server CPU share of its one core at which the server itself is saturated
-MACHINE_FULL = 0.9  # machine busy share (all cores) at which the box itself is saturated
-GENERATOR_LATE_MS = 10.0  # send lag (p99) above which the offered load was not offered on time
 
 
 def percentile(ordered: list[int], fraction: float) -> int:
@@ -56,11 +53,24 @@ def summarize_latency(samples_ns: Sequence[int]) -> LatencySummary:
 class Samples:
     """Process figures at the start and the end of the measured window."""
 
-    server_before: ProcessSample | None
+    server_before: ProcessSample | None  # the server process and its children, summed
     server_after: ProcessSample | None
     generator_cpu_s: float
     machine_before: MachineSample | None = None
     machine_after: MachineSample | None = None
+    redis_before: ProcessSample | None = None  # redis-server, for the redis system
+    redis_after: ProcessSample | None = None
+    connections: dict[int, int] = field(default_factory=dict)  # pid -> clients, at the end
+    cpu_per_process: dict[int, float] = field(default_factory=dict)  # pid -> CPU-s in window
+
+
+@dataclass(frozen=True, slots=True)
+class SystemFacts:
+    """What is known of a system apart from its rates: how many workers, who answered."""
+
+    workers: int = 1  # worker processes asked for
+    healthz: dict[str, int] = field(default_factory=dict)  # worker id -> /healthz probes
+    broker: str | None = None  # "memory://", "redis://..."; None: not known (ceiling, --url)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,13 +96,29 @@ class RateResult:
     receivers_short: int
     errors: dict[str, int]
     error_count: int
-    server_cpu_s: float | None
-    server_cpu_share: float | None  # of one core, over the window
+    server_cpu_s: float | None  # summed over the server process and its children (workers)
+    server_cpu_share: float | None  # of one core, over the window (> 100 % with workers)
     delivered_per_server_cpu_s: float | None
-    server_rss_mb: float | None
-    server_peak_rss_mb: float | None
+    server_rss_mb: float | None  # summed over the processes, at the end of the window
+    server_peak_rss_mb: float | None  # each process's own peak, summed
+    server_processes: int | None  # how many processes the server figures sum
+    server_workers: int  # worker processes asked for
+    broker: str | None  # what the server runs on, when the benchmark started it
+    connections_per_process: dict[str, int]  # pid -> client connections it held, window end
+    workers_serving: int  # processes that held at least one client connection
+    cpu_per_process: dict[str, float]  # pid -> its share of one core over the window
+    healthz_workers: dict[str, int]  # worker id -> fresh /healthz probes it answered
+    redis_cpu_s: float | None  # redis-server, over the window (the redis system only)
+    redis_cpu_share: float | None
+    redis_rss_mb: float | None
+    redis_peak_rss_mb: float | None
+    delivered_per_cpu_s: float | None  # per CPU-second of the server and Redis together
+    redis_commands: RedisCommands | None  # per appended chat event, over the whole step
     generator_cpu_share: float
     machine_busy_share: float | None  # of all cores: server + generator + kernel + anything else
+    # Of one core: the machine's busy time minus the server's, Redis's and the generator's, i.e.
+    # the kernel's softirq work for loopback TCP plus any other process (other work skews).
+    other_cpu_share: float | None
     send_lag_p99_ms: float
     send_lag_max_ms: float
     drain_s: float
@@ -100,13 +126,22 @@ class RateResult:
 
 
 def rate_result(
-    tally: PhaseTally, check: DeliveryCheck, samples: Samples, clients: int, drain_s: float
+    tally: PhaseTally,
+    check: DeliveryCheck,
+    samples: Samples,
+    clients: int,
+    drain_s: float,
+    facts: SystemFacts | None = None,
+    redis_commands: RedisCommands | None = None,
 ) -> RateResult:
+    facts = facts or SystemFacts()
     window = tally.window.seconds
-    before, after = samples.server_before, samples.server_after
-    cpu = after.cpu_seconds - before.cpu_seconds if before and after else None
+    after, redis_after = samples.server_after, samples.redis_after
+    cpu = _cpu(samples.server_before, after)
+    redis_cpu = _cpu(samples.redis_before, redis_after)
+    total_cpu = None if cpu is None else cpu + (redis_cpu or 0.0)
     lags = sorted(tally.lag_ns) or [0]
-    result = RateResult(
+    return RateResult(
         offered_rate=tally.rate,
         window_s=round(window, 3),
         sent=tally.sent_measured,
@@ -128,37 +163,46 @@ def rate_result(
         receivers_short=check.receivers_short,
         errors=dict(tally.errors),
         error_count=sum(tally.errors.values()),
-        server_cpu_s=None if cpu is None else round(cpu, 3),
+        server_cpu_s=_round(cpu),
         server_cpu_share=None if cpu is None else round(cpu / window, 3),
         delivered_per_server_cpu_s=round(tally.window_deliveries / cpu, 1) if cpu else None,
         server_rss_mb=round(after.rss_bytes / MB, 1) if after else None,
         server_peak_rss_mb=round(after.peak_rss_bytes / MB, 1) if after else None,
+        server_processes=after.processes if after else None,
+        server_workers=facts.workers,
+        broker=facts.broker,
+        connections_per_process={str(pid): n for pid, n in sorted(samples.connections.items())},
+        workers_serving=sum(1 for n in samples.connections.values() if n > 0),
+        cpu_per_process={
+            str(pid): round(cpu_s / window, 3) for pid, cpu_s in samples.cpu_per_process.items()
+        },
+        healthz_workers=dict(facts.healthz),
+        redis_cpu_s=_round(redis_cpu),
+        redis_cpu_share=None if redis_cpu is None else round(redis_cpu / window, 3),
+        redis_rss_mb=round(redis_after.rss_bytes / MB, 1) if redis_after else None,
+        redis_peak_rss_mb=round(redis_after.peak_rss_bytes / MB, 1) if redis_after else None,
+        delivered_per_cpu_s=round(tally.window_deliveries / total_cpu, 1) if total_cpu else None,
+        redis_commands=redis_commands,
         generator_cpu_share=round(samples.generator_cpu_s / window, 3),
         machine_busy_share=_round(busy_share(samples.machine_before, samples.machine_after)),
+        other_cpu_share=_other(samples, total_cpu, window),
         send_lag_p99_ms=round(percentile(lags, 0.99) / 1e6, 3),
         send_lag_max_ms=round(lags[-1] / 1e6, 3),
         drain_s=round(drain_s, 3),
     )
-    return replace(result, notes=notes_for(result))
+
+
+def _cpu(before: ProcessSample | None, after: ProcessSample | None) -> float | None:
+    return after.cpu_seconds - before.cpu_seconds if before and after else None
+
+
+def _other(samples: Samples, measured_cpu: float | None, window: float) -> float | None:
+    before, after = samples.machine_before, samples.machine_after
+    if before is None or after is None or measured_cpu is None:
+        return None
+    busy = after.busy_seconds - before.busy_seconds
+    return round(max(0.0, busy - measured_cpu - samples.generator_cpu_s) / window, 3)
 
 
 def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 3)
-
-
-def notes_for(result: RateResult) -> list[str]:
-    """Warnings a reader of the figures needs, in words."""
-    notes = []
-    if result.generator_cpu_share >= GENERATOR_BUSY:
-        notes.append("the generator used nearly a full core: figures may be generator-bound")
-    if result.send_lag_p99_ms > GENERATOR_LATE_MS:
-        notes.append(f"the generator sent late (p99 {result.send_lag_p99_ms:.1f} ms behind)")
-    if result.lost or result.unacked:
-        notes.append(f"{result.lost} deliveries lost, {result.unacked} sends never acked")
-    if result.server_cpu_share is not None and result.server_cpu_share >= SERVER_FULL:
-        notes.append(f"the server used {result.server_cpu_share:.0%} of its one core: saturated")
-    if result.machine_busy_share is not None and result.machine_busy_share >= MACHINE_FULL:
-        notes.append(f"the machine was {result.machine_busy_share:.0%} busy (all cores)")
-    if result.delivered_per_s < 0.95 * result.ideal_delivered_per_s:
-        notes.append("delivered < 95 % of sent x clients: saturated")
-    return notes

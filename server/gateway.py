@@ -272,7 +272,7 @@ class ClientSession:
                     self._take(self.signals, "too many signals")
                 else:
                     self._take(self.typing, "too many typing notices")
-                await self.hub.relay(self.connection, message)
+                await self.hub.peers.relay(self.connection, message)
                 if message.id is not None:  # a browser trickling candidates wants no acks
                     self.connection.send_message(Ack(id=message.id).to_wire())
             case Cursor():  # reached only from _handle, which keeps it out of the budget
@@ -294,12 +294,12 @@ class ClientSession:
         and it does not use up the budget of the messages that matter."""
         if self.cursors.take(time.monotonic()) > 0:
             return
-        position = self.hub.cursor_position(self.connection, cursor)
+        position = self.hub.peers.cursor_position(self.connection, cursor)
         await self.cursor.move(position)
 
     async def _publish_cursor(self, position: dict[str, Any]) -> None:
         if self.joined:
-            await self.hub.publish_cursor(self.connection, position)
+            await self.hub.peers.publish_cursor(self.connection, position)
 
     def _take(self, bucket: TokenBucket, what: str) -> None:
         wait = bucket.take(time.monotonic())

@@ -19,24 +19,20 @@ import msgpack
 from server.broker.base import Broker, HistoryGone, LogPosition, StoredSnapshot
 from server.errors import ClassbridgeError, SessionNotFound
 from server.hub.connection import Connection
+from server.hub.peers import PeerRelay
 from server.hub.presence_keeper import PresenceKeeper
 from server.hub.recovery import Recovery
 from server.hub.replica import SessionReplica
 from server.hub.resume import welcome_fresh, welcome_resumed
-from server.hub.volatile import CURSOR_ENVELOPE, VolatileEnvelope
 from server.hub.watch import heartbeat_and_sweep, watch_replicas
 from server.protocol.messages import ClientMessage, ResumePoint
-from server.protocol.peer import Cursor, Signal, Typing
 from server.rooms.actor import Actor
-from server.rooms.board.access import check_may_point
-from server.rooms.chat import typing_notice
 from server.rooms.commands import CommandLimits, decide
 from server.rooms.events import Event, EventKind, redacted_post
 from server.rooms.identity import check_identity
 from server.rooms.presence import joined_event
 from server.rooms.state import SessionState, dump_state, load_state
 from server.settings import Limits
-from server.signaling.relay import relay_signal
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +53,7 @@ class SessionHub:
         # Names this worker's connections in the broker's records (connection ids are local).
         self.worker_id = secrets.token_hex(6)
         self.presence_keeper = PresenceKeeper(self)
+        self.peers = PeerRelay(broker, self._replicas)
         self.recovery = Recovery(self)
 
     def now_ms(self) -> int:
@@ -237,33 +234,6 @@ class SessionHub:
             if event.kind == EventKind.CHAT_DELETED:
                 await self._forget_deleted_text(replica, event)
         return seq
-
-    async def relay(self, connection: Connection, message: Signal | Typing) -> None:
-        """Check a volatile message against the replica, then publish it (not logged)."""
-        replica = self._replicas[connection.session_id]
-        actor = connection.actor
-        assert actor is not None
-        if isinstance(message, Signal):
-            to, relayed = relay_signal(replica.state, actor, message)
-            envelope = VolatileEnvelope(actor.participant_id, to, relayed.to_wire())
-        else:
-            notice = typing_notice(actor)
-            envelope = VolatileEnvelope(actor.participant_id, None, notice.to_wire())
-        await self.broker.publish(replica.session_id, envelope.to_bytes())
-
-    def cursor_position(self, connection: Connection, cursor: Cursor) -> dict[str, Any]:
-        """A checked cursor position, ready for ``publish_cursor`` (which may come later)."""
-        replica = self._replicas[connection.session_id]
-        assert connection.actor is not None
-        board = replica.state.boards.get(cursor.board)
-        check_may_point(board, connection.actor, cursor.x, cursor.y)
-        return {"board": cursor.board, "x": cursor.x, "y": cursor.y}
-
-    async def publish_cursor(self, connection: Connection, position: dict[str, Any]) -> None:
-        assert connection.actor is not None
-        message = {"type": CURSOR_ENVELOPE, **position}
-        envelope = VolatileEnvelope(connection.actor.participant_id, None, message)
-        await self.broker.publish(connection.session_id, envelope.to_bytes())
 
     async def _forget_deleted_text(self, replica: SessionReplica, deletion: Event) -> None:
         """Done once, by the worker that decided the deletion: the post's text leaves the

@@ -278,3 +278,23 @@ class LossyBroker(MemoryBroker):
             return await super().append(session_id, payload)
         finally:
             subscribers.extend(saved)
+
+
+async def chat_across(first: LiveServer, second: LiveServer, room: Classroom) -> None:
+    """A teacher on ``first`` and a student who joined by code on ``second`` chat: both see
+    every post, in the log's order."""
+    teacher = first.client(room.teacher_token(0))
+    joined = await second.self_join(room.join_code(1), "Amani")  # the code, on the other
+    student = second.client(joined["token"])
+    await teacher.connect()
+    await student.connect()
+    seen = await wait_event(teacher, "participant.joined")
+    assert seen.data["participant"]["id"] == participant_of(student)
+    posts = []
+    for n in range(3):
+        posts.append((await teacher.chat(f"from Lisbon {n}")).seq)
+        posts.append((await student.chat(f"from Nairobi {n}")).seq)
+    for client in (teacher, student):
+        got = [(await wait_event(client, "chat.posted")).seq for _ in range(len(posts))]
+        assert got == sorted(posts)  # the same order everywhere: the log's
+    assert sorted(posts) == list(range(posts[0], posts[0] + len(posts)))

@@ -5,8 +5,6 @@ machine's own Redis on 6379."""
 from __future__ import annotations
 
 import contextlib
-import os
-import shutil
 import socket
 import subprocess
 import tempfile
@@ -16,6 +14,8 @@ from pathlib import Path
 
 import pytest
 import redis
+
+from tests.tools import required_tool
 
 MASTERS = 3
 STARTUP_SECONDS = 20.0
@@ -154,13 +154,7 @@ def _serves(node_line: str, slot: int) -> bool:
 
 @pytest.fixture(scope="session")
 def redis_cluster() -> Iterator[RedisCluster]:
-    """Missing redis-server skips on a laptop and fails in CI (CI is set by .ci/run)."""
-    server, cli = shutil.which("redis-server"), shutil.which("redis-cli")
-    if server is None or cli is None:
-        if os.environ.get("CI"):
-            pytest.fail("redis-server and redis-cli are required when CI is set (.ci/run)")
-        pytest.skip("redis-server or redis-cli is not installed")
-    cluster = RedisCluster(server, cli)
+    cluster = RedisCluster(required_tool("redis-server", "redis-cli"), required_tool("redis-cli"))
     try:
         yield cluster
     finally:

@@ -4,8 +4,6 @@ given a ``data_dir`` it persists every write (AOF, fsync always), so a restart k
 
 from __future__ import annotations
 
-import os
-import shutil
 import socket
 import subprocess
 import time
@@ -13,6 +11,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.tools import required_tool
 
 STARTUP_SECONDS = 10.0
 
@@ -86,13 +86,7 @@ class RedisServer:
 
 
 def redis_executable() -> str:
-    """Missing redis-server skips on a laptop and fails in CI (CI is set by .ci/run)."""
-    executable = shutil.which("redis-server")
-    if executable is None:
-        if os.environ.get("CI"):
-            pytest.fail("redis-server is required when CI is set; install it (.ci/run does)")
-        pytest.skip("redis-server is not installed")
-    return executable
+    return required_tool("redis-server")
 
 
 @pytest.fixture(scope="session")

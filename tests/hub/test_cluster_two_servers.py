@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from server.broker.redis_scripts import session_keys
 from tests.conftest import ServerFactory
-from tests.helpers import Classroom, open_classroom, participant_of, wait_event
+from tests.helpers import Classroom, chat_across, open_classroom
 from tests.live import LiveServer
 from tests.redis_cluster import RedisCluster, redis_cluster
 
@@ -23,24 +23,6 @@ async def rooms_on_two_masters(server: LiveServer, cluster: RedisCluster) -> lis
         if len(by_master) == 2:
             return list(by_master.values())
     raise AssertionError(f"{MAX_ROOMS} sessions, all on one master")
-
-
-async def chat_across(first: LiveServer, second: LiveServer, room: Classroom) -> None:
-    teacher = first.client(room.teacher_token(0))
-    joined = await second.self_join(room.join_code(1), "Amani")  # the code, on the other
-    student = second.client(joined["token"])
-    await teacher.connect()
-    await student.connect()
-    seen = await wait_event(teacher, "participant.joined")
-    assert seen.data["participant"]["id"] == participant_of(student)
-    posts = []
-    for n in range(3):
-        posts.append((await teacher.chat(f"from Lisbon {n}")).seq)
-        posts.append((await student.chat(f"from Nairobi {n}")).seq)
-    for client in (teacher, student):
-        got = [(await wait_event(client, "chat.posted")).seq for _ in range(len(posts))]
-        assert got == sorted(posts)  # the same order everywhere: the log's
-    assert sorted(posts) == list(range(posts[0], posts[0] + len(posts)))
 
 
 async def test_members_on_two_servers_share_sessions_on_two_masters(

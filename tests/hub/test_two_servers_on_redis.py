@@ -9,7 +9,7 @@ import pytest
 
 from server.protocol.peer import PeerSignal, PeerTyping
 from tests.conftest import ServerFactory
-from tests.helpers import collect_until, open_classroom, participant_of, wait_event
+from tests.helpers import chat_across, collect_until, open_classroom, participant_of, wait_event
 from tests.redis_server import RedisServer, redis_server
 
 __all__ = ["redis_server"]
@@ -23,22 +23,7 @@ async def test_members_on_two_servers_share_one_session(
     second = await server_factory(broker_url=redis_server.url)
     room = await open_classroom(first)  # created through the first server's API
     # Tokens and join codes work on either server: the directory lives in Redis.
-    teacher = first.client(room.teacher_token(0))
-    joined = await second.self_join(room.join_code(1), "Amani")
-    student = second.client(joined["token"])
-    await teacher.connect()
-    await student.connect()
-    seen = await wait_event(teacher, "participant.joined")
-    assert seen.data["participant"]["id"] == participant_of(student)
-
-    posts = []
-    for n in range(5):
-        posts.append((await teacher.chat(f"from Lisbon {n}")).seq)
-        posts.append((await student.chat(f"from Nairobi {n}")).seq)
-    for client in (teacher, student):
-        got = [(await wait_event(client, "chat.posted")).seq for _ in range(len(posts))]
-        assert got == sorted(posts)  # the same order everywhere: the log's
-    assert sorted(posts) == list(range(posts[0], posts[0] + len(posts)))
+    await chat_across(first, second, room)
 
 
 async def test_two_tabs_on_two_servers_count_once(

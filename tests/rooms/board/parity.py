@@ -16,15 +16,11 @@ the ``board.records`` messages); without one, the client joined right after sess
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from server.protocol.board import BoardRecords
 from server.rooms.board.model import Board, BoardAccess
@@ -34,6 +30,7 @@ from server.rooms.events import Event
 from server.rooms.reducer import apply_event
 from server.rooms.state import SessionState
 from tests.rooms.builders import created_event
+from tests.tools import required_tool
 
 HERE = Path(__file__).parent
 FIXTURES = HERE / "fixtures"
@@ -117,13 +114,7 @@ def load_fixtures() -> list[Case]:
 
 
 def node_executable() -> str:
-    """Missing node skips on a laptop and fails in CI (CI is set by .ci/run, which installs it)."""
-    executable = shutil.which("node")
-    if executable is None:
-        if os.environ.get("CI"):
-            pytest.fail("node is required when CI is set; install it (.ci/run does)")
-        pytest.skip("node is not installed")
-    return executable
+    return required_tool("node")
 
 
 class NodeReducer:

@@ -12,6 +12,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+from load_tests.board_cli import add_board_parser, board_config_from_args, board_draw
 from load_tests.config import SYSTEMS, FanoutConfig, validate
 from load_tests.fanout import machine_busy, run_benchmark
 from load_tests.redis_server import redis_executable
@@ -165,19 +166,24 @@ def _command_line(argv: list[str]) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
-        argv = ["chat-fanout", *argv]  # the only benchmark so far is the default one
+        argv = ["chat-fanout", *argv]  # the first benchmark is the default one
     parser = argparse.ArgumentParser(
         prog="python -m load_tests",
-        description="Classbridge benchmarks on loopback; without a command, chat-fanout runs.",
+        description="Classbridge benchmarks on loopback: chat-fanout (the default) and board-draw.",
     )
     commands = parser.add_subparsers(dest="command", required=True)
     _fanout_parser(commands)
+    add_board_parser(commands)
     args = parser.parse_args(argv)
     try:
-        config = config_from_args(args)
+        config = config_from_args(args) if args.command == "chat-fanout" else None
+        board = board_config_from_args(args) if args.command == "board-draw" else None
     except ValueError as error:
         parser.error(str(error))
     try:
+        if board is not None:
+            return board_draw(board, args.json, _command_line(argv))
+        assert config is not None
         return chat_fanout(config, args.json, _command_line(argv))
     except (OSError, RuntimeError, TimeoutError, ExceptionGroup) as error:
         print(f"benchmark failed: {error!r}", file=sys.stderr)

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import random
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 from load_tests.client import BenchClient
 from load_tests.config import FanoutConfig
@@ -107,7 +107,9 @@ async def run_system(target: Target, config: FanoutConfig, progress: Progress) -
             await probe.close()
 
 
-async def join_all(url: str, clients: Clients, tokens: list[list[str]], ramp: float) -> None:
+async def join_all(
+    url: str, clients: Sequence[Sequence[BenchClient]], tokens: list[list[str]], ramp: float
+) -> None:
     flat = [(c, tokens[s][i]) for s, row in enumerate(clients) for i, c in enumerate(row)]
     step = ramp / len(flat)
 
@@ -139,7 +141,7 @@ async def run_rate(
     rng = random.Random(config.seed * 1009 + index)  # the same arrivals for every system
     span = config.warmup + config.duration
     load = asyncio.create_task(offer_load(tally, senders, start, span, config.arrival, rng))
-    monitor = _monitor(target, start, config.warmup)
+    monitor = monitor_sample(target, start, config.warmup)
     try:
         async with progress.watching(target.name, tally, len(config.rates)):
             samples = await measure(target, window)
@@ -165,7 +167,7 @@ async def run_rate(
     return with_notes(result)
 
 
-def _monitor(
+def monitor_sample(
     target: Target, start_ns: int, warmup: float
 ) -> asyncio.Task[dict[str, float] | None] | None:
     """A MONITOR sample in the middle of the warm-up, well clear of the measured window."""

@@ -15,7 +15,10 @@ MAX_TICKS = 100_000  # the loop is cancelled when its rate ends; this only bound
 
 
 class Progress:
-    def __init__(self, enabled: bool = True, stream: TextIO | None = None) -> None:
+    def __init__(
+        self, enabled: bool = True, stream: TextIO | None = None, unit: str = "msg/s"
+    ) -> None:
+        self.unit = unit
         self.enabled = enabled
         self.stream = stream if stream is not None else sys.stderr
         self.tty = self.stream.isatty()
@@ -50,7 +53,7 @@ class Progress:
         stage = "done" if final else stage
         elapsed = max(0.0, (now - tally.window.start_ns) / 1e9)
         line = (
-            f"{system:<11} rate {tally.index + 1}/{rates} {tally.rate:g} msg/s {stage:<7} "
+            f"{system:<11} rate {tally.index + 1}/{rates} {tally.rate:g} {self.unit} {stage:<7} "
             f"{elapsed:5.1f}s  sent {tally.sent}  acked {tally.acked_count}  "
             f"delivered {tally.unique_deliveries}  errors {sum(tally.errors.values())}"
         )

@@ -33,24 +33,39 @@ def _post(url: str, api_key: str, body: dict[str, Any]) -> dict[str, Any]:
         return answer
 
 
-def _session_tokens(base_url: str, api_key: str, index: int, clients: int) -> list[str]:
-    body = {"title": f"Load test session {index}", "classes": CLASSES}
+def session_title(index: int) -> str:
+    return f"Load test session {index}"
+
+
+def _session_tokens(
+    base_url: str, api_key: str, index: int, roles: list[str]
+) -> tuple[str, list[str]]:
+    body = {"title": session_title(index), "classes": CLASSES}
     created = _post(f"{base_url}/api/sessions", api_key, body)
     mint_url = f"{base_url}/api/sessions/{created['session_id']}/tokens"
     tokens = []
-    for client in range(clients):
+    for client, role in enumerate(roles):
         class_id = created["classes"][client % len(CLASSES)]["id"]
-        grant = {"role": "student", "class_id": class_id, "name": f"Load s{index} c{client}"}
+        grant = {"role": role, "class_id": class_id, "name": f"Load s{index} c{client}"}
         tokens.append(_post(mint_url, api_key, grant)["token"])
-    return tokens
+    return created["session_id"], tokens
 
 
 async def provision(target: Target, sessions: int, clients: int) -> list[list[str]]:
-    """Tokens per session, per client."""
+    """Tokens per session, per client (all students)."""
     if target.api_key is None:
         return [[f"room-{s}"] * clients for s in range(sessions)]
+    created = await provision_roles(target, sessions, ["student"] * clients)
+    return [tokens for _, tokens in created]
+
+
+async def provision_roles(
+    target: Target, sessions: int, roles: list[str]
+) -> list[tuple[str, list[str]]]:
+    """Per session: its id and one token per entry of ``roles`` (classes alternate)."""
+    assert target.api_key is not None, "Classbridge only"
     api_key = target.api_key
     return [
-        await asyncio.to_thread(_session_tokens, target.base_url, api_key, s, clients)
+        await asyncio.to_thread(_session_tokens, target.base_url, api_key, s, roles)
         for s in range(sessions)
     ]

@@ -12,13 +12,12 @@ import subprocess
 import sys
 import tempfile
 import urllib.request
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TYPE_CHECKING, Protocol, TypeAlias
 from urllib.parse import urlsplit
 
-from load_tests.config import FanoutConfig
 from load_tests.spread import wait_for_workers
 
 if TYPE_CHECKING:  # redis_server imports free_port from here
@@ -31,6 +30,20 @@ STOP_TIMEOUT = 10.0
 UNLIMITED = "1000000"
 REPO_ROOT = Path(__file__).resolve().parent.parent
 WORKERS_TIMEOUT = 20.0  # for every worker of `serve --workers N` to answer /healthz
+
+
+class ServerOptions(Protocol):
+    """What spawning Classbridge needs of a benchmark's config (FanoutConfig, BoardConfig)."""
+
+    @property
+    def redis_workers(self) -> int: ...
+
+    @property
+    def server_log_level(self) -> str: ...
+
+
+# Per-connection limits raised out of the way (the chat benchmark's default).
+RAISED_LIMITS = ("--chat-per-second", UNLIMITED, "--messages-per-second", UNLIMITED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,15 +76,21 @@ def free_port() -> int:
 
 
 def classbridge_command(
-    port: int, api_key: str, config: FanoutConfig, broker_url: str | None = None, workers: int = 1
+    port: int,
+    api_key: str,
+    config: ServerOptions,
+    broker_url: str | None = None,
+    workers: int = 1,
+    limits: Sequence[str] = RAISED_LIMITS,
 ) -> list[str]:
+    """``limits``: the rate-limit options passed to ``serve`` (none: the server's defaults)."""
     command = [
         *(sys.executable, "-m", "server", "serve", "--host", "127.0.0.1", "--port", str(port)),
         # "=" form: a urlsafe key may start with "-", which argparse would take for an option.
         f"--api-key={api_key}",
         *("--secret", secrets.token_hex(32), "--no-demo"),
         *("--log-level", config.server_log_level),
-        *("--chat-per-second", UNLIMITED, "--messages-per-second", UNLIMITED),
+        *limits,
     ]
     if broker_url is not None:
         command += ["--broker", broker_url, "--workers", str(workers)]
@@ -79,27 +98,37 @@ def classbridge_command(
 
 
 def child_env(**extra: str) -> dict[str, str]:
-    """This environment, with the checkout importable even from the child's scratch directory."""
-    path = os.pathsep.join(p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH")) if p)
+    """This environment, with the checkout importable even from the child's scratch directory.
+
+    ``CLASSBRIDGE_BENCH_SERVER_ROOT`` names another checkout (a directory holding ``server/``)
+    whose server is started instead: to compare two versions with the same generator."""
+    root = os.environ.get("CLASSBRIDGE_BENCH_SERVER_ROOT") or str(REPO_ROOT)
+    path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)
     return {**os.environ, "PYTHONPATH": path, **extra}
 
 
-def classbridge_env() -> dict[str, str]:
-    # The bursts have no command-line option; Settings reads every limit from the environment.
+def classbridge_env(raised: bool = True) -> dict[str, str]:
+    if not raised:
+        return child_env()
+    # Bursts to match the raised rates (`serve` has options for them too; the environment
+    # is what older commands used, and Settings reads every limit from it).
     return child_env(CLASSBRIDGE_CHAT_BURST=UNLIMITED, CLASSBRIDGE_MESSAGES_BURST=UNLIMITED)
 
 
 @contextlib.asynccontextmanager
 async def spawn_classbridge(
-    config: FanoutConfig, redis: RedisInstance | None = None
+    config: ServerOptions,
+    redis: RedisInstance | None = None,
+    limits: Sequence[str] = RAISED_LIMITS,
 ) -> AsyncIterator[Target]:
     """One process on memory://, or ``config.redis_workers`` workers on ``redis``."""
     port, api_key = free_port(), secrets.token_urlsafe(24)
     workers = 1 if redis is None else config.redis_workers
     name = "classbridge" if redis is None else f"cb-redis-{workers}w"
     broker = None if redis is None else redis.url
-    command = classbridge_command(port, api_key, config, broker, workers)
-    async with _spawned(name, command, classbridge_env(), port) as pid:
+    command = classbridge_command(port, api_key, config, broker, workers, limits)
+    env = classbridge_env(raised=tuple(limits) == RAISED_LIMITS)
+    async with _spawned(name, command, env, port) as pid:
         base_url = f"http://127.0.0.1:{port}"
         # /healthz answered once: one worker is up. Wait for all before the clients join.
         seen = await wait_for_workers(base_url, workers, WORKERS_TIMEOUT)

@@ -102,7 +102,7 @@ def _spread(results: dict[str, list[RateResult]]) -> list[str]:
     return ["", head, *lines]
 
 
-def _redis_commands(results: dict[str, list[RateResult]]) -> list[str]:
+def _redis_commands(results: dict[str, list[RateResult]], what: str = "chat event") -> list[str]:
     lines = []
     for name, rs in results.items():
         for r in rs:
@@ -119,7 +119,7 @@ def _redis_commands(results: dict[str, list[RateResult]]) -> list[str]:
     if not lines:
         return []
     head = (
-        "Redis commands per appended chat event (INFO commandstats over each whole rate step, "
+        f"Redis commands per appended {what} (INFO commandstats over each whole rate step, "
         "warm-up and drain included; 'run' counts what Lua scripts run too, 'sent' estimates "
         "what the servers sent from a MONITOR sample in the warm-up):"
     )

@@ -38,6 +38,9 @@ class LeanSocket(asyncio.Protocol):
         self._transport: asyncio.Transport | None = None
         self._fragments: list[bytes] = []
         self._fragmented_text = False
+        # TCP payload in each direction (WebSocket headers and the handshake included).
+        self.bytes_received = 0
+        self.bytes_sent = 0
 
     @classmethod
     async def connect(
@@ -90,6 +93,7 @@ class LeanSocket(asyncio.Protocol):
         self._flush()
 
     def data_received(self, data: bytes) -> None:
+        self.bytes_received += len(data)
         self.protocol.receive_data(data)
         for event in self.protocol.events_received():
             if isinstance(event, Frame):
@@ -142,6 +146,7 @@ class LeanSocket(asyncio.Protocol):
             return
         for data in self.protocol.data_to_send():
             if data:
+                self.bytes_sent += len(data)
                 transport.write(data)
             elif transport.can_write_eof():
                 transport.write_eof()

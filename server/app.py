@@ -79,7 +79,7 @@ def build_services(settings: Settings, broker: Broker | None = None) -> Services
     return Services(
         settings=settings,
         broker=broker,
-        hub=SessionHub(broker, limits),
+        hub=SessionHub(broker, limits, ice=settings.ice),
         tokens=TokenService(secret),
         self_joins=KeyedLimiter(limits.self_joins_per_minute / 60.0, limits.self_joins_burst),
     )

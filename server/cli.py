@@ -13,8 +13,9 @@ from typing import Any
 import uvicorn
 
 from server.app import create_app
+from server.media import simulate
 from server.redaction import install_redaction
-from server.settings import Settings, settings_from_env
+from server.settings import Settings, settings_from_env, split_list
 from server.websocket_protocol import ClassbridgeWebSocketProtocol
 from server.workers import serve_workers
 
@@ -31,6 +32,7 @@ def _serve_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser])
         "--log-level", dest="log_level", help="debug, info, warning, error, critical"
     )
     serve.add_argument("--public-url", dest="public_url", help="base URL printed in links")
+    _ice_options(serve)
     demo = serve.add_mutually_exclusive_group()
     demo.add_argument("--demo", dest="demo", action="store_true", default=None)
     demo.add_argument("--no-demo", dest="demo", action="store_false")
@@ -48,6 +50,7 @@ def _serve_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser])
     limits.add_argument("--typing-burst", dest="typing_burst", type=int)
     limits.add_argument("--board-ops-per-second", dest="board_ops_per_second", type=float)
     limits.add_argument("--board-ops-burst", dest="board_ops_burst", type=int)
+    limits.add_argument("--topology-settle", dest="topology_settle", type=float)
     limits.add_argument("--joins-per-minute", dest="joins_per_minute", type=float)
     limits.add_argument("--joins-burst", dest="joins_burst", type=int)
     limits.add_argument(
@@ -59,6 +62,26 @@ def _serve_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser])
     limits.add_argument("--snapshot-every", dest="snapshot_every", type=int)
     limits.add_argument("--presence-grace", dest="presence_grace", type=float)
     limits.add_argument("--join-timeout", dest="join_timeout", type=float)
+
+
+def _ice_options(serve: argparse.ArgumentParser) -> None:
+    ice = serve.add_argument_group("ICE servers for WebRTC (see docs/operations.md)")
+    # "extend" with a comma-splitting type: repeat the option, or give a list as in the env var.
+    for kind in ("stun", "turn"):
+        ice.add_argument(
+            f"--{kind}-urls",
+            dest=f"{kind}_urls",
+            action="extend",
+            type=split_list,
+            metavar="URLS",
+            help=f"{kind.upper()} server URLs, comma-separated or repeated",
+        )
+    ice.add_argument(
+        "--turn-secret", dest="turn_secret", help="the TURN server's static-auth-secret"
+    )
+    ice.add_argument(
+        "--turn-ttl", dest="turn_ttl", type=int, help="TURN credential lifetime in seconds"
+    )
 
 
 def listen(host: str, port: int) -> socket.socket:
@@ -115,8 +138,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="classbridge", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     _serve_parser(commands)
+    simulate.add_parser(commands)
     args = vars(parser.parse_args(argv))
     command = args.pop("command")
+    if command == "simulate-class":
+        return simulate.run(args)
     try:
         settings = settings_from_env(**args)
     except ValueError as error:

@@ -32,6 +32,7 @@ from server.protocol.board import is_board_command
 from server.protocol.closecodes import CloseCode
 from server.protocol.codec import Frame, WireFormat, decode_frame, pack_batch
 from server.protocol.fields import request_id
+from server.protocol.ice import IceRefresh, IceServers
 from server.protocol.messages import (
     Ack,
     ChatSend,
@@ -46,6 +47,7 @@ from server.protocol.messages import (
 from server.protocol.peer import Cursor, Signal, Typing
 from server.ratelimit import TokenBucket
 from server.settings import Limits
+from server.signaling.ice import refresh_ice
 
 log = logging.getLogger(__name__)
 
@@ -277,6 +279,12 @@ class ClientSession:
                     self.connection.send_message(Ack(id=message.id).to_wire())
             case Cursor():  # reached only from _handle, which keeps it out of the budget
                 await self._move_cursor(message)
+            case IceRefresh(id=request_id):  # the messages budget bounds it: it costs one HMAC
+                assert self.connection.actor is not None
+                now = self.hub.now_ms() / 1000  # the clock the welcome's servers were stamped by
+                servers, expires_at = refresh_ice(self.hub.ice, self.connection.actor, now)
+                reply = IceServers(servers=servers, expires_at=expires_at, id=request_id)
+                self.connection.send_message(reply.to_wire())
             case _:
                 if isinstance(message, ChatSend):
                     self._take(self.chat, "too many chat messages")

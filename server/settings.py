@@ -13,6 +13,14 @@ from typing import Any
 
 from server.auth import MIN_SECRET_BYTES
 from server.rooms.reducer import DELETED_MEMORY
+from server.signaling.ice import (
+    DEFAULT_TURN_TTL,
+    MIN_TURN_TTL,
+    STUN_SCHEMES,
+    TURN_SCHEMES,
+    IceConfig,
+    check_ice_url,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +39,8 @@ class Limits:
     typing_burst: int = 3
     board_ops_per_second: float = 40.0  # whiteboard commands per connection
     board_ops_burst: int = 80
+    # Seconds the publishers' count must stay low before video falls back from the relay.
+    topology_settle: float = 30.0
     max_bad_messages: int = 20
     join_timeout: float = 10.0
     presence_grace: float = 5.0
@@ -60,6 +70,12 @@ class Settings:
     student_token_ttl: int = 4 * 3600
     permessage_deflate: bool = False
     workers: int = 1  # processes sharing the port; more than one needs a shared broker (redis://)
+    # ICE servers for browsers' peer connections (server/signaling/ice.py). The TURN secret is
+    # shared with the TURN server (coturn's static-auth-secret): kept out of repr, so of logs.
+    stun_urls: tuple[str, ...] = ()
+    turn_urls: tuple[str, ...] = ()
+    turn_secret: str | None = field(default=None, repr=False)
+    turn_ttl: int = DEFAULT_TURN_TTL
     limits: Limits = field(default_factory=Limits)
 
     @property
@@ -75,6 +91,15 @@ class Settings:
             host = f"[{host}]"  # an IPv6 address needs brackets in a URL
         return f"http://{host}:{self.port}"
 
+    @property
+    def ice(self) -> IceConfig:
+        return IceConfig(
+            stun_urls=tuple(self.stun_urls),
+            turn_urls=tuple(self.turn_urls),
+            turn_secret=self.turn_secret,
+            turn_ttl=self.turn_ttl,
+        )
+
 
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")
@@ -88,9 +113,16 @@ def _to_bool(name: str, raw: str) -> bool:
     return value in _TRUE
 
 
+def split_list(raw: str) -> tuple[str, ...]:
+    """A comma-separated list (``stun:a,stun:b``); spaces around items and empty items go."""
+    return tuple(item.strip() for item in raw.split(",") if item.strip())
+
+
 def _convert(name: str, raw: str, kind: Any) -> Any:
     # Field types are strings here (postponed annotations): "int", "bool | None", ...
     type_name = str(kind)
+    if type_name.startswith("tuple"):
+        return split_list(raw)
     if type_name.startswith("bool"):
         return _to_bool(name, raw)
     if type_name.startswith("int"):
@@ -117,6 +149,8 @@ def settings_from_env(env: Mapping[str, str] | None = None, **overrides: Any) ->
     limit_names = {f.name for f in fields(Limits)}
     limit_overrides = {k: v for k, v in overrides.items() if k in limit_names and v is not None}
     base = {k: v for k, v in overrides.items() if k not in limit_names and v is not None}
+    # Lists (from the command line, or a test) become tuples: Settings is frozen all the way.
+    base = {k: tuple(v) if isinstance(v, list) else v for k, v in base.items()}
     values = {**_from_env(Settings, env), **base}
     settings = Settings(limits=replace(limits, **limit_overrides), **values)
     validate(settings)
@@ -181,6 +215,8 @@ def validate(settings: Settings) -> None:
         from server.broker.redis_cluster import parse_cluster_url
 
         parse_cluster_url(settings.broker_url)  # a malformed seed list fails here, not at start
+    if limits.topology_settle < 0:
+        raise ValueError("topology_settle must not be negative")
     if limits.worker_timeout < 2 * limits.worker_heartbeat:
         raise ValueError("worker_timeout must be at least twice worker_heartbeat")
     if limits.history_size > MAX_HISTORY_SIZE:
@@ -191,3 +227,18 @@ def validate(settings: Settings) -> None:
         raise ValueError("max_frame_bytes must be at least 1024")
     if limits.send_queue_bytes < limits.max_frame_bytes:
         raise ValueError("send_queue_bytes must be at least max_frame_bytes")
+    _validate_ice(settings)
+
+
+def _validate_ice(settings: Settings) -> None:
+    for url in settings.stun_urls:
+        check_ice_url("stun_urls", url, STUN_SCHEMES)
+    for url in settings.turn_urls:
+        check_ice_url("turn_urls", url, TURN_SCHEMES)
+    if settings.turn_urls and not settings.turn_secret:
+        raise ValueError("turn_urls need turn_secret (the TURN server's static-auth-secret)")
+    if settings.turn_secret and not settings.turn_urls:
+        # Most likely a misspelt CLASSBRIDGE_TURN_URLS: say so rather than run without TURN.
+        raise ValueError("turn_secret is set but turn_urls is not")
+    if settings.turn_ttl < MIN_TURN_TTL:
+        raise ValueError(f"turn_ttl must be at least {MIN_TURN_TTL} seconds")

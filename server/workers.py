@@ -33,10 +33,18 @@ def settings_to_env(settings: Settings) -> dict[str, str]:
     values.pop("limits")
     values.update({f.name: getattr(settings.limits, f.name) for f in fields(Limits)})
     return {
-        f"CLASSBRIDGE_{name.upper()}": str(value).lower() if isinstance(value, bool) else str(value)
+        f"CLASSBRIDGE_{name.upper()}": _env_value(value)
         for name, value in values.items()
         if value is not None
     }
+
+
+def _env_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, tuple):  # the URL lists: comma-separated, as an operator writes them
+        return ",".join(value)
+    return str(value)
 
 
 async def _create_demo_once(settings: Settings) -> None:

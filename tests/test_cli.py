@@ -112,3 +112,22 @@ async def test_access_log_never_records_tokens() -> None:
         lines = await running.read_until(r'"GET /\?(\S+) HTTP', 2)
     assert [line[1] for line in lines] == ["token=[redacted]&lang=pt", "code=[redacted]"]
     assert all(secret_part not in text for text in running.stdout + running.stderr)
+
+
+async def test_serve_refuses_a_bad_ice_url_saying_why() -> None:
+    process = await asyncio.create_subprocess_exec(
+        str(CLASSBRIDGE),
+        "serve",
+        "--stun-urls",
+        "stun:stun.example.org:3478",
+        "--turn-urls",
+        "turn://turn.example.org:3478",
+        "--turn-secret",
+        "shared-with-coturn",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, stderr = await asyncio.wait_for(process.communicate(), 20)
+    assert process.returncode == 2
+    assert b"turn_urls: 'turn://turn.example.org:3478' must not have '//'" in stderr
+    assert b"shared-with-coturn" not in stderr  # the secret is not repeated

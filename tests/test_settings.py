@@ -7,6 +7,7 @@ import dataclasses
 import pytest
 
 from server.settings import Limits, Settings, settings_from_env, validate
+from server.workers import settings_to_env
 
 SECRET = "settings-test-secret-0123456789abcdef"
 
@@ -206,3 +207,89 @@ def test_demo_enabled(api_key: str | None, demo: bool | None, enabled: bool) -> 
 )
 def test_base_url(settings: Settings, url: str) -> None:
     assert settings.base_url == url
+
+
+# --- ICE servers -------------------------------------------------------------------------------
+
+TURN_SECRET = "turn-shared-secret"
+
+
+def test_ice_servers_from_the_environment_are_comma_separated_lists() -> None:
+    env = {
+        "CLASSBRIDGE_STUN_URLS": "stun:stun.example.org:3478, stun:[2001:db8::7] ,",
+        "CLASSBRIDGE_TURN_URLS": "turn:turn.example.org:3478?transport=udp,turns:turn.example.org",
+        "CLASSBRIDGE_TURN_SECRET": TURN_SECRET,
+        "CLASSBRIDGE_TURN_TTL": "600",
+    }
+    settings = settings_from_env(env)
+    assert settings.stun_urls == ("stun:stun.example.org:3478", "stun:[2001:db8::7]")
+    assert settings.turn_urls == (
+        "turn:turn.example.org:3478?transport=udp",
+        "turns:turn.example.org",
+    )
+    assert (settings.turn_secret, settings.turn_ttl) == (TURN_SECRET, 600)
+    ice = settings.ice
+    assert (ice.stun_urls, ice.turn_urls, ice.turn_ttl) == (
+        settings.stun_urls,
+        settings.turn_urls,
+        600,
+    )
+
+
+def test_no_ice_servers_by_default() -> None:
+    settings = settings_from_env({})
+    assert (settings.stun_urls, settings.turn_urls, settings.turn_secret) == ((), (), None)
+    assert settings.turn_ttl == 3600
+    assert not settings.ice.configured
+
+
+def test_list_overrides_become_tuples() -> None:
+    settings = settings_from_env({}, turn_urls=["turn:a.example.org"], turn_secret=TURN_SECRET)
+    assert settings.turn_urls == ("turn:a.example.org",)
+    hash(settings)  # frozen all the way down
+
+
+def test_the_turn_secret_never_shows_in_repr() -> None:
+    settings = settings_from_env({}, turn_urls=["turn:a.example.org"], turn_secret=TURN_SECRET)
+    assert TURN_SECRET not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "error"),
+    [
+        ({"turn_urls": ["turn:a.example.org"]}, "turn_urls need turn_secret"),
+        ({"turn_secret": TURN_SECRET}, "turn_secret is set but turn_urls is not"),
+        (
+            {"turn_urls": ["turn:a.example.org"], "turn_secret": TURN_SECRET, "turn_ttl": 59},
+            "turn_ttl must be at least 60",
+        ),
+        ({"stun_urls": ["stun://stun.example.org"]}, "stun_urls: .* must not have '//'"),
+        ({"stun_urls": ["turn:a.example.org"]}, "stun_urls: .* must start with stun:"),
+        (
+            {"turn_urls": ["stun:a.example.org"], "turn_secret": TURN_SECRET},
+            "turn_urls: .* must start with turn:",
+        ),
+    ],
+)
+def test_bad_ice_settings_are_refused_at_startup(overrides: dict[str, object], error: str) -> None:
+    with pytest.raises(ValueError, match=error):
+        settings_from_env({}, **overrides)
+
+
+def test_a_bad_ice_url_in_the_environment_is_refused() -> None:
+    with pytest.raises(ValueError, match="port outside"):
+        settings_from_env({"CLASSBRIDGE_STUN_URLS": "stun:a.example.org:70000"})
+
+
+def test_ice_settings_survive_the_trip_to_the_workers() -> None:
+    for settings in (
+        settings_from_env({}),
+        settings_from_env(
+            {},
+            stun_urls=["stun:a.example.org", "stun:[2001:db8::7]:3478"],
+            turn_urls=["turn:t.example.org?transport=tcp"],
+            turn_secret=TURN_SECRET,
+            turn_ttl=120,
+        ),
+    ):
+        assert settings_from_env(settings_to_env(settings)) == settings

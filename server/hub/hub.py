@@ -24,6 +24,7 @@ from server.hub.presence_keeper import PresenceKeeper
 from server.hub.recovery import Recovery
 from server.hub.replica import SessionReplica
 from server.hub.resume import welcome_fresh, welcome_resumed
+from server.hub.topology import TopologyKeeper
 from server.hub.watch import heartbeat_and_sweep, watch_replicas
 from server.protocol.messages import ClientMessage, ResumePoint
 from server.rooms.actor import Actor
@@ -33,16 +34,22 @@ from server.rooms.identity import check_identity
 from server.rooms.presence import joined_event
 from server.rooms.state import SessionState, dump_state, load_state
 from server.settings import Limits
+from server.signaling.ice import IceConfig, welcome_ice
 
 log = logging.getLogger(__name__)
 
 
 class SessionHub:
     def __init__(
-        self, broker: Broker, limits: Limits, clock: Callable[[], float] = time.time
+        self,
+        broker: Broker,
+        limits: Limits,
+        clock: Callable[[], float] = time.time,
+        ice: IceConfig | None = None,
     ) -> None:
         self.broker = broker
         self.limits = limits
+        self.ice = ice or IceConfig()
         self.command_limits = CommandLimits(chat_max_chars=limits.chat_max_chars)
         self._clock = clock
         self._replicas: dict[str, SessionReplica] = {}
@@ -54,6 +61,7 @@ class SessionHub:
         self.worker_id = secrets.token_hex(6)
         self.presence_keeper = PresenceKeeper(self)
         self.peers = PeerRelay(broker, self._replicas)
+        self.topology = TopologyKeeper(self)
         self.recovery = Recovery(self)
 
     def now_ms(self) -> int:
@@ -191,9 +199,10 @@ class SessionHub:
             )
             if not replica.state.is_present(actor.participant_id):
                 await self._append(replica, joined_event(actor, self.now_ms()))
+        ice = welcome_ice(self.ice, actor, self._clock())
         if resume is None:
             replica.connections[connection.id] = connection
-            welcome_fresh(replica, connection, "none", request_id)
+            welcome_fresh(replica, connection, "none", request_id, ice)
             return
         connection.hold()
         replica.connections[connection.id] = connection
@@ -201,9 +210,9 @@ class SessionHub:
         missed = await self.broker.read_since(replica.session_id, position)
         if isinstance(missed, HistoryGone) or resume.epoch != replica.epoch:
             connection.held = None
-            welcome_fresh(replica, connection, "snapshot", request_id)
+            welcome_fresh(replica, connection, "snapshot", request_id, ice)
         else:
-            welcome_resumed(replica, connection, resume.seq, missed, request_id)
+            welcome_resumed(replica, connection, resume.seq, missed, request_id, ice)
 
     async def detach(self, connection: Connection) -> None:
         await self.presence_keeper.detach(connection)
@@ -255,6 +264,7 @@ class SessionHub:
             await self.recovery.recover(replica)
             return position.seq
         await replica.wait_applied(position.seq)
+        await self.topology.after(replica, event)
         return position.seq
 
     # --- housekeeping --------------------------------------------------------------------------
@@ -278,6 +288,7 @@ class SessionHub:
         )
 
     async def close(self) -> None:
+        self.topology.close()
         if self._heart is not None:
             self._heart.cancel()
             await asyncio.gather(self._heart, return_exceptions=True)

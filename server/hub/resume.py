@@ -10,10 +10,15 @@ from server.protocol.messages import Welcome
 from server.rooms.board.snapshot import record_chunks
 from server.rooms.events import Event
 from server.rooms.visibility import can_see, is_redacted, snapshot_for
+from server.signaling.ice import IceGrant
 
 
 def welcome_fresh(
-    replica: SessionReplica, connection: Connection, resume: str, request_id: str | int | None
+    replica: SessionReplica,
+    connection: Connection,
+    resume: str,
+    request_id: str | int | None,
+    ice: IceGrant | None = None,
 ) -> None:
     """A snapshot at the replica's seq; live events after it follow through the connection."""
     assert connection.actor is not None
@@ -24,6 +29,8 @@ def welcome_fresh(
         epoch=replica.epoch,
         resume=resume,
         session=snapshot_for(state, connection.actor),
+        ice_servers=None if ice is None else ice.servers,
+        ice_expires_at=None if ice is None else ice.expires_at,
         id=request_id,
     )
     chunks = [
@@ -47,6 +54,7 @@ def welcome_resumed(
     after_seq: int,
     missed: list[tuple[int, bytes]],
     request_id: str | int | None,
+    ice: IceGrant | None = None,
 ) -> None:
     """Replay every event after ``after_seq`` up to the replica's seq, each once, in order.
 
@@ -62,6 +70,8 @@ def welcome_resumed(
         seq=state.seq,
         epoch=replica.epoch,
         resume="events",
+        ice_servers=None if ice is None else ice.servers,
+        ice_expires_at=None if ice is None else ice.expires_at,
         id=request_id,
     )
     connection.send_welcome(welcome.to_wire())

@@ -15,6 +15,8 @@ from typing import Any, ClassVar, Self
 from server.errors import InvalidMessage, UnknownType
 from server.protocol.board import BOARD_COMMANDS, BoardCommand, BoardRecords
 from server.protocol.fields import optional, request_id, require
+from server.protocol.ice import IceRefresh, IceServers, parse_ice_servers
+from server.protocol.media import MediaRelay
 from server.protocol.message_base import Message as _Message
 from server.protocol.message_base import RequestId
 from server.protocol.peer import Cursor, PeerCursors, PeerSignal, PeerTyping, Signal, Typing
@@ -132,11 +134,14 @@ ClientMessage = (
     | Signal
     | Typing
     | Cursor
+    | MediaRelay
+    | IceRefresh
     | BoardCommand
 )
 
 _CLIENT_CLASSES: tuple[type[_Message], ...] = (
     *(Join, ChatSend, ChatDelete, SettingsUpdate, Ping, Leave, Signal, Typing, Cursor),
+    *(MediaRelay, IceRefresh),
     *BOARD_COMMANDS,
 )
 CLIENT_TYPES: dict[str, Any] = {m.TYPE: m for m in _CLIENT_CLASSES}
@@ -152,6 +157,9 @@ class Welcome(_Message):
     - ``"none"``: no resume was asked; ``session`` holds a full snapshot at ``seq``;
     - ``"events"``: the missed events follow this message, in order, up to ``seq``;
     - ``"snapshot"``: the missed events are gone; ``session`` holds a fresh snapshot at ``seq``.
+
+    ``ice_servers`` and ``ice_expires_at`` (Unix ms): for roles with video, when the server
+    has ICE servers configured (see ``server.protocol.ice``).
     """
 
     TYPE: ClassVar[str] = "welcome"
@@ -160,16 +168,21 @@ class Welcome(_Message):
     epoch: str
     resume: str
     session: dict[str, Any] | None = None
+    ice_servers: list[dict[str, Any]] | None = None
+    ice_expires_at: int | None = None
     id: RequestId | None = None
 
     @classmethod
     def parse(cls, data: Mapping[str, Any]) -> Self:
+        servers = optional(data, "ice_servers", list)
         return cls(
             participant=require(data, "participant", dict),
             seq=require(data, "seq", int),
             epoch=require(data, "epoch", str),
             resume=require(data, "resume", str),
             session=optional(data, "session", dict),
+            ice_servers=None if servers is None else parse_ice_servers(servers, "ice_servers"),
+            ice_expires_at=optional(data, "ice_expires_at", int),
             id=request_id(data),
         )
 
@@ -247,11 +260,12 @@ ServerMessage = (
     | PeerTyping
     | PeerCursors
     | BoardRecords
+    | IceServers
 )
 
 _SERVER_CLASSES: tuple[type[_Message], ...] = (
     *(Welcome, EventMessage, Ack, ErrorReply, Pong),
-    *(PeerSignal, PeerTyping, PeerCursors, BoardRecords),
+    *(PeerSignal, PeerTyping, PeerCursors, BoardRecords, IceServers),
 )
 SERVER_TYPES: dict[str, Any] = {m.TYPE: m for m in _SERVER_CLASSES}
 

@@ -10,11 +10,13 @@ from dataclasses import dataclass
 
 from server.errors import UnknownType
 from server.protocol.board import is_board_command
+from server.protocol.media import MediaRelay
 from server.protocol.messages import ChatDelete, ChatSend, ClientMessage, SettingsUpdate
 from server.rooms.actor import Actor
 from server.rooms.board.rules import decide_board
 from server.rooms.chat import delete_message, post_message
 from server.rooms.events import Event
+from server.rooms.media import request_relay
 from server.rooms.settings_rules import change_settings
 from server.rooms.state import SessionState
 
@@ -34,6 +36,8 @@ def decide(
             return [delete_message(state, actor, message_id, now)]
         case SettingsUpdate(settings=changes):
             return [change_settings(actor, changes, now)]
+        case MediaRelay(on=on):
+            return [request_relay(actor, on, now)]
     if is_board_command(command):
         return decide_board(state, actor, command, now)
     raise UnknownType(f"'{command.TYPE}' is not a session command", detail=command.TYPE)

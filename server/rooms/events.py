@@ -31,6 +31,8 @@ class EventKind(StrEnum):
     BOARD_CLEARED = "board.cleared"
     BOARD_RESTORED = "board.restored"  # an undo or a redo
     BOARD_STEP_DROPPED = "board.step_dropped"  # an undo or redo refused: the step is dropped
+    MEDIA_TOPOLOGY = "media.topology"
+    MEDIA_RELAY_REQUESTED = "media.relay_requested"
 
 
 # Not an event anyone appends: the broker's history keeps it in place of a deleted post. It is

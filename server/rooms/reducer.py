@@ -21,6 +21,7 @@ from server.rooms.state import (
     Participant,
     SessionSettings,
     SessionState,
+    present_publishers,
 )
 
 # How many deleted message ids a replica remembers (to keep deleted text out of replays).
@@ -105,6 +106,17 @@ def _on_boards(handler: board.BoardHandler) -> Handler:
     return apply
 
 
+def _media_topology(state: SessionState, seq: int, event: Event) -> None:
+    # Decided on one worker from the publishers it saw; if presence changed before the event
+    # reached the log, it no longer fits and is ignored here (the next decision follows).
+    if event.data["publishers"] == present_publishers(state):
+        state.media.topology = event.data["topology"]
+
+
+def _media_relay_requested(state: SessionState, seq: int, event: Event) -> None:
+    state.media.relay_requested = bool(event.data["on"])
+
+
 _HANDLERS: dict[str, Handler] = {
     EventKind.SESSION_CREATED: _session_created,
     EventKind.PARTICIPANT_JOINED: _participant_joined,
@@ -121,6 +133,8 @@ _HANDLERS: dict[str, Handler] = {
     EventKind.BOARD_CLEARED: _on_boards(board.board_cleared),
     EventKind.BOARD_RESTORED: _on_boards(board.records_restored),
     EventKind.BOARD_STEP_DROPPED: _on_boards(board.step_dropped),
+    EventKind.MEDIA_TOPOLOGY: _media_topology,
+    EventKind.MEDIA_RELAY_REQUESTED: _media_relay_requested,
 }
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from server.rooms.board.model import Board
 from server.rooms.board.storage import dump_board, load_board, new_boards
+from server.rooms.roles import Role
 
 # Recent chat kept in the state (and so in snapshots for late joiners). Older messages stay in
 # the log's history; the export (a later feature) reads them from there.
@@ -88,6 +89,15 @@ SETTING_NAMES = frozenset(f.name for f in fields(SessionSettings))
 
 
 @dataclass(slots=True)
+class MediaState:
+    topology: str = "none"  # see server/signaling/topology.py
+    relay_requested: bool = False  # a teacher asked for the server's relay
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"topology": self.topology, "relay_requested": self.relay_requested}
+
+
+@dataclass(slots=True)
 class SessionState:
     session_id: str = ""
     title: str = ""
@@ -99,6 +109,7 @@ class SessionState:
     deleted_messages: set[int] = field(default_factory=set)
     settings: SessionSettings = field(default_factory=SessionSettings)
     boards: dict[str, Board] = field(default_factory=dict)
+    media: MediaState = field(default_factory=MediaState)
 
     def is_present(self, participant_id: str) -> bool:
         participant = self.participants.get(participant_id)
@@ -109,6 +120,13 @@ class SessionState:
             if message.id == message_id:
                 return message
         return None
+
+
+def present_publishers(state: SessionState) -> list[str]:
+    """Who takes part in video now, sorted: the same list on every replica."""
+    return sorted(
+        p.id for p in state.participants.values() if p.present and Role(p.role).may_use_media
+    )
 
 
 def dump_state(state: SessionState) -> dict[str, Any]:
@@ -134,6 +152,7 @@ def dump_state(state: SessionState) -> dict[str, Any]:
         "deleted_messages": sorted(state.deleted_messages),
         "settings": state.settings.to_wire(),
         "boards": [dump_board(board) for board in state.boards.values()],
+        "media": state.media.to_wire(),
     }
 
 
@@ -149,6 +168,8 @@ def load_state(data: dict[str, Any]) -> SessionState:
     state.participants = {row[0]: Participant(*row) for row in data["participants"]}
     state.chat.extend(ChatMessage(*row) for row in data["chat"])
     state.deleted_messages = set(data["deleted_messages"])
+    if "media" in data:  # snapshots from before video have none: nothing flows yet
+        state.media = MediaState(**data["media"])
     if "boards" in data:
         state.boards = {row[0]: load_board(row) for row in data["boards"]}
     elif state.session_id:

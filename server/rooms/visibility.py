@@ -61,4 +61,5 @@ def snapshot_for(state: SessionState, viewer: Actor) -> dict[str, Any]:
         "settings": state.settings.to_wire(),
         # Records follow the welcome in ``board.records`` messages (board/snapshot.py).
         "boards": board_summaries(state),
+        "media": state.media.to_wire(),
     }

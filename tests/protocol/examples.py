@@ -22,6 +22,8 @@ from server.protocol.board import (
     BoardRedo,
     BoardUndo,
 )
+from server.protocol.ice import IceRefresh, IceServers
+from server.protocol.media import MediaRelay
 from server.protocol.messages import (
     Ack,
     ChatDelete,
@@ -83,6 +85,8 @@ CLIENT_EXAMPLES: dict[str, ClientMessage] = {
         board="main", mode="selected", classes=["c1"], participants=["p_aase"], locked=False, id=16
     ),
     "board.create": BoardCreate(board="group-1", title="Kikundi 1 / Gruppe 1", id=17),
+    "media.relay": MediaRelay(on=True, id=18),
+    "ice.refresh": IceRefresh(id="ice-1"),
 }
 
 _AMANI = {"id": "p_amani", "name": "Amani", "role": "student", "class_id": "c1"}
@@ -164,6 +168,20 @@ SERVER_EXAMPLES: dict[str, ServerMessage] = {
             }
         ],
         last=True,
+    ),
+    # A station's servers: STUN as configured, TURN with a credential made by the TURN REST
+    # scheme (see tests/signaling/test_ice.py for how it is checked).
+    "ice.servers": IceServers(
+        servers=[
+            {"urls": ["stun:stun.example.org:3478"]},
+            {
+                "urls": ["turn:turn.example.org:3478?transport=udp", "turns:turn.example.org:443"],
+                "username": "1700003600:p_station_ke",
+                "credential": "Jhm2DZu4u6aYpdMOjZ19S4Nlu9k=",
+            },
+        ],
+        expires_at=1_700_003_600_000,
+        id="ice-1",
     ),
 }
 

@@ -47,11 +47,13 @@ from server.rooms.board.history import UndoConflict
 from server.rooms.board.rules import decide_board
 from server.rooms.chat import delete_message, post_message
 from server.rooms.events import Event, EventKind, SequencedEvent
+from server.rooms.media import request_relay
 from server.rooms.presence import joined_event, left_event
 from server.rooms.reducer import apply_event
 from server.rooms.roles import Role
 from server.rooms.settings_rules import change_settings
 from server.rooms.state import ClassInfo, SessionSettings, SessionState
+from server.signaling.topology import topology_change
 from tests.protocol.golden_files import GOLDEN, golden_frame, golden_path, read_golden
 
 EVENTS = GOLDEN / "events"
@@ -72,6 +74,7 @@ TEACHER = Actor(
 )
 AMANI = Actor(participant_id="p_amani", name="Amani", role=Role.STUDENT, class_id="c1")
 AASE = Actor(participant_id="p_aase", name="Åse", role=Role.STUDENT, class_id="c2")
+STATION = Actor(participant_id="p_room_7b", name="7B classroom", role=Role.STATION, class_id="c2")
 
 ROOM_POST_SEQ = 6  # a chat message's id is the seq of the event that posted it
 DIRECT_POST_SEQ = 7
@@ -108,6 +111,12 @@ def refused_undo(actor: Actor) -> Build:
         return refused.value.log_anyway
 
     return build
+
+
+def decided_topology(state: SessionState, now: int) -> Event:
+    change = topology_change(state, now, settled=False)
+    assert change is not None
+    return change
 
 
 NOTE = {
@@ -171,6 +180,9 @@ STEPS: list[tuple[str | None, Build]] = [
     ("board.step_dropped", refused_undo(AASE)),
     ("board.deleted", board(AMANI, BoardDelete("main", ["s1"]))),
     ("board.cleared", board(TEACHER, BoardClear("main"))),
+    ("media.relay_requested", lambda state, now: request_relay(TEACHER, True, now)),
+    (None, lambda state, now: joined_event(STATION, now)),
+    ("media.topology", lambda state, now: decided_topology(state, now)),
 ]
 
 

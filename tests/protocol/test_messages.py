@@ -71,6 +71,8 @@ def test_every_message_type_has_an_example() -> None:
         "board.redo",
         "board.access",
         "board.create",
+        "media.relay",
+        "ice.refresh",
     }
     assert set(SERVER_TYPES) == {
         "welcome",
@@ -82,6 +84,7 @@ def test_every_message_type_has_an_example() -> None:
         "peer.typing",
         "peer.cursors",
         "board.records",
+        "ice.servers",
     }
     for message_type, example in EXAMPLES.items():
         assert message_type == example.TYPE
@@ -345,3 +348,40 @@ def test_a_signal_relays_only_the_known_fields() -> None:
     )
     assert isinstance(described, Signal)
     assert described.description == {"type": "offer", "sdp": ""}
+
+
+def test_a_welcome_may_carry_ice_servers() -> None:
+    servers = [
+        {"urls": ["stun:s.example.org"]},
+        {"urls": ["turn:t"], "username": "1:p", "credential": "c"},
+    ]
+    data = {
+        "type": "welcome",
+        "participant": {},
+        "seq": 1,
+        "epoch": "e",
+        "resume": "events",
+        "ice_servers": servers,
+        "ice_expires_at": 1000,
+    }
+    welcome = parse_server_message(data)
+    assert welcome == Welcome(
+        participant={}, seq=1, epoch="e", resume="events", ice_servers=servers, ice_expires_at=1000
+    )
+    assert welcome.to_wire() == data
+
+
+@pytest.mark.parametrize(
+    "servers",
+    [
+        [["stun:s"]],
+        [{"url": "stun:s"}],
+        [{"urls": "stun:s"}],
+        [{"urls": [5]}],
+        [{"urls": [], "username": 1}],
+    ],
+)
+def test_ice_servers_are_checked_when_parsed(servers: Any) -> None:
+    data = {"type": "ice.servers", "servers": servers, "expires_at": 1}
+    assert isinstance(_error(data, server=True), InvalidMessage)
+    assert _error({"type": "ice.servers", "expires_at": 1}, server=True).detail == "servers"

@@ -18,11 +18,13 @@ from server.protocol.board import (
     BoardPatch,
     BoardUndo,
 )
+from server.protocol.media import MediaRelay
 from server.protocol.messages import ChatDelete, ChatSend, ClientMessage, SettingsUpdate
 from server.rooms.board.history import UndoConflict
 from server.rooms.events import Event, EventKind, SequencedEvent
 from server.rooms.reducer import apply_event
 from server.rooms.state import CHAT_HISTORY, SessionSettings, SessionState, dump_state, load_state
+from server.signaling.topology import topology_change
 from tests.rooms.board.drawing import append, delete, rect, stroke
 from tests.rooms.builders import (
     AMANI,
@@ -31,6 +33,7 @@ from tests.rooms.builders import (
     HOST,
     INGRID,
     NAIROBI,
+    STATION,
     T0,
     TEACHER,
     Session,
@@ -209,6 +212,13 @@ def test_every_event_kind_is_handled() -> None:
     check(EventKind.BOARD_STEP_DROPPED, session.append(refused.value.log_anyway))
     before = _without_seq(session.state)
     check(EventKind.BOARD_CLEARED, session.command(TEACHER, BoardClear("main")))
+    before = _without_seq(session.state)
+    check(EventKind.MEDIA_RELAY_REQUESTED, session.command(TEACHER, MediaRelay(on=True)))
+    session.join(HOST, STATION)
+    before = _without_seq(session.state)
+    decided = topology_change(session.state, session.tick(), settled=False)
+    assert decided is not None
+    check(EventKind.MEDIA_TOPOLOGY, session.append(decided))
     assert changed == set(EventKind)
 
 

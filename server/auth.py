@@ -9,6 +9,7 @@ from typing import Any
 import jwt
 
 from server.errors import TokenExpired, TokenInvalid
+from server.ids import RELAY_ID
 from server.rooms.actor import Actor
 from server.rooms.roles import parse_role
 
@@ -70,7 +71,7 @@ class TokenService:
 def _grant_from_claims(claims: dict[str, Any]) -> Grant:
     role = parse_role(str(claims["role"]))
     strings = all(isinstance(claims[k], str) for k in ("sid", "sub", "cls", "name"))
-    if role is None or not strings:
+    if role is None or not strings or claims["sub"] == RELAY_ID:
         raise TokenInvalid("the join token is not valid")
     actor = Actor(
         participant_id=claims["sub"], name=claims["name"], role=role, class_id=claims["cls"]

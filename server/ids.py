@@ -7,6 +7,9 @@ import secrets
 # No 0/O, 1/I/L: join codes are read aloud and typed by children.
 JOIN_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 JOIN_CODE_LENGTH = 8
+# The server's media relay takes part in signaling under this id (server/media/relay_*.py);
+# no participant may have it, so a token naming it is refused (auth.py, api/validation.py).
+RELAY_ID = "relay"
 
 
 def session_id() -> str:

@@ -7,6 +7,7 @@ from typing import Any
 from zoneinfo import available_timezones
 
 from server.errors import InvalidMessage
+from server.ids import RELAY_ID
 from server.protocol.fields import check
 from server.rooms.state import ClassInfo
 from server.rooms.text import has_forbidden_characters
@@ -45,6 +46,8 @@ def participant_id(value: Any) -> str:
         raise InvalidMessage(
             "'participant_id' must be 1-64 of A-Z a-z 0-9 _ -", detail="participant_id"
         )
+    if text == RELAY_ID:
+        raise InvalidMessage("'relay' is reserved for the server's relay", detail="participant_id")
     return text
 
 

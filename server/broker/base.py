@@ -152,3 +152,9 @@ class Broker(Protocol):
         ``known.seq`` (seqs never go backwards, so message ids stay unique), store ``snapshot``
         as its snapshot, and move any event appended since the loss in another epoch to just
         above ``known.seq``, so none is lost; RESEEDED."""
+
+    # --- the media relay ---------------------------------------------------------------------
+    async def claim_relay(self, session_id: str, worker_id: str, ttl_ms: int) -> str:
+        """Elect the worker that runs the session's media relay: the first to claim it holds it
+        for ``ttl_ms``; a claim by the holder refreshes it. Returns the holder, in one atomic
+        step, so every worker asking at one moment gets the same answer."""

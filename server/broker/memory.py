@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import time
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -57,6 +58,7 @@ class MemoryBroker:
         self._join_codes: dict[str, JoinCodeTarget] = {}
         self._logs: dict[str, _SessionLog] = {}
         self._connections: dict[str, dict[str, str]] = {}  # session -> connection key -> pid
+        self._relay_claims: dict[str, tuple[str, float]] = {}  # session -> (worker, until)
 
     async def start(self) -> None:
         return None
@@ -192,3 +194,11 @@ class MemoryBroker:
             session_log.top += 1
             session_log.history.append((session_log.top, payload))
         return Reseeded(ReseedOutcome.RESEEDED, LogPosition(session_log.top, session_log.epoch))
+
+    async def claim_relay(self, session_id: str, worker_id: str, ttl_ms: int) -> str:
+        now = time.monotonic()
+        holder, until = self._relay_claims.get(session_id, ("", 0.0))
+        if not holder or until <= now or holder == worker_id:
+            holder = worker_id
+            self._relay_claims[session_id] = (worker_id, now + ttl_ms / 1000)
+        return holder

@@ -327,3 +327,20 @@ class RedisBroker:
             args=[known.epoch, known.seq, new_epoch(), snapshot, self.history_size],
         )
         return Reseeded(ReseedOutcome(outcome.decode()), LogPosition(int(top), epoch.decode()))
+
+    # --- the media relay (see ``Broker.claim_relay``) ----------------------------------------
+    async def claim_relay(self, session_id: str, worker_id: str, ttl_ms: int) -> str:
+        # The key carries the session's hash tag: one slot with the rest of the session.
+        key = f"cb:{{{session_id}}}:relay"
+        script = self.client.register_script(CLAIM_RELAY)  # EVALSHA; reloaded if lost
+        holder = await script(keys=[key], args=[worker_id, ttl_ms])
+        return cast(bytes, holder).decode()
+
+
+# Take the claim if free (SET NX PX), refresh it if ours, and answer the holder: one step.
+CLAIM_RELAY = """
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return ARGV[1] end
+local holder = redis.call('GET', KEYS[1])
+if holder == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return holder
+"""

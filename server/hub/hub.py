@@ -26,6 +26,7 @@ from server.hub.replica import SessionReplica
 from server.hub.resume import welcome_fresh, welcome_resumed
 from server.hub.topology import TopologyKeeper
 from server.hub.watch import heartbeat_and_sweep, watch_replicas
+from server.media.relay_service import RelayService
 from server.protocol.messages import ClientMessage, ResumePoint
 from server.rooms.actor import Actor
 from server.rooms.commands import CommandLimits, decide
@@ -60,7 +61,8 @@ class SessionHub:
         # Names this worker's connections in the broker's records (connection ids are local).
         self.worker_id = secrets.token_hex(6)
         self.presence_keeper = PresenceKeeper(self)
-        self.peers = PeerRelay(broker, self._replicas)
+        self.peers = PeerRelay(broker, self._replicas, self.worker_id)
+        self.media_relay = RelayService(self)
         self.topology = TopologyKeeper(self)
         self.recovery = Recovery(self)
 
@@ -105,6 +107,7 @@ class SessionHub:
         replica.on_applied = self._after_apply
         replica.on_gap = self._schedule_repair
         replica.on_foreign_epoch = self.recovery.schedule
+        replica.on_relay_signal = self.media_relay.receive
         replica.subscription = await self.broker.subscribe(
             session_id, replica.receive, replica.receive_volatile
         )
@@ -289,6 +292,7 @@ class SessionHub:
 
     async def close(self) -> None:
         self.topology.close()
+        await self.media_relay.close()
         if self._heart is not None:
             self._heart.cancel()
             await asyncio.gather(self._heart, return_exceptions=True)

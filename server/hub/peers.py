@@ -10,16 +10,24 @@ from server.broker.base import Broker
 from server.hub.connection import Connection
 from server.hub.replica import SessionReplica
 from server.hub.volatile import CURSOR_ENVELOPE, VolatileEnvelope
+from server.ids import RELAY_ID
 from server.protocol.peer import Cursor, Signal, Typing
 from server.rooms.board.access import check_may_point
 from server.rooms.chat import typing_notice
 from server.signaling.relay import relay_signal
 
+# How long a worker keeps running a session's relay without refreshing its claim (it refreshes
+# every third of it); after a worker died, the next signal to the relay elects another.
+RELAY_CLAIM_MS = 6_000
+
 
 class PeerRelay:
-    def __init__(self, broker: Broker, replicas: dict[str, SessionReplica]) -> None:
+    def __init__(
+        self, broker: Broker, replicas: dict[str, SessionReplica], worker_id: str = ""
+    ) -> None:
         self._broker = broker
         self._replicas = replicas  # the hub's: a joined connection's replica is loaded
+        self._worker_id = worker_id
 
     async def relay(self, connection: Connection, message: Signal | Typing) -> None:
         """A signal to one participant, or a typing hint to the session (not logged)."""
@@ -29,6 +37,11 @@ class PeerRelay:
         if isinstance(message, Signal):
             to, relayed = relay_signal(replica.state, actor, message)
             envelope = VolatileEnvelope(actor.participant_id, to, relayed.to_wire())
+            if to == RELAY_ID:  # only the worker elected to run the session's relay takes it
+                owner = await self._broker.claim_relay(
+                    replica.session_id, self._worker_id, RELAY_CLAIM_MS
+                )
+                envelope = VolatileEnvelope(actor.participant_id, to, relayed.to_wire(), owner)
         else:
             notice = typing_notice(actor)
             envelope = VolatileEnvelope(actor.participant_id, None, notice.to_wire())

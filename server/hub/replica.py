@@ -20,6 +20,7 @@ from server.hub.connection import Connection
 from server.hub.cursors import CursorRelay
 from server.hub.encoded import EncodedEvent
 from server.hub.volatile import CURSOR_ENVELOPE, VolatileEnvelope, deliver_volatile
+from server.ids import RELAY_ID
 from server.rooms.events import Event
 from server.rooms.presence import PresenceTracker
 from server.rooms.reducer import apply_event
@@ -54,6 +55,8 @@ class SessionReplica:
         self.on_applied: Callable[[SessionReplica, int], None] | None = None
         self.on_gap: Callable[[SessionReplica], None] | None = None
         self.on_foreign_epoch: Callable[[SessionReplica], None] | None = None
+        # Signals to the server's relay (server/media/relay_service.py); None drops them.
+        self.on_relay_signal: Callable[[SessionReplica, VolatileEnvelope], None] | None = None
         self.record: bytes | None = None  # the directory record, to restore it after a loss
         self.recovering = False  # while True, events are kept aside, not applied
         self._ahead: dict[int, bytes] = {}
@@ -130,6 +133,9 @@ class SessionReplica:
         if envelope.message.get("type") == CURSOR_ENVELOPE:
             position = {k: v for k, v in envelope.message.items() if k != "type"}
             self.cursors.add(envelope.sender, position)
+        elif envelope.to == RELAY_ID:
+            if self.on_relay_signal is not None:
+                self.on_relay_signal(self, envelope)
         else:
             deliver_volatile(list(self.connections.values()), envelope)
 

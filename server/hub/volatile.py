@@ -31,17 +31,24 @@ class VolatileEnvelope:
     sender: str  # participant id
     to: str | None  # one participant, or None for everyone in the session but the sender
     message: dict[str, Any]  # the server message as each recipient gets it
+    # For ``to == RELAY_ID``: the worker that runs the session's relay (``Broker.claim_relay``)
+    worker: str | None = None
 
     def to_bytes(self) -> bytes:
-        packed: bytes = msgpack.packb([self.sender, self.to, self.message], use_bin_type=True)
+        fields = [self.sender, self.to, self.message]
+        if self.worker is not None:
+            fields.append(self.worker)
+        packed: bytes = msgpack.packb(fields, use_bin_type=True)
         return packed
 
     @classmethod
     def from_bytes(cls, payload: bytes) -> Self | None:
         try:
-            sender, to, message = msgpack.unpackb(payload, raw=False)
-            if isinstance(sender, str) and isinstance(to, str | None) and isinstance(message, dict):
-                return cls(sender, to, message)
+            sender, to, message, *rest = msgpack.unpackb(payload, raw=False)
+            worker = rest[0] if len(rest) == 1 else None
+            fine = isinstance(sender, str) and isinstance(to, str | None) and len(rest) < 2
+            if fine and isinstance(message, dict) and isinstance(worker, str | None):
+                return cls(sender, to, message, worker)
         except Exception:  # from another worker or from anyone who can PUBLISH; never fatal
             pass
         log.error("undecodable volatile message; dropped")

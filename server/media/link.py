@@ -20,6 +20,7 @@ from typing import Any
 from aiortc import (
     RTCBundlePolicy,
     RTCConfiguration,
+    RTCIceCandidate,
     RTCPeerConnection,
     RTCRtpSender,
     RTCSessionDescription,
@@ -28,6 +29,7 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from aiortc.sdp import candidate_from_sdp
 from av import VideoFrame
 
+from server.ids import RELAY_ID
 from server.media.audio import ToneAudioTrack
 from server.media.pattern import read_counter
 from server.media.received import ReceivedMedia
@@ -38,18 +40,69 @@ log = logging.getLogger(__name__)
 VIDEO_CODECS = ("video/VP8", "video/rtx")  # the pattern is made to survive VP8
 
 
+def new_peer_connection() -> RTCPeerConnection:
+    """No ICE servers (see above), one transport for everything."""
+    return RTCPeerConnection(
+        RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
+    )
+
+
+def prefer_vp8(pc: RTCPeerConnection) -> None:
+    codecs = [
+        codec
+        for codec in RTCRtpSender.getCapabilities("video").codecs
+        if codec.mimeType in VIDEO_CODECS
+    ]
+    for transceiver in pc.getTransceivers():
+        if transceiver.kind == "video":
+            transceiver.setCodecPreferences(codecs)
+
+
+def parse_candidate(candidate: dict[str, Any]) -> RTCIceCandidate | None:
+    """A trickled candidate from a remote that trickles (a browser); None for the "" that
+    ends them (aiortc needs no end-of-candidates mark)."""
+    line = str(candidate.get("candidate", ""))
+    if not line:
+        return None
+    parsed = candidate_from_sdp(line.removeprefix("candidate:"))
+    parsed.sdpMid = candidate.get("sdpMid")
+    parsed.sdpMLineIndex = candidate.get("sdpMLineIndex")
+    return parsed
+
+
+def relayed_source(track: MediaStreamTrack) -> str:
+    """The publisher of a track the relay forwards: its track id is ``<publisher>-<kind>``."""
+    return track.id.rpartition("-")[0]
+
+
 class PeerLink:
-    def __init__(self, remote: str, pc_name: str, *, offerer: bool, video: VideoFormat) -> None:
+    """``publish=False`` sends nothing: with the relay (``remote == RELAY_ID``) a ``pub``
+    link of a station that only watches offers receive-only transceivers, and a ``sub-N``
+    link answers the relay's offer; what arrives there is counted per publisher."""
+
+    def __init__(
+        self,
+        remote: str,
+        pc_name: str,
+        *,
+        offerer: bool,
+        video: VideoFormat,
+        publish: bool = True,
+    ) -> None:
         self.remote, self.pc_name, self.offerer = remote, pc_name, offerer
         self.received = ReceivedMedia()
+        self.by_source: dict[str, ReceivedMedia] = {}  # relayed media, by publisher
         self.created_at = asyncio.get_running_loop().time()
-        self.pc = RTCPeerConnection(
-            RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
-        )
-        self._tracks: list[MediaStreamTrack] = [CounterVideoTrack(video), ToneAudioTrack()]
-        for track in self._tracks:
-            self.pc.addTrack(track)
-        self._prefer_vp8()
+        self.pc = new_peer_connection()
+        self._tracks: list[MediaStreamTrack] = []
+        if publish:
+            self._tracks = [CounterVideoTrack(video), ToneAudioTrack()]
+            for track in self._tracks:
+                self.pc.addTrack(track)
+        elif offerer:
+            for kind in ("video", "audio"):
+                self.pc.addTransceiver(kind, direction="recvonly")
+        prefer_vp8(self.pc)
         self._consumers: set[asyncio.Task[None]] = set()
         self.pc.on("track", self._on_track)
 
@@ -57,16 +110,6 @@ class PeerLink:
     def state(self) -> str:
         """The peer connection's state: new, connecting, connected, failed or closed."""
         return self.pc.connectionState
-
-    def _prefer_vp8(self) -> None:
-        codecs = [
-            codec
-            for codec in RTCRtpSender.getCapabilities("video").codecs
-            if codec.mimeType in VIDEO_CODECS
-        ]
-        for transceiver in self.pc.getTransceivers():
-            if transceiver.kind == "video":
-                transceiver.setCodecPreferences(codecs)
 
     # --- signaling -----------------------------------------------------------------------------
 
@@ -86,14 +129,9 @@ class PeerLink:
         await self.pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], answer["type"]))
 
     async def add_candidate(self, candidate: dict[str, Any]) -> None:
-        """A trickled candidate from a remote that trickles (a browser); "" ends them."""
-        line = str(candidate.get("candidate", ""))
-        if not line:
-            return  # aiortc needs no end-of-candidates mark
-        parsed = candidate_from_sdp(line.removeprefix("candidate:"))
-        parsed.sdpMid = candidate.get("sdpMid")
-        parsed.sdpMLineIndex = candidate.get("sdpMLineIndex")
-        await self.pc.addIceCandidate(parsed)
+        parsed = parse_candidate(candidate)
+        if parsed is not None:
+            await self.pc.addIceCandidate(parsed)
 
     def _local_description(self) -> dict[str, str]:
         description = self.pc.localDescription
@@ -107,13 +145,16 @@ class PeerLink:
         task.add_done_callback(self._consumers.discard)
 
     async def _consume(self, track: MediaStreamTrack) -> None:
+        received = self.received
+        if self.remote == RELAY_ID:
+            received = self.by_source.setdefault(relayed_source(track), ReceivedMedia())
         with contextlib.suppress(MediaStreamError):
             while True:
                 frame = await track.recv()
                 if isinstance(frame, VideoFrame):
-                    self.received.add_video(read_counter(frame))
+                    received.add_video(read_counter(frame))
                 else:
-                    self.received.add_audio()
+                    received.add_audio()
 
     async def close(self) -> None:
         for task in list(self._consumers):

@@ -16,6 +16,13 @@ it was logged as left), and from a watchdog for a connection that failed or did 
 ``negotiation_timeout`` (a signal can be lost: they are not stored). ``participant.left`` closes
 the connection. A WebSocket that breaks is reconnected with a resume; peer connections do not
 depend on the WebSocket and are kept.
+
+Relay mode: while the session's topology (the snapshot's ``session.media.topology``, then
+``media.topology`` events) is ``relay``, the station has no peer links. It offers one ``pub``
+connection to the server's relay (participant id ``relay``) with its tracks, or receive-only
+when ``publish`` is False (a station that only watches), and answers the relay's ``sub-N``
+offers, each replacing the one before; what arrives there is counted per publisher. When
+the topology falls back, the relay connections close and the peer links are built again.
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ from typing import Any
 from websockets.exceptions import WebSocketException
 
 from server.client import ClassbridgeClient, ClientError
+from server.ids import RELAY_ID
 from server.media.link import PeerLink
 from server.media.received import ReceivedMedia
 from server.media.roster import MediaRoster, uses_media
@@ -56,9 +64,14 @@ class SyntheticStation:
         wire_format: WireFormat = WireFormat.MSGPACK,
         timeout: float = 10.0,
         negotiation_timeout: float = 10.0,
+        publish: bool = True,
     ) -> None:
         self.client = ClassbridgeClient(url, token, wire_format, timeout=timeout)
         self.video = video
+        self.publish = publish  # False: send nothing to the relay, only watch
+        self.topology = "none"
+        self.relay_pub: PeerLink | None = None
+        self.relay_sub: PeerLink | None = None
         self.negotiation_timeout = negotiation_timeout
         self.links: dict[str, PeerLink] = {}  # by remote participant id
         self.roster = MediaRoster("")
@@ -73,10 +86,19 @@ class SyntheticStation:
         return self.roster.me
 
     def received(self) -> dict[str, ReceivedMedia]:
-        return {remote: link.received for remote, link in self.links.items()}
+        """By remote publisher: from its peer link, or through the relay."""
+        received = {remote: link.received for remote, link in self.links.items()}
+        if self.relay_sub is not None:
+            received.update(self.relay_sub.by_source)
+        return received
 
     def states(self) -> dict[str, str]:
         return {remote: link.state for remote, link in self.links.items()}
+
+    def relay_states(self) -> dict[str, str]:
+        """The relay connections' states, by ``pc`` name."""
+        links = (self.relay_pub, self.relay_sub)
+        return {link.pc_name: link.state for link in links if link is not None}
 
     # --- lifetime ------------------------------------------------------------------------------
 
@@ -105,6 +127,7 @@ class SyntheticStation:
         async with self._lock:
             for remote in list(self.links):
                 await self._drop_link(remote)
+            await self._drop_relay()
         with contextlib.suppress(ConnectionError, WebSocketException, AssertionError):
             await self.client.send_raw({"type": "leave"})  # the others drop their side now
         await self.client.close()
@@ -131,14 +154,17 @@ class SyntheticStation:
     async def _take_snapshot(self, welcome: Welcome) -> None:
         if welcome.session is not None:
             self.roster.reset(welcome.session)
+            self.topology = welcome.session.get("media", {}).get("topology", "none")
         await self._check_links()
 
     async def _on_event(self, event: EventMessage) -> None:
-        if event.kind == "participant.joined":
+        if event.kind == "media.topology":
+            await self._on_topology(event.data)
+        elif event.kind == "participant.joined":
             participant = event.data["participant"]
             if participant["id"] == self.roster.me:
                 await self._rejoined()
-            elif self.roster.joined(participant):
+            elif self.roster.joined(participant) and not self.relayed:
                 remote = participant["id"]
                 if self._offers_to(remote) and not self._connected(remote):
                     await self._offer_to(remote)
@@ -149,6 +175,11 @@ class SyntheticStation:
 
     async def _rejoined(self) -> None:
         """Logged as joined again: the others closed their side when we were logged as left."""
+        if self.relayed:
+            pub = self.relay_pub
+            if pub is None or pub.created_at < self._joined_at:
+                await self._offer_relay()
+            return
         for remote in sorted(self.roster.present):
             link = self.links.get(remote)
             if self._offers_to(remote) and (link is None or link.created_at < self._joined_at):
@@ -172,6 +203,11 @@ class SyntheticStation:
     async def _on_signal(self, message: Any) -> None:
         if not isinstance(message, PeerSignal):
             return  # typing hints, cursors
+        if message.sender == RELAY_ID:
+            await self._on_relay_signal(message)
+            return
+        if self.relayed:
+            return  # a late offer from the mesh: the relay carries the video now
         link = self.links.get(message.sender)
         ours = link is not None and link.pc_name == message.pc
         if message.description is not None and message.description["type"] == "offer":
@@ -223,6 +259,12 @@ class SyntheticStation:
         """Close connections to those who left; (re)offer where this side offers and the
         connection is missing, failed, or still not up after ``negotiation_timeout``."""
         now = asyncio.get_running_loop().time()
+        if self.relayed:
+            for remote in list(self.links):
+                await self._drop_link(remote)
+            await self._check_relay(now)
+            return
+        await self._drop_relay()
         for remote in [r for r in self.links if r not in self.roster.present]:
             await self._drop_link(remote)
         for remote in sorted(self.roster.present):
@@ -251,3 +293,61 @@ class SyntheticStation:
                 async with self._lock:
                     await self._take_snapshot(welcome)
             return
+
+    # --- relay mode ----------------------------------------------------------------------------
+
+    @property
+    def relayed(self) -> bool:
+        return self.topology == "relay"
+
+    async def _on_topology(self, data: dict[str, Any]) -> None:
+        """Apply a ``media.topology`` only if it was decided for the publishers present now
+        (protocol.md, section 21); a raced one is followed by the right one."""
+        present = sorted(self.roster.present | {self.roster.me})
+        if sorted(data.get("publishers", [])) != present:
+            log.debug("station %s: topology for other publishers ignored", self.roster.me)
+            return
+        self.topology = str(data.get("topology", "none"))
+        await self._check_links()
+
+    async def _check_relay(self, now: float) -> None:
+        """(Re)offer ``pub`` when missing, failed or not up in time; drop a dead ``sub``
+        (the relay offers a new one)."""
+        pub = self.relay_pub
+        if (
+            pub is None
+            or pub.state in ("failed", "closed")
+            or (pub.state != "connected" and now - pub.created_at > self.negotiation_timeout)
+        ):
+            await self._offer_relay()
+        sub = self.relay_sub
+        if sub is not None and sub.state in ("failed", "closed"):
+            self.relay_sub = None
+            await sub.close()
+
+    async def _offer_relay(self) -> None:
+        if self.relay_pub is not None:
+            await self.relay_pub.close()
+        link = PeerLink(RELAY_ID, "pub", offerer=True, video=self.video, publish=self.publish)
+        self.relay_pub = link
+        await self._send(RELAY_ID, link.pc_name, await link.offer())
+
+    async def _on_relay_signal(self, message: PeerSignal) -> None:
+        description = message.description
+        if description is None:
+            return  # aiortc puts its candidates in the SDP
+        pub = self.relay_pub
+        if message.pc == "pub" and description["type"] == "answer" and pub is not None:
+            await pub.accept_answer(description)
+        elif description["type"] == "offer" and self.relayed:
+            if self.relay_sub is not None:  # replaced by the relay's newer offer
+                await self.relay_sub.close()
+            link = PeerLink(RELAY_ID, message.pc, offerer=False, video=self.video, publish=False)
+            self.relay_sub = link
+            await self._send(RELAY_ID, message.pc, await link.answer(description))
+
+    async def _drop_relay(self) -> None:
+        for link in (self.relay_pub, self.relay_sub):
+            if link is not None:
+                await link.close()
+        self.relay_pub = self.relay_sub = None

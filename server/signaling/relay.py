@@ -4,6 +4,10 @@ A signal goes from one participant to another of the same session (the token fix
 session, so cross-session signals cannot be addressed at all). Both must take part in video
 (``Role.may_use_media``): students' devices never get a peer connection offered to them, and
 never offer one. The target must be connected now, because a signal is not stored.
+
+The server's relay is addressed as ``relay`` (``RELAY_ID``) while the session's topology is
+``relay``: the client offers on its ``pub`` connection and answers the relay's offers on
+``sub-N`` connections (server/media/relay_session.py), so offers never collide.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import re
 
 from server.errors import Forbidden, InvalidMessage, LimitExceeded, NotFound, ParticipantAbsent
+from server.ids import RELAY_ID
 from server.protocol.peer import PeerSignal, Signal
 from server.rooms.actor import Actor
 from server.rooms.roles import Role
@@ -31,6 +36,9 @@ def relay_signal(state: SessionState, sender: Actor, signal: Signal) -> tuple[st
     if not sender.role.may_use_media:
         raise Forbidden("your role does not take part in video", detail="to")
     _check_contents(signal)
+    if signal.to == RELAY_ID:
+        _check_relay_signal(state, signal)
+        return RELAY_ID, _relayed(sender, signal)
     target = state.participants.get(signal.to)
     if target is None:
         raise NotFound("no such participant in this session", detail="to")
@@ -40,13 +48,37 @@ def relay_signal(state: SessionState, sender: Actor, signal: Signal) -> tuple[st
         raise Forbidden("that participant does not take part in video", detail="to")
     if not target.present:
         raise ParticipantAbsent("that participant is not connected", detail="to")
-    relayed = PeerSignal(
+    return signal.to, _relayed(sender, signal)
+
+
+def _relayed(sender: Actor, signal: Signal) -> PeerSignal:
+    return PeerSignal(
         sender=sender.participant_id,
         pc=signal.pc,
         description=signal.description,
         candidate=signal.candidate,
     )
-    return signal.to, relayed
+
+
+RELAY_PUBLISH_PC = "pub"
+RELAY_SUBSCRIBE_PREFIX = "sub-"
+
+
+def _check_relay_signal(state: SessionState, signal: Signal) -> None:
+    """The client offers on ``pub`` and answers on the relay's ``sub-N``; nothing else."""
+    if state.media.topology != "relay":
+        raise Forbidden("the session's video does not go through the relay now", detail="to")
+    kind = None if signal.description is None else signal.description["type"]
+    if signal.pc == RELAY_PUBLISH_PC:
+        if kind not in (None, "offer"):
+            raise InvalidMessage("the relay takes only offers on 'pub'", detail="description.type")
+    elif signal.pc.startswith(RELAY_SUBSCRIBE_PREFIX):
+        if kind not in (None, "answer"):
+            raise InvalidMessage(
+                "the relay takes only answers on 'sub-' connections", detail="description.type"
+            )
+    else:
+        raise InvalidMessage("signals to the relay use pc 'pub' or 'sub-N'", detail="pc")
 
 
 def _check_contents(signal: Signal) -> None:

@@ -17,6 +17,7 @@ from load_tests.config import SYSTEMS, FanoutConfig, validate
 from load_tests.fanout import machine_busy, run_benchmark
 from load_tests.redis_server import redis_executable
 from load_tests.report import build_report
+from load_tests.signal_cli import add_signal_parser, signal_config_from_args, signal_rtt
 from load_tests.stats import RateResult
 from load_tests.table import format_table
 
@@ -169,20 +170,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         argv = ["chat-fanout", *argv]  # the first benchmark is the default one
     parser = argparse.ArgumentParser(
         prog="python -m load_tests",
-        description="Classbridge benchmarks on loopback: chat-fanout (the default) and board-draw.",
+        description="Classbridge benchmarks on loopback: chat-fanout (the default), board-draw "
+        "and signal-rtt.",
     )
     commands = parser.add_subparsers(dest="command", required=True)
     _fanout_parser(commands)
     add_board_parser(commands)
+    add_signal_parser(commands)
     args = parser.parse_args(argv)
     try:
         config = config_from_args(args) if args.command == "chat-fanout" else None
         board = board_config_from_args(args) if args.command == "board-draw" else None
+        signals = signal_config_from_args(args) if args.command == "signal-rtt" else None
     except ValueError as error:
         parser.error(str(error))
     try:
         if board is not None:
             return board_draw(board, args.json, _command_line(argv))
+        if signals is not None:
+            return signal_rtt(signals, args.json, _command_line(argv))
         assert config is not None
         return chat_fanout(config, args.json, _command_line(argv))
     except (OSError, RuntimeError, TimeoutError, ExceptionGroup) as error:

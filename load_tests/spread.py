@@ -42,6 +42,28 @@ def connections_per_process(pids: Iterable[int], port: int) -> dict[int, int]:
     return dict(counts)
 
 
+def process_of_peer(pids: Iterable[int], port: int, peer_port: int) -> int | None:
+    """Which of ``pids`` holds the server end of the loopback connection from ``peer_port`` to
+    local ``port`` (the worker that accepted a client's connection); None if none does."""
+    inode = None
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table, encoding="ascii") as table_file:
+                rows = table_file.read().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            fields = row.split()
+            if len(fields) < 10 or fields[3] != ESTABLISHED:
+                continue
+            local, remote = fields[1].rsplit(":", 1)[1], fields[2].rsplit(":", 1)[1]
+            if int(local, 16) == port and int(remote, 16) == peer_port:
+                inode = int(fields[9])
+    if inode is None:
+        return None
+    return next((pid for pid in pids if inode in _socket_inodes(pid)), None)
+
+
 def _socket_inodes(pid: int) -> list[int]:
     try:
         names = os.listdir(f"/proc/{pid}/fd")

@@ -56,6 +56,14 @@ class LeanSocket(asyncio.Protocol):
         return socket
 
     @property
+    def local_port(self) -> int | None:
+        """This end's TCP port: the server sees it as the peer port of the connection."""
+        if self._transport is None:
+            return None
+        name = self._transport.get_extra_info("sockname")
+        return int(name[1]) if isinstance(name, tuple) and len(name) >= 2 else None
+
+    @property
     def close_code(self) -> int | None:
         return self.protocol.close_code
 

@@ -1,7 +1,12 @@
-// A first demo page: join by link (?token=) or by class code, see who is here by class, chat.
-// Protocol: docs/protocol.md (JSON subprotocol). The full browser client comes with the SDK.
-// Everything that comes from people (names, titles, chat text) is shown with textContent only.
+// The demo classroom page, built on the SDK (classbridge.js). Join by link (?token=) or by class
+// code and name; then one of three views by the token's role: teacher (and host), student,
+// station (observers get a read-only student view). Everything that comes from people (names,
+// titles, chat text, board text) is shown with textContent or canvas fillText only.
+import { Classbridge } from "./classbridge.js";
+import { BOARD_HEIGHT, BOARD_WIDTH, boardPoint, drawBoard } from "./board_canvas.js";
+
 const $ = (id) => document.getElementById(id);
+const BOARD = "main";
 
 // --- The join token: out of the address bar at once, kept in this tab's sessionStorage. -------
 
@@ -15,7 +20,6 @@ if (params.has("token")) {
   const query = params.toString();
   history.replaceState(history.state, "", `${location.pathname}${query ? `?${query}` : ""}${location.hash}`);
 }
-// The class code this page was opened with ("" for none), compared the way the server does.
 const normalizeCode = (code) => (code || "").toUpperCase().replace(/[^\p{L}\p{N}]/gu, "");
 const pageCode = normalizeCode(params.get("code"));
 
@@ -33,31 +37,6 @@ function saveEntry(entry) {
 function forgetEntry() {
   try { sessionStorage.removeItem(STORAGE_KEY); } catch { /* storage off */ }
 }
-
-// --- State ------------------------------------------------------------------------------------
-
-const state = {
-  entry: null,          // {token, via: "link" | "code", code}
-  session: null,        // the snapshot, kept up to date with settings.changed
-  me: null,             // welcome.participant
-  seq: 0,               // our position (section 8 of the protocol)
-  epoch: null,
-  participants: new Map(),
-  chat: new Map(),      // message id -> chat message, in display order
-};
-let socket = null;
-let retries = 0;
-let retryTimer = null;
-let stopped = false;    // true after a fatal close or a leave: no more reconnects
-let requestId = 0;
-
-function setStatus(text, kind) {
-  const status = $("status");
-  status.textContent = text;
-  status.dataset.state = kind;
-}
-
-// --- Joining with a class code (POST /api/join) -------------------------------------------------
 
 async function joinWithCode(code, name) {
   let response;
@@ -89,182 +68,118 @@ function showJoinForm(message) {
   ($("code").value ? $("name") : $("code")).focus();
 }
 
-// --- The WebSocket ----------------------------------------------------------------------------
+// --- Connection state and the messages for a client that stopped --------------------------------
 
-// Close codes after which reconnecting cannot help (protocol.md, section 17).
-const TOKEN_PROBLEMS = {
-  4010: "The join link or token is not valid.",
-  4011: "The join link or token has expired.",
-  4012: "The join link or token is for another session.",
+let client = null;
+let entry = null;
+
+const STOP_MESSAGES = {
+  token_expired: "This join link has expired.",
+  token_invalid: "This join link is not valid.",
+  wrong_session: "This join link is for another session.",
+  session_not_found: "This session has ended.",
+  removed: "A teacher removed you from this session.",
+  too_many_connections: "This session is already open in too many tabs or devices. Close one, then reload this page.",
+  unsupported_subprotocol: "This page and the server do not speak the same protocol version. Reload the page.",
 };
-const FATAL = {
-  4001: "The server did not get the join message in time.",
-  4002: "The server refused the join message.",
-  4003: "The connection was closed after too many bad messages.",
-  4004: "This session has ended or no longer exists.",
-  4005: "This page and the server do not speak the same protocol version.",
-  1009: "A message was too big for the server.",
-  ...TOKEN_PROBLEMS,
-};
+const NEEDS_NEW_LINK = new Set(["token_expired", "token_invalid", "wrong_session"]);
 
-function connect() {
-  clearTimeout(retryTimer);
-  retryTimer = null;
-  if (stopped || !state.entry) return;
-  if (socket) {
-    // Never keep two connections: forget the old one's handlers before closing it.
-    socket.onopen = socket.onmessage = socket.onclose = socket.onerror = null;
-    socket.close();
+function setStatus(text, state) {
+  $("status").textContent = text;
+  $("status").dataset.state = state;
+}
+
+function onState({ state, attempt, delayMs, error }) {
+  if (state === "connecting") setStatus("Connecting…", "connecting");
+  else if (state === "live") setStatus("Live", "live");
+  else if (state === "reconnecting") {
+    const wait = delayMs === undefined ? "" : ` in ${Math.max(1, Math.round(delayMs / 1000))} s`;
+    setStatus(attempt ? `Connection lost. Reconnecting${wait} (attempt ${attempt})…` : "Reconnecting…", "reconnecting");
+  } else if (state === "stopped") onStopped(error);
+}
+
+function onStopped(error) {
+  const code = error?.code;
+  if (code === "left") {
+    setStatus("You have left the session.", "stopped");
+    return;
   }
-  setStatus(retries ? `Reconnecting… (attempt ${retries + 1})` : "Connecting…",
-    retries ? "reconnecting" : "connecting");
-  const url = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`;
-  const ws = new WebSocket(url, ["classbridge.v1.json"]);
-  socket = ws;
-  ws.onopen = () => {
-    const join = { type: "join", token: state.entry.token, id: `join-${++requestId}` };
-    if (state.epoch) join.resume = { seq: state.seq, epoch: state.epoch };
-    if (state.session) join.session = state.session.id;
-    ws.send(JSON.stringify(join));
-  };
-  ws.onmessage = (frame) => {
-    if (ws !== socket) return;
-    let data;
-    try { data = JSON.parse(frame.data); } catch { return; }
-    for (const message of Array.isArray(data) ? data : [data]) {
-      if (message && typeof message === "object") handle(message);
-    }
-  };
-  ws.onclose = (close) => {
-    if (ws !== socket) return;
-    socket = null;
-    onClose(close.code, close.reason);
-  };
-}
-
-function onClose(code, reason) {
-  if (code === 1000 && reason === "left") {
-    stop("You have left the session.");
-  } else if (TOKEN_PROBLEMS[code]) {
-    // The stored token will never work again: forget it. A student who came with a class code
-    // can simply join again; a link needs a new link from the teacher.
-    forgetEntry();
-    const viaCode = state.entry.via === "code";
-    const message = `${TOKEN_PROBLEMS[code]} ${viaCode ? "Join again with your class code." : "Ask your teacher for a new link."}`;
-    stop(message);
-    if (viaCode) showJoinForm(); // the status above says why
-
-  } else if (code === 4004) {
-    forgetEntry();
-    stop(FATAL[code]);
-  } else if (FATAL[code]) {
-    stop(`${FATAL[code]} Reload the page to try again. (code ${code})`);
-  } else {
-    // 1006 (network), 1001 (going away), 1011, 1012, 4008 (slow consumer), unknown codes.
-    scheduleReconnect();
+  let message = STOP_MESSAGES[code] || `The connection was closed (${code}). Reload the page to try again.`;
+  if (NEEDS_NEW_LINK.has(code) || code === "session_not_found") forgetEntry();
+  const viaCode = entry?.via === "code";
+  if (NEEDS_NEW_LINK.has(code)) {
+    message += viaCode ? " Join again with your class code." : " Ask your teacher for a new link.";
   }
+  setStatus(code === "session_not_found" ? "Session ended" : "Not connected", "stopped");
+  $("fatal").textContent = message;
+  $("fatal").hidden = false;
+  if (NEEDS_NEW_LINK.has(code) && viaCode) showJoinForm();
 }
 
-function stop(message) {
-  stopped = true;
-  clearTimeout(retryTimer);
-  retryTimer = null;
-  setStatus(message, "stopped");
+// --- Views --------------------------------------------------------------------------------------
+
+const isTeacher = () => ["teacher", "host"].includes(client?.me?.role);
+const VIEWS = { host: "teacher", teacher: "teacher", student: "student", station: "station", observer: "observer" };
+
+function renderSession() {
+  const { me, session } = client;
+  document.body.dataset.view = VIEWS[me.role] || "student";
+  $("join-form").hidden = true;
+  $("fatal").hidden = true;
+  $("session").hidden = false;
+  $("title").textContent = session.title;
+  document.title = `${session.title} · Classbridge`;
+  const cls = session.classes.find((c) => c.id === me.class_id);
+  $("me").textContent = `You are ${me.name} (${me.role}${cls ? `, ${cls.name}` : ""})`;
+  renderPeople();
+  renderChat();
+  renderAccess();
+  renderTopology();
+  scheduleDraw();
 }
-
-function scheduleReconnect() {
-  retries += 1;
-  // Exponential backoff with jitter: about 1 s, 2 s, 4 s ... up to 15 s.
-  const base = Math.min(15000, 500 * 2 ** Math.min(retries, 5));
-  const delay = Math.round(base / 2 + Math.random() * base / 2);
-  setStatus(`Connection lost. Reconnecting in ${Math.max(1, Math.round(delay / 1000))} s…`, "reconnecting");
-  retryTimer = setTimeout(connect, delay);
-}
-
-// Back on the network: no need to wait for the rest of the backoff.
-window.addEventListener("online", () => { if (retryTimer) connect(); });
-
-// --- Messages from the server -----------------------------------------------------------------
-
-function handle(message) {
-  if (message.type === "welcome") {
-    retries = 0;
-    state.me = message.participant;
-    state.epoch = message.epoch;
-    // With resume "events" the missed events follow; each one moves the position on, so a
-    // drop in the middle of the replay resumes from the last one actually received.
-    if (message.session) {
-      applySnapshot(message.session);
-      state.seq = message.seq;
-    }
-    $("chat-error").textContent = "";
-    render();
-    setStatus("Live", "live");
-  } else if (message.type === "event") {
-    state.seq = message.seq;
-    applyEvent(message);
-  } else if (message.type === "peer.typing") {
-    showTyping(message.from);
-  } else if (message.type === "error") {
-    if (message.code === "rate_limited") {
-      const wait = Math.max(1, Math.ceil((message.retry_after_ms || 1000) / 1000));
-      $("chat-error").textContent = `Slow down: try again in ${wait} s.`;
-    } else {
-      $("chat-error").textContent = message.message || message.code || "Something went wrong.";
-    }
-  }
-  // ack, pong and unknown types: nothing to do.
-}
-
-function applySnapshot(session) {
-  state.session = session;
-  state.participants.clear();
-  for (const cls of session.classes) for (const p of cls.participants) state.participants.set(p.id, { ...p });
-  state.chat.clear();
-  $("chat").replaceChildren();
-  for (const message of session.chat) addChat(message);
-}
-
-function applyEvent({ kind, data, seq, ts }) {
-  if (!data || typeof data !== "object") return;
-  if (kind === "participant.joined") {
-    const p = data.participant;
-    if (!p || typeof p.id !== "string") return;
-    const known = state.participants.get(p.id);
-    state.participants.set(p.id, { ...known, ...p, present: true });
-    if (known && known.name !== p.name) relabelChat(p.id);
-    renderPeople();
-  } else if (kind === "participant.left") {
-    const p = state.participants.get(data.participant_id);
-    if (p) p.present = false;
-    renderPeople();
-  } else if (kind === "chat.posted") {
-    addChat({ id: seq, ts, ...data });
-    if (typingTimers.delete(data.from)) renderTyping(); // the message they were typing is here
-  } else if (kind === "chat.deleted") {
-    removeChat(data.message_id);
-  } else if (kind === "settings.changed" && state.session) {
-    state.session.settings = { ...state.session.settings, ...data.changes };
-  }
-  // Unknown kinds: ignored (their seq is still our position).
-}
-
-// --- Chat -------------------------------------------------------------------------------------
 
 const nameOf = (id) => {
-  if (state.me && id === state.me.id) return "You";
-  return state.participants.get(id)?.name ?? "someone";
+  if (client.me && id === client.me.id) return "You";
+  return client.participants.get(id)?.name ?? "someone";
 };
+
+function renderPeople() {
+  if (!client.session || !isTeacher()) return;
+  const blocks = client.session.classes.map((cls) => {
+    const block = document.createElement("section");
+    const people = [...client.participants.values()].filter((p) => p.class_id === cls.id);
+    const here = people.filter((p) => p.present).length;
+    const heading = document.createElement("h4");
+    heading.textContent = `${cls.name} (${cls.country}) · ${here} here`;
+    const list = document.createElement("ul");
+    for (const p of people) {
+      const item = document.createElement("li");
+      item.className = p.present ? "present" : "absent";
+      item.dataset.participant = p.id;
+      const you = p.id === client.me.id ? " (you)" : "";
+      item.textContent = `${p.name}${you} · ${p.role}${p.present ? "" : " (away)"}`;
+      list.append(item);
+    }
+    block.append(heading, list);
+    return block;
+  });
+  $("classes").replaceChildren(...blocks);
+}
+
+function renderTopology() {
+  const topology = client.session?.media?.topology;
+  $("topology").textContent = topology ? `Video topology decided by the server: ${topology}.` : "";
+}
+
+// --- Chat ---------------------------------------------------------------------------------------
 
 function chatLabel(message) {
   if (!message.to) return `${nameOf(message.from)}: `;
-  if (state.me && message.to === state.me.id) return `${nameOf(message.from)} → you: `;
+  if (message.to === client.me.id) return `${nameOf(message.from)} → you: `;
   return `${nameOf(message.from)} → ${nameOf(message.to)}: `;
 }
 
-function addChat(message) {
-  if (state.chat.has(message.id)) return;
-  state.chat.set(message.id, message);
+function chatItem(message) {
   const item = document.createElement("li");
   item.dataset.message = String(message.id);
   if (message.to) {
@@ -288,75 +203,70 @@ function addChat(message) {
   text.className = "text";
   text.textContent = message.text;
   item.append(from, text);
-  $("chat").append(item);
-  item.scrollIntoView({ block: "nearest" });
+  if (isTeacher()) {
+    const remove = document.createElement("button");
+    remove.type = "button";
+    remove.className = "delete";
+    remove.textContent = "Delete";
+    remove.setAttribute("aria-label", `Delete the message from ${nameOf(message.from)}`);
+    remove.addEventListener("click", () => {
+      client.deleteChat(message.id).catch((error) => { $("chat-error").textContent = describe(error); });
+    });
+    item.append(remove);
+  }
+  return item;
 }
 
-function chatItem(id) {
-  for (const item of $("chat").children) if (item.dataset.message === String(id)) return item;
-  return null;
+function renderChat() {
+  $("chat").replaceChildren(...[...client.chat.values()].map(chatItem));
+  $("chat").lastElementChild?.scrollIntoView({ block: "nearest" });
 }
 
-function removeChat(id) {
-  // Also sent for posts this client never saw: ignore unknown ids.
-  state.chat.delete(id);
-  chatItem(id)?.remove();
-}
-
-function relabelChat(participantId) {
-  for (const message of state.chat.values()) {
-    if (message.from !== participantId && message.to !== participantId) continue;
-    const from = chatItem(message.id)?.querySelector(".from");
-    if (from) from.textContent = chatLabel(message);
+function onChat(change) {
+  if (!client.me) return;
+  if (change.type === "reset") renderChat();
+  else if (change.type === "posted") {
+    const item = chatItem(change.message);
+    $("chat").append(item);
+    item.scrollIntoView({ block: "nearest" });
+    if (typingTimers.delete(change.message.from)) renderTyping();
+  } else if (change.type === "deleted") {
+    $("chat").querySelector(`li[data-message="${Number(change.id)}"]`)?.remove();
   }
 }
 
-// --- Rendering ----------------------------------------------------------------------------------
-
-function render() {
-  $("join-form").hidden = true;
-  $("session").hidden = false;
-  $("title").textContent = state.session.title;
-  document.title = `${state.session.title} · Classbridge`;
-  const cls = state.session.classes.find((c) => c.id === state.me.class_id);
-  $("me").textContent = `You are ${state.me.name} (${state.me.role}${cls ? `, ${cls.name}` : ""})`;
-  renderPeople();
+function describe(error) {
+  if (error.code === "rate_limited") {
+    return `Slow down: try again in ${Math.max(1, Math.ceil((error.retryAfterMs || 1000) / 1000))} s.`;
+  }
+  if (error.code === "not_connected") return "Not connected: nothing was sent. Wait until the page is live again.";
+  if (error.code === "disconnected") return "The connection dropped before the server answered. Check whether it arrived.";
+  if (error.code === "board_locked") return "The board is locked by a teacher.";
+  if (error.code === "forbidden") return "You may not do that now.";
+  if (error.code === "nothing_to_undo") return "Nothing to undo.";
+  return error.message || error.code || "Something went wrong.";
 }
 
-function renderPeople() {
-  if (!state.session) return;
-  const blocks = state.session.classes.map((cls) => {
-    const block = document.createElement("section");
-    const people = [...state.participants.values()].filter((p) => p.class_id === cls.id);
-    const here = people.filter((p) => p.present).length;
-    const heading = document.createElement("h4");
-    heading.textContent = `${cls.name} (${cls.country}) · ${here} here`;
-    const list = document.createElement("ul");
-    for (const p of people) {
-      const item = document.createElement("li");
-      item.className = p.present ? "present" : "absent";
-      const you = state.me && p.id === state.me.id ? " (you)" : "";
-      item.textContent = `${p.name}${you} · ${p.role}${p.present ? "" : " (away)"}`;
-      list.append(item);
-    }
-    block.append(heading, list);
-    return block;
-  });
-  $("classes").replaceChildren(...blocks);
-}
+$("chat-form").addEventListener("submit", (e) => {
+  e.preventDefault();
+  const text = $("chat-text").value;
+  if (!text.trim() || !client) return;
+  $("chat-error").textContent = "";
+  client.sendChat(text).then(
+    () => { if ($("chat-text").value === text) $("chat-text").value = ""; },
+    (error) => { $("chat-error").textContent = describe(error); },
+  );
+});
 
-// --- Typing hints (not logged: they are only shown for a moment) -------------------------------
-
+// Typing hints (not logged: shown for a moment only).
 const TYPING_SHOWN_MS = 3000;
-const TYPING_SENT_EVERY_MS = 2000; // the server allows about one a second
 const typingTimers = new Map(); // participant id -> timer that hides the hint
-let lastTypingSent = 0;
 
-function showTyping(participantId) {
-  if (typeof participantId !== "string") return;
-  clearTimeout(typingTimers.get(participantId));
-  typingTimers.set(participantId, setTimeout(() => {
-    typingTimers.delete(participantId);
+function onTyping({ from }) {
+  if (typeof from !== "string") return;
+  clearTimeout(typingTimers.get(from));
+  typingTimers.set(from, setTimeout(() => {
+    typingTimers.delete(from);
     renderTyping();
   }, TYPING_SHOWN_MS));
   renderTyping();
@@ -368,29 +278,197 @@ function renderTyping() {
     : `${names.join(", ")} ${names.length === 1 ? "is" : "are"} typing…`;
 }
 
-$("chat-text").addEventListener("input", () => {
-  const now = Date.now();
-  const live = socket && socket.readyState === WebSocket.OPEN && $("status").dataset.state === "live";
-  if (!live || state.me?.role === "observer" || now - lastTypingSent < TYPING_SENT_EVERY_MS) return;
-  lastTypingSent = now;
-  socket.send(JSON.stringify({ type: "typing" })); // no id: no ack wanted
+$("chat-text").addEventListener("input", () => client?.typing());
+
+// --- Whiteboard ---------------------------------------------------------------------------------
+
+const canvas = $("canvas");
+canvas.width = BOARD_WIDTH;
+canvas.height = BOARD_HEIGHT;
+let drawQueued = false;
+let live = null; // what this page is drawing now: {stroke} (a LiveStroke) or {rect}
+let placeAt = 0; // where the next keyboard-placed text goes
+
+function scheduleDraw() {
+  if (drawQueued) return;
+  drawQueued = true;
+  requestAnimationFrame(() => {
+    drawQueued = false;
+    const board = client?.boards.get(BOARD);
+    const overlay = [];
+    if (live?.stroke) {
+      const echoed = board?.records.get(live.stroke.id);
+      // Our own points come back with the events; until then draw them from here.
+      if (!echoed || echoed.props.points.length < live.stroke.points.length) {
+        overlay.push({ kind: "stroke", props: { points: live.stroke.points, color: live.color, width: live.width } });
+      }
+    }
+    if (live?.rect) overlay.push({ kind: "rect", props: live.rect });
+    const cursors = client ? [...client.cursors.values()].filter((c) => c.board === BOARD) : [];
+    drawBoard(canvas, board, { live: overlay, cursors, nameOf });
+  });
+}
+
+function mayDraw() {
+  const board = client?.boards.get(BOARD);
+  const me = client?.me;
+  if (!board || !me || me.role === "observer" || client.state !== "live") return false;
+  if (board.access.locked) return false;
+  if (isTeacher()) return true;
+  const { mode, classes, participants } = board.access;
+  return mode === "everyone" || (mode === "selected" && (classes.includes(me.class_id) || participants.includes(me.id)));
+}
+
+function renderAccess() {
+  const board = client?.boards.get(BOARD);
+  if (!board) return;
+  const { mode, locked } = board.access;
+  let text = "Everyone may draw.";
+  if (locked) text = "The board is locked: nobody draws until a teacher unlocks it.";
+  else if (mode === "teachers") text = "Only teachers draw now.";
+  else if (mode === "selected") text = mayDraw() ? "Your class may draw." : "Only selected classes draw now.";
+  $("board-access").textContent = text;
+  const allowed = mayDraw();
+  canvas.setAttribute("aria-disabled", String(!allowed));
+  for (const control of $("toolbar").querySelectorAll("input, select, button")) control.disabled = !allowed;
+  $("access-mode").value = mode === "teachers" ? "teachers" : "everyone";
+  $("access-locked").checked = Boolean(locked);
+}
+
+const tool = () => document.querySelector('input[name="tool"]:checked').value;
+const color = () => $("color").value;
+const boardCommands = () => client.board(BOARD);
+const showBoardError = (error) => { $("board-error").textContent = describe(error); };
+
+canvas.addEventListener("pointerdown", (e) => {
+  if (!mayDraw() || e.button !== 0) return;
+  e.preventDefault();
+  canvas.focus({ preventScroll: true });
+  canvas.setPointerCapture(e.pointerId);
+  $("board-error").textContent = "";
+  const { x, y } = boardPoint(canvas, e);
+  const kind = tool();
+  if (kind === "pen") {
+    live = { stroke: boardCommands().stroke({ color: color(), width: 4 }, x, y), color: color(), width: 4, pointer: e.pointerId };
+  } else if (kind === "rect") {
+    live = { rect: { x, y, w: 0, h: 0, color: color(), width: 3, fill: null }, from: { x, y }, pointer: e.pointerId };
+  } else {
+    placeText(kind, x, y);
+  }
+  scheduleDraw();
 });
 
-// --- Forms ------------------------------------------------------------------------------------
+canvas.addEventListener("pointermove", (e) => {
+  if (!client || client.state !== "live") return;
+  const { x, y } = boardPoint(canvas, e);
+  if (client.me.role !== "observer") client.cursor(BOARD, x, y);
+  if (!live || live.pointer !== e.pointerId) return;
+  if (live.stroke) {
+    const events = e.getCoalescedEvents ? e.getCoalescedEvents() : [e];
+    for (const event of events.length ? events : [e]) {
+      const point = boardPoint(canvas, event);
+      live.stroke.add(point.x, point.y);
+    }
+  } else if (live.rect) {
+    Object.assign(live.rect, {
+      x: Math.min(x, live.from.x), y: Math.min(y, live.from.y),
+      w: Math.abs(x - live.from.x), h: Math.abs(y - live.from.y),
+    });
+  }
+  scheduleDraw();
+});
 
-$("chat-form").addEventListener("submit", (e) => {
-  e.preventDefault();
-  const text = $("chat-text").value;
-  if (!text.trim()) return;
-  if (!socket || socket.readyState !== WebSocket.OPEN || $("status").dataset.state !== "live") {
-    $("chat-error").textContent = "Not connected: the message was not sent.";
+function finishDrawing(e) {
+  if (!live || live.pointer !== e.pointerId) return;
+  const done = live;
+  if (done.stroke) {
+    const { x, y } = boardPoint(canvas, e);
+    done.stroke.add(x, y);
+    done.stroke.end().catch(showBoardError).finally(() => {
+      if (live === done) live = null;
+      scheduleDraw();
+    });
+  } else if (done.rect) {
+    live = null;
+    if (done.rect.w > 0 || done.rect.h > 0) {
+      boardCommands().put({ id: client.newRecordId(), kind: "rect", props: { ...done.rect } }).catch(showBoardError);
+    }
+  }
+  scheduleDraw();
+}
+canvas.addEventListener("pointerup", finishDrawing);
+canvas.addEventListener("pointercancel", finishDrawing);
+
+function placeText(kind, x, y) {
+  const text = $("board-text").value;
+  if (!text.trim()) {
+    $("board-error").textContent = "Type the text first, in the field “Text for text and notes”.";
+    $("board-text").focus();
     return;
   }
-  requestId += 1;
-  socket.send(JSON.stringify({ type: "chat.send", text, id: requestId }));
-  $("chat-text").value = "";
-  $("chat-error").textContent = "";
+  const props = kind === "note"
+    ? { x, y, w: 180, h: 120, text, color: "#fff59d" }
+    : { x, y, text, color: color(), size: 24 };
+  boardCommands().put({ id: client.newRecordId(), kind, props }).then(
+    () => { $("board-text").value = ""; },
+    showBoardError,
+  );
+}
+
+$("place-text").addEventListener("click", () => {
+  if (!mayDraw()) return;
+  // Keyboard users: place it near the middle, a little further down each time.
+  const kind = tool() === "text" ? "text" : "note";
+  placeAt = (placeAt + 1) % 8;
+  placeText(kind, BOARD_WIDTH / 2 - 90 + placeAt * 20, BOARD_HEIGHT / 2 - 60 + placeAt * 20);
 });
+
+const undo = () => boardCommands().undo().catch(showBoardError);
+const redo = () => boardCommands().redo().catch(showBoardError);
+$("undo").addEventListener("click", undo);
+$("redo").addEventListener("click", redo);
+canvas.addEventListener("keydown", (e) => {
+  if (!(e.ctrlKey || e.metaKey) || e.key.toLowerCase() !== "z" || !mayDraw()) return;
+  e.preventDefault();
+  (e.shiftKey ? redo : undo)();
+});
+
+// Teacher controls.
+$("access-mode").addEventListener("change", () => {
+  boardCommands().access({ mode: $("access-mode").value }).catch(showBoardError);
+});
+$("access-locked").addEventListener("change", () => {
+  boardCommands().access({ locked: $("access-locked").checked }).catch(showBoardError);
+});
+$("clear-board").addEventListener("click", () => boardCommands().clear().catch(showBoardError));
+
+// --- Start --------------------------------------------------------------------------------------
+
+function start() {
+  $("join-form").hidden = true;
+  $("fatal").hidden = true;
+  client = new Classbridge({ token: entry.token });
+  // For debugging and the end-to-end tests: the SDK's replica of this page.
+  window.classbridgeDemo = { client };
+  client.on("state", (change) => {
+    onState(change);
+    renderAccess(); // drawing is off while not live
+  });
+  client.on("welcome", renderSession);
+  client.on("presence", renderPeople);
+  client.on("chat", onChat);
+  client.on("typing", onTyping);
+  client.on("board", (change) => {
+    if (change.kind === "board.access_changed" || change.reset) renderAccess();
+    scheduleDraw();
+  });
+  client.on("cursors", scheduleDraw);
+  client.on("event", (event) => { if (event.kind.startsWith("media.")) renderTopology(); });
+  client.on("error", (error) => {
+    if (client.state !== "stopped") $("chat-error").textContent = describe(error);
+  });
+  client.connect().catch(() => { /* shown by the state listener */ });
+}
 
 $("join-form").addEventListener("submit", async (e) => {
   e.preventDefault();
@@ -400,8 +478,8 @@ $("join-form").addEventListener("submit", async (e) => {
   try {
     const token = await joinWithCode($("code").value, $("name").value);
     // Kept for this tab: a reload rejoins as this participant instead of making a new one.
-    state.entry = { token, via: "code", code: pageCode };
-    saveEntry(state.entry);
+    entry = { token, via: "code", code: pageCode };
+    saveEntry(entry);
     start();
   } catch (error) {
     $("join-error").textContent = error.message;
@@ -410,32 +488,15 @@ $("join-form").addEventListener("submit", async (e) => {
   }
 });
 
-function start() {
-  stopped = false;
-  retries = 0;
-  state.session = null;
-  state.me = null;
-  state.seq = 0;
-  state.epoch = null;
-  $("join-form").hidden = true;
-  connect();
-}
-
-// --- Start ------------------------------------------------------------------------------------
-
 if (linkToken) {
-  state.entry = { token: linkToken, via: "link", code: "" };
-  saveEntry(state.entry);
+  entry = { token: linkToken, via: "link", code: "" };
+  saveEntry(entry);
 } else {
   const saved = loadEntry();
   // A token got with a class code belongs to the page opened with that code; a link's token to
   // the page opened without one. Another class code in the address means: join anew.
-  if (saved && (saved.via === "code" ? (saved.code || "") === pageCode : !pageCode)) state.entry = saved;
+  if (saved && (saved.via === "code" ? (saved.code || "") === pageCode : !pageCode)) entry = saved;
 }
 
-if (state.entry) {
-  start();
-} else {
-  setStatus("Not connected", "idle");
-  showJoinForm();
-}
+if (entry) start();
+else showJoinForm();

@@ -18,11 +18,17 @@
 //   "chat"      {type: "reset"} | {type: "posted", message} | {type: "deleted", id}
 //   "board"     {board, kind, reset?}: a board changed (kind: the event kind or "board.records")
 //   "cursors"   [{from, board, x, y}]: other people's newest pointer positions
-//   "typing"    {from}; "settings" {settings}; "signal": peer.signal messages (for the video step)
+//   "typing"    {from}; "settings" {settings}; "signal": peer.signal messages
+//   "iceServers" {servers, expiresAt}: ICE servers from the welcome or a refresh (scheduled here
+//               before the TURN credentials expire: expires_at - min(10 min, lifetime / 5))
+//   "media"     {type: "change"}: video connections or remote streams changed (media.js)
 //   "error"     a ClassbridgeError no request was waiting for (or the reason the client stopped)
+//
+// Video (hosts, teachers, stations): `await client.media.start({stream})`, see media.js.
 //
 // No dependencies, no build step.
 
+import { Media, PUBLISHER_ROLES } from "./media.js";
 import { applyBoardEvent, applyRecords, applySnapshot as applyBoardSnapshot, createBoards } from "./board.js";
 
 export const SUBPROTOCOL = "classbridge.v1.json";
@@ -53,6 +59,7 @@ const DEFAULTS = {
   typingIntervalMs: 2000, // the server allows about one typing hint a second
   strokeFlushMs: 40, // live strokes: one board.append every 30 to 50 ms (section 20)
   renewToken: null, // async () => new token for the same participant, asked on token_expired
+  iceRetryMs: 30000, // a failed ice.refresh is tried again after this long
   WebSocket: globalThis.WebSocket,
 };
 
@@ -85,7 +92,9 @@ export class Classbridge {
     this.seq = 0; // our position (section 8)
     this.epoch = null;
     this.lastResume = null; // "none" | "events" | "snapshot": what the last welcome was
-    this.iceServers = null;
+    this.iceServers = null; // for new RTCPeerConnections: [{urls, username?, credential?}]
+    this.iceExpiresAt = null; // when their TURN credentials expire (ms since the epoch)
+    this._iceTimer = null;
     this._listeners = new Map();
     this._socket = null;
     this._attempt = 0; // reconnect attempts since the last welcome
@@ -99,6 +108,7 @@ export class Classbridge {
     this._cursor = { latest: null, timer: null, sentAt: -Infinity };
     this._typingSentAt = -Infinity;
     this._onOnline = () => { if (this._retryTimer !== null) this._open(); };
+    this.media = new Media(this);
   }
 
   // --- events ---------------------------------------------------------------------------------
@@ -250,6 +260,9 @@ export class Classbridge {
     this._retryTimer = null;
     clearTimeout(this._cursor.timer);
     this._cursor.timer = null;
+    clearTimeout(this._iceTimer);
+    this._iceTimer = null;
+    this.media.stop();
     globalThis.removeEventListener?.("online", this._onOnline);
     this._dropSocket();
     this._failPending("disconnected", "The connection was closed before the server answered.");
@@ -331,6 +344,40 @@ export class Classbridge {
     return this.request({ type: "ping" });
   }
 
+  // WebRTC signaling to one participant (or "relay"): fields are {description} or {candidate}.
+  signal(to, pc, fields) {
+    return this.request({ type: "signal", to, pc, ...fields });
+  }
+
+  // Fresh ICE servers (the answer also updates `iceServers` and announces "iceServers").
+  refreshIce() {
+    return this.request({ type: "ice.refresh" });
+  }
+
+  _setIceServers(servers, expiresAt) {
+    this.iceServers = servers;
+    this.iceExpiresAt = Number.isFinite(expiresAt) ? expiresAt : null;
+    clearTimeout(this._iceTimer);
+    this._iceTimer = null;
+    if (this.iceExpiresAt !== null) {
+      // protocol.md, "ice.refresh": at expires_at - min(10 minutes, lifetime / 5).
+      const lifetime = this.iceExpiresAt - Date.now();
+      const delay = Math.max(1000, lifetime - Math.min(600000, lifetime / 5));
+      this._iceTimer = setTimeout(() => this._refreshIceLater(), delay);
+    }
+    this._emit("iceServers", { servers, expiresAt: this.iceExpiresAt });
+  }
+
+  _refreshIceLater() {
+    this._iceTimer = null;
+    this.refreshIce().catch((error) => {
+      // Not connected: the next welcome brings fresh servers. Otherwise try again soon.
+      if (error.code !== "not_connected" && error.code !== "disconnected" && this.state === "live") {
+        this._iceTimer = setTimeout(() => this._refreshIceLater(), this.options.iceRetryMs);
+      }
+    });
+  }
+
   // A typing hint, sent at most every `typingIntervalMs` however often this is called.
   typing() {
     if (this.me?.role === "observer") return false;
@@ -392,7 +439,7 @@ export class Classbridge {
       case "event": return this._event(message);
       case "board.records": return this._boardRecords(message);
       case "ack": case "pong": case "ice.servers":
-        if (message.type === "ice.servers") this.iceServers = message.servers;
+        if (message.type === "ice.servers") this._setIceServers(message.servers || [], message.expires_at);
         return this._settle(message.id, (p) => p.resolve(message));
       case "error": return this._error(message);
       case "peer.cursors": return this._cursors(message.cursors);
@@ -407,7 +454,6 @@ export class Classbridge {
     this.me = message.participant;
     this.epoch = message.epoch;
     this.lastResume = message.resume;
-    if (message.ice_servers) this.iceServers = message.ice_servers;
     // With resume "events" the missed events follow and move the position on one by one, so
     // a drop during the replay resumes from the last one actually received (section 8).
     if (message.session) {
@@ -415,6 +461,7 @@ export class Classbridge {
       this.seq = message.seq;
     }
     this._setState("live", { resume: message.resume });
+    if (message.ice_servers) this._setIceServers(message.ice_servers, message.ice_expires_at);
     this._emit("welcome", { resume: message.resume, participant: message.participant });
     if (this._connected) {
       this._connected.resolve(this.me);
@@ -474,11 +521,20 @@ export class Classbridge {
     } else if (kind === "settings.changed" && this.session) {
       this.session.settings = { ...this.session.settings, ...data.changes };
       this._emit("settings", { settings: this.session.settings });
-    } else if (kind === "media.topology" && this.session) {
+    } else if (kind === "media.topology" && this.session && this._presentPublishers(data.publishers)) {
       this.session.media = { ...this.session.media, topology: data.topology };
     } else if (kind === "media.relay_requested" && this.session) {
       this.session.media = { ...this.session.media, relay_requested: data.on };
     }
+  }
+
+  // A media.topology applies only if it was decided for the publishers present now (section 21).
+  _presentPublishers(publishers) {
+    if (!Array.isArray(publishers)) return true;
+    const present = [...this.participants.values()]
+      .filter((p) => p.present && PUBLISHER_ROLES.has(p.role)).map((p) => p.id).sort();
+    const decided = [...publishers].sort();
+    return present.length === decided.length && present.every((id, i) => id === decided[i]);
   }
 
   _error(message) {

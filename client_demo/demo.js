@@ -4,6 +4,7 @@
 // titles, chat text, board text) is shown with textContent or canvas fillText only.
 import { Classbridge } from "./classbridge.js";
 import { BOARD_HEIGHT, BOARD_WIDTH, boardPoint, drawBoard } from "./board_canvas.js";
+import { startVideo } from "./video.js";
 
 const $ = (id) => document.getElementById(id);
 const BOARD = "main";
@@ -134,7 +135,7 @@ function renderSession() {
   renderPeople();
   renderChat();
   renderAccess();
-  renderTopology();
+  if (document.body.dataset.view === "station") startVideo(client).catch((error) => console.error(error));
   scheduleDraw();
 }
 
@@ -164,11 +165,6 @@ function renderPeople() {
     return block;
   });
   $("classes").replaceChildren(...blocks);
-}
-
-function renderTopology() {
-  const topology = client.session?.media?.topology;
-  $("topology").textContent = topology ? `Video topology decided by the server: ${topology}.` : "";
 }
 
 // --- Chat ---------------------------------------------------------------------------------------
@@ -449,7 +445,7 @@ function start() {
   $("fatal").hidden = true;
   client = new Classbridge({ token: entry.token });
   // For debugging and the end-to-end tests: the SDK's replica of this page.
-  window.classbridgeDemo = { client };
+  window.classbridgeDemo = { client, media: client.media };
   client.on("state", (change) => {
     onState(change);
     renderAccess(); // drawing is off while not live
@@ -463,7 +459,6 @@ function start() {
     scheduleDraw();
   });
   client.on("cursors", scheduleDraw);
-  client.on("event", (event) => { if (event.kind.startsWith("media.")) renderTopology(); });
   client.on("error", (error) => {
     if (client.state !== "stopped") $("chat-error").textContent = describe(error);
   });

@@ -97,12 +97,13 @@ class PeerLink:
         self._tracks: list[MediaStreamTrack] = []
         if publish:
             self._tracks = [CounterVideoTrack(video), ToneAudioTrack()]
-            for track in self._tracks:
-                self.pc.addTrack(track)
-        elif offerer:
-            for kind in ("video", "audio"):
-                self.pc.addTransceiver(kind, direction="recvonly")
-        prefer_vp8(self.pc)
+        self._attached = False
+        if offerer:
+            self._attach()
+            if not publish:
+                for kind in ("video", "audio"):
+                    self.pc.addTransceiver(kind, direction="recvonly")
+            prefer_vp8(self.pc)
         self._consumers: set[asyncio.Task[None]] = set()
         self.pc.on("track", self._on_track)
 
@@ -117,8 +118,20 @@ class PeerLink:
         await self.pc.setLocalDescription(await self.pc.createOffer())
         return self._local_description()
 
+    def _attach(self) -> None:
+        if not self._attached:
+            self._attached = True
+            for track in self._tracks:
+                self.pc.addTrack(track)
+
     async def answer(self, offer: dict[str, Any]) -> dict[str, str]:
         await self.pc.setRemoteDescription(RTCSessionDescription(offer["sdp"], offer["type"]))
+        # Tracks only now, onto the offer's own m-lines: added before, aiortc 1.16 gathers no
+        # candidates when the offer's order differs from ours (a browser offering audio first),
+        # and neither side ever connects.
+        if not self._attached:
+            self._attach()
+            prefer_vp8(self.pc)
         await self.pc.setLocalDescription(await self.pc.createAnswer())
         return self._local_description()
 

@@ -15,7 +15,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
-from server.api import boards, join, sessions, tokens
+from server.api import boards, join, recordings, sessions, tokens
 from server.api.responses import error_response
 from server.auth import TokenService
 from server.broker import Broker, broker_from_url
@@ -79,7 +79,7 @@ def build_services(settings: Settings, broker: Broker | None = None) -> Services
     return Services(
         settings=settings,
         broker=broker,
-        hub=SessionHub(broker, limits, ice=settings.ice),
+        hub=SessionHub(broker, limits, ice=settings.ice, recordings_dir=settings.recordings_path),
         tokens=TokenService(secret),
         self_joins=KeyedLimiter(limits.self_joins_per_minute / 60.0, limits.self_joins_burst),
     )
@@ -91,6 +91,8 @@ def _routes(services: Services) -> list[Route | WebSocketRoute | Mount]:
         Route("/sessions/{session_id}", sessions.summary, methods=["GET"]),
         Route("/sessions/{session_id}/tokens", tokens.mint, methods=["POST"]),
         Route("/sessions/{session_id}/boards/{board_id}.svg", boards.export_svg, methods=["GET"]),
+        Route("/sessions/{session_id}/recordings", recordings.listing, methods=["GET"]),
+        Route("/sessions/{session_id}/recordings/{name}", recordings.download, methods=["GET"]),
         Route("/join", join.self_join, methods=["POST"]),
     ]
     gateway = Gateway(services.hub, services.tokens, services.settings.limits)

@@ -32,6 +32,11 @@ def _serve_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser])
         "--log-level", dest="log_level", help="debug, info, warning, error, critical"
     )
     serve.add_argument("--public-url", dest="public_url", help="base URL printed in links")
+    serve.add_argument(
+        "--recordings-dir",
+        dest="recordings_dir",
+        help="folder the relay writes recordings to (recording is off when not set)",
+    )
     _ice_options(serve)
     demo = serve.add_mutually_exclusive_group()
     demo.add_argument("--demo", dest="demo", action="store_true", default=None)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
 from typing import Any
 
 from server.auth import MIN_SECRET_BYTES
@@ -76,6 +77,8 @@ class Settings:
     turn_urls: tuple[str, ...] = ()
     turn_secret: str | None = field(default=None, repr=False)
     turn_ttl: int = DEFAULT_TURN_TTL
+    # Where the relay writes recordings (one folder per session); None: recording is off.
+    recordings_dir: str | None = None
     limits: Limits = field(default_factory=Limits)
 
     @property
@@ -90,6 +93,10 @@ class Settings:
         if ":" in host:
             host = f"[{host}]"  # an IPv6 address needs brackets in a URL
         return f"http://{host}:{self.port}"
+
+    @property
+    def recordings_path(self) -> Path | None:
+        return None if self.recordings_dir is None else Path(self.recordings_dir).expanduser()
 
     @property
     def ice(self) -> IceConfig:
@@ -228,6 +235,8 @@ def validate(settings: Settings) -> None:
     if limits.send_queue_bytes < limits.max_frame_bytes:
         raise ValueError("send_queue_bytes must be at least max_frame_bytes")
     _validate_ice(settings)
+    if settings.recordings_dir is not None and not settings.recordings_dir.strip():
+        raise ValueError("recordings_dir must name a folder")
 
 
 def _validate_ice(settings: Settings) -> None:

@@ -293,3 +293,16 @@ def test_ice_settings_survive_the_trip_to_the_workers() -> None:
         ),
     ):
         assert settings_from_env(settings_to_env(settings)) == settings
+
+
+def test_recordings_dir_turns_recording_on() -> None:
+    assert Settings().recordings_path is None  # off by default
+    env = {"CLASSBRIDGE_RECORDINGS_DIR": "/var/lib/classbridge/recordings"}
+    settings = settings_from_env(env)
+    assert settings.recordings_dir == "/var/lib/classbridge/recordings"
+    assert str(settings.recordings_path) == "/var/lib/classbridge/recordings"
+    assert settings_from_env(env, recordings_dir="/srv/rec").recordings_dir == "/srv/rec"
+    # Worker processes get it too.
+    assert settings_from_env(settings_to_env(settings)).recordings_dir == settings.recordings_dir
+    with pytest.raises(ValueError, match="recordings_dir"):
+        settings_from_env({}, recordings_dir="   ")

@@ -12,6 +12,7 @@ import time
 import zlib
 from collections.abc import Callable, Coroutine
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import msgpack
@@ -21,6 +22,7 @@ from server.errors import ClassbridgeError, SessionNotFound
 from server.hub.connection import Connection
 from server.hub.peers import PeerRelay
 from server.hub.presence_keeper import PresenceKeeper
+from server.hub.recording import RecordingKeeper
 from server.hub.recovery import Recovery
 from server.hub.replica import SessionReplica
 from server.hub.resume import welcome_fresh, welcome_resumed
@@ -47,11 +49,15 @@ class SessionHub:
         limits: Limits,
         clock: Callable[[], float] = time.time,
         ice: IceConfig | None = None,
+        recordings_dir: Path | None = None,
     ) -> None:
         self.broker = broker
         self.limits = limits
         self.ice = ice or IceConfig()
-        self.command_limits = CommandLimits(chat_max_chars=limits.chat_max_chars)
+        self.recordings_dir = recordings_dir  # None: this worker does not record
+        self.command_limits = CommandLimits(
+            chat_max_chars=limits.chat_max_chars, recording=recordings_dir is not None
+        )
         self._clock = clock
         self._replicas: dict[str, SessionReplica] = {}
         self._loading: dict[str, asyncio.Task[SessionReplica]] = {}
@@ -64,6 +70,7 @@ class SessionHub:
         self.peers = PeerRelay(broker, self._replicas, self.worker_id)
         self.media_relay = RelayService(self)
         self.topology = TopologyKeeper(self)
+        self.recording = RecordingKeeper(self)
         self.recovery = Recovery(self)
 
     def now_ms(self) -> int:
@@ -268,6 +275,7 @@ class SessionHub:
             return position.seq
         await replica.wait_applied(position.seq)
         await self.topology.after(replica, event)
+        await self.recording.after(replica, event)
         return position.seq
 
     # --- housekeeping --------------------------------------------------------------------------

@@ -1,10 +1,10 @@
 """Runs the topology policy (server/signaling/topology.py) for this worker's replicas.
 
-The worker that appends a presence change (or a teacher's relay request) decides right after
-it, from its replica, which then holds that change and everything before it in the log: so
-the last decision in the log was made from the publishers present at that point. A decision
-raced by another presence change no longer matches the publishers when the reducer reaches
-it and is ignored there; the other change's decision follows it.
+The worker that appends a presence change (or a teacher's relay or recording request) decides
+right after it, from its replica, which then holds that change and everything before it in
+the log: so the last decision in the log was made from the publishers present at that point.
+A decision raced by another presence change no longer matches the publishers when the
+reducer reaches it and is ignored there; the other change's decision follows it.
 
 A fall back from the relay waits ``topology_settle`` seconds of the same low count: one
 timer per session on the worker that saw the count drop. If that worker dies meanwhile, the
@@ -24,7 +24,14 @@ if TYPE_CHECKING:
     from server.hub.replica import SessionReplica
 
 TRIGGERS = frozenset(
-    {EventKind.PARTICIPANT_JOINED, EventKind.PARTICIPANT_LEFT, EventKind.MEDIA_RELAY_REQUESTED}
+    {
+        EventKind.PARTICIPANT_JOINED,
+        EventKind.PARTICIPANT_LEFT,
+        EventKind.MEDIA_RELAY_REQUESTED,
+        # A recording asked for or stopped moves video to or from the relay.
+        EventKind.RECORDING_REQUESTED,
+        EventKind.RECORDING_STOPPED,
+    }
 )
 
 

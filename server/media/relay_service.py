@@ -44,7 +44,9 @@ class RelayService:
         from server.media.relay_session import SessionRelay
 
         replica.pins += 1
-        relay = SessionRelay(replica, self.hub.broker, self.hub.worker_id, self._ended)
+        folder = self.hub.recordings_dir
+        recordings = None if folder is None else (folder, self.hub.now_ms)
+        relay = SessionRelay(replica, self.hub.broker, self.hub.worker_id, self._ended, recordings)
         self.sessions[replica.session_id] = relay
         relay.start()
         return relay

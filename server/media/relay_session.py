@@ -17,6 +17,9 @@ refreshes the claim, drops the connections of participants who left (or whose co
 failed or never connected), offers subscriptions where the publishers changed, and stops
 the relay when the topology is no longer ``relay``, the claim went to another worker, or
 nobody has used the relay for ``IDLE_STOP`` seconds.
+
+The watchdog also keeps the session's recorder (server/media/recorder.py) in step with the
+recording state, when this worker has a recordings folder: the relay is where the media is.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import contextlib
 import itertools
 import logging
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from aiortc.contrib.media import MediaRelay
@@ -36,6 +40,7 @@ from server.hub.peers import RELAY_CLAIM_MS
 from server.hub.replica import SessionReplica
 from server.hub.volatile import VolatileEnvelope
 from server.ids import RELAY_ID
+from server.media.recorder import SessionRecorder
 from server.media.relay_peers import RelayPublisher, RelaySubscriber, source_key
 from server.protocol.peer import PeerSignal
 from server.rooms.state import present_publishers
@@ -57,10 +62,15 @@ class SessionRelay:
         broker: Broker,
         worker_id: str,
         on_done: Callable[[SessionRelay], None],
+        recordings: tuple[Path, Callable[[], int]] | None = None,
     ) -> None:
         self.replica, self._broker, self._worker_id = replica, broker, worker_id
         self.session_id = replica.session_id
         self.media = MediaRelay()
+        self.recorder = None
+        if recordings is not None:
+            folder, now_ms = recordings
+            self.recorder = SessionRecorder(folder, self.session_id, self.media, now_ms)
         self.publishers: dict[str, RelayPublisher] = {}
         self.subscribers: dict[str, RelaySubscriber] = {}
         self._on_done = on_done
@@ -117,6 +127,8 @@ class SessionRelay:
         if self._done:
             return
         self._done = True
+        if self.recorder is not None:
+            await self.recorder.close()  # before the tracks end, so each file is finished
         for peer in [*self.subscribers.values(), *self.publishers.values()]:
             with contextlib.suppress(Exception):
                 await peer.close()
@@ -156,6 +168,8 @@ class SessionRelay:
 
     async def _drop(self, participant: str) -> None:
         """Close the participant's connections (its tracks leave the others' next offers)."""
+        if self.recorder is not None:
+            await self.recorder.stop(participant)
         for peers in (self.subscribers, self.publishers):
             peer = peers.pop(participant, None)
             if peer is not None:
@@ -173,6 +187,8 @@ class SessionRelay:
             if participant not in present or _stale(publisher.state, publisher.created_at, now):
                 await self._drop(participant)  # the client offers again if it is still here
         await self._update_subscriptions(now)
+        if self.recorder is not None:
+            await self.recorder.update(self.replica.state, self.publishers)
         if self.publishers:
             self._idle_since = now
         return now - self._idle_since < IDLE_STOP

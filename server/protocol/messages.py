@@ -20,6 +20,12 @@ from server.protocol.media import MediaRelay
 from server.protocol.message_base import Message as _Message
 from server.protocol.message_base import RequestId
 from server.protocol.peer import Cursor, PeerCursors, PeerSignal, PeerTyping, Signal, Typing
+from server.protocol.recording import (
+    RECORDING_COMMANDS,
+    RecordingConsent,
+    RecordingStart,
+    RecordingStop,
+)
 
 # --- client to server -------------------------------------------------------------------------
 
@@ -136,12 +142,16 @@ ClientMessage = (
     | Cursor
     | MediaRelay
     | IceRefresh
+    | RecordingStart
+    | RecordingConsent
+    | RecordingStop
     | BoardCommand
 )
 
 _CLIENT_CLASSES: tuple[type[_Message], ...] = (
     *(Join, ChatSend, ChatDelete, SettingsUpdate, Ping, Leave, Signal, Typing, Cursor),
     *(MediaRelay, IceRefresh),
+    *RECORDING_COMMANDS,
     *BOARD_COMMANDS,
 )
 CLIENT_TYPES: dict[str, Any] = {m.TYPE: m for m in _CLIENT_CLASSES}

@@ -33,6 +33,10 @@ class EventKind(StrEnum):
     BOARD_STEP_DROPPED = "board.step_dropped"  # an undo or redo refused: the step is dropped
     MEDIA_TOPOLOGY = "media.topology"
     MEDIA_RELAY_REQUESTED = "media.relay_requested"
+    RECORDING_REQUESTED = "recording.requested"
+    RECORDING_CONSENTED = "recording.consented"
+    RECORDING_STARTED = "recording.started"
+    RECORDING_STOPPED = "recording.stopped"
 
 
 # Not an event anyone appends: the broker's history keeps it in place of a deleted post. It is

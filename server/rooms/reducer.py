@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from server.rooms import recording
 from server.rooms.board import reducer as board
 from server.rooms.board.storage import new_boards
 from server.rooms.events import Event, EventKind
@@ -19,6 +20,7 @@ from server.rooms.state import (
     ChatMessage,
     ClassInfo,
     Participant,
+    RecordingState,
     SessionSettings,
     SessionState,
     present_publishers,
@@ -117,6 +119,13 @@ def _media_relay_requested(state: SessionState, seq: int, event: Event) -> None:
     state.media.relay_requested = bool(event.data["on"])
 
 
+def _on_recording(handler: Callable[[RecordingState, Event], None]) -> Handler:
+    def apply(state: SessionState, seq: int, event: Event) -> None:
+        handler(state.recording, event)
+
+    return apply
+
+
 _HANDLERS: dict[str, Handler] = {
     EventKind.SESSION_CREATED: _session_created,
     EventKind.PARTICIPANT_JOINED: _participant_joined,
@@ -135,6 +144,10 @@ _HANDLERS: dict[str, Handler] = {
     EventKind.BOARD_STEP_DROPPED: _on_boards(board.step_dropped),
     EventKind.MEDIA_TOPOLOGY: _media_topology,
     EventKind.MEDIA_RELAY_REQUESTED: _media_relay_requested,
+    EventKind.RECORDING_REQUESTED: _on_recording(recording.apply_requested),
+    EventKind.RECORDING_CONSENTED: _on_recording(recording.apply_consented),
+    EventKind.RECORDING_STARTED: _on_recording(recording.apply_started),
+    EventKind.RECORDING_STOPPED: _on_recording(recording.apply_stopped),
 }
 
 

@@ -98,6 +98,32 @@ class MediaState:
 
 
 @dataclass(slots=True)
+class RecordingState:
+    """A recording asked for, the classes that consented, and whether it runs (rules:
+    server/rooms/recording.py). All empty when nobody asked for one."""
+
+    requested_by: str | None = None
+    requested_at: int = 0
+    consents: dict[str, str] = field(default_factory=dict)  # class id -> who consented
+    active: bool = False
+    started_at: int = 0
+
+    @property
+    def on(self) -> bool:
+        """Requested or running: the media must reach the server (topology ``relay``)."""
+        return self.requested_by is not None
+
+    def to_wire(self) -> dict[str, Any]:
+        return {
+            "requested_by": self.requested_by,
+            "requested_at": self.requested_at,
+            "consents": dict(self.consents),
+            "active": self.active,
+            "started_at": self.started_at,
+        }
+
+
+@dataclass(slots=True)
 class SessionState:
     session_id: str = ""
     title: str = ""
@@ -110,6 +136,7 @@ class SessionState:
     settings: SessionSettings = field(default_factory=SessionSettings)
     boards: dict[str, Board] = field(default_factory=dict)
     media: MediaState = field(default_factory=MediaState)
+    recording: RecordingState = field(default_factory=RecordingState)
 
     def is_present(self, participant_id: str) -> bool:
         participant = self.participants.get(participant_id)
@@ -153,6 +180,7 @@ def dump_state(state: SessionState) -> dict[str, Any]:
         "settings": state.settings.to_wire(),
         "boards": [dump_board(board) for board in state.boards.values()],
         "media": state.media.to_wire(),
+        "recording": state.recording.to_wire(),
     }
 
 
@@ -170,6 +198,8 @@ def load_state(data: dict[str, Any]) -> SessionState:
     state.deleted_messages = set(data["deleted_messages"])
     if "media" in data:  # snapshots from before video have none: nothing flows yet
         state.media = MediaState(**data["media"])
+    if "recording" in data:  # snapshots from before recording have none: nothing was asked
+        state.recording = RecordingState(**data["recording"])
     if "boards" in data:
         state.boards = {row[0]: load_board(row) for row in data["boards"]}
     elif state.session_id:

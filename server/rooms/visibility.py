@@ -62,4 +62,6 @@ def snapshot_for(state: SessionState, viewer: Actor) -> dict[str, Any]:
         # Records follow the welcome in ``board.records`` messages (board/snapshot.py).
         "boards": board_summaries(state),
         "media": state.media.to_wire(),
+        # Everyone sees it: each client shows whether the session is recorded (protocol §22).
+        "recording": state.recording.to_wire(),
     }

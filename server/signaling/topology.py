@@ -4,7 +4,10 @@
 - 3 or 4: a mesh, every publisher connected to every other (a browser encodes its camera once
   per peer, so 4 is where a classroom laptop's upload and CPU give out);
 - 5 or more, or when a teacher asks for it: the server's relay (server/media), each publisher
-  sends once and the server forwards.
+  sends once and the server forwards;
+- while a recording is asked for or runs (server/rooms/recording.py): the relay from one
+  publisher on, since the recorder runs there and only media the server receives can be
+  written. Asked for already at the request, so the switch is done when the consents are in.
 
 Moving up (more publishers) switches at once: staying would overload the stations. Moving
 down from the relay waits until the count has stayed low for a while (``settled``): a
@@ -31,7 +34,9 @@ class Topology(StrEnum):
     RELAY = "relay"
 
 
-def wanted_topology(publishers: int, relay_requested: bool) -> Topology:
+def wanted_topology(publishers: int, relay_requested: bool, recording: bool = False) -> Topology:
+    if recording and publishers >= 1:
+        return Topology.RELAY
     if publishers < 2:
         return Topology.NONE
     if relay_requested or publishers > MESH_MOST:
@@ -43,7 +48,7 @@ def topology_change(state: SessionState, now: int, *, settled: bool) -> Event | 
     """The ``media.topology`` event to append now, or None (no change, or a fall back from
     the relay that must wait until the count has ``settled``)."""
     publishers = present_publishers(state)
-    wanted = wanted_topology(len(publishers), state.media.relay_requested)
+    wanted = _wanted(state, len(publishers))
     current = state.media.topology
     if wanted == current:
         return None
@@ -55,6 +60,9 @@ def topology_change(state: SessionState, now: int, *, settled: bool) -> Event | 
 
 def waits_to_settle(state: SessionState) -> bool:
     """Whether a fall back from the relay is due once the count stays as it is."""
-    publishers = present_publishers(state)
-    wanted = wanted_topology(len(publishers), state.media.relay_requested)
+    wanted = _wanted(state, len(present_publishers(state)))
     return state.media.topology == Topology.RELAY and wanted != Topology.RELAY
+
+
+def _wanted(state: SessionState, publishers: int) -> Topology:
+    return wanted_topology(publishers, state.media.relay_requested, state.recording.on)

@@ -41,6 +41,7 @@ from server.protocol.messages import (
     Welcome,
 )
 from server.protocol.peer import Cursor, PeerCursors, PeerSignal, PeerTyping, Signal, Typing
+from server.protocol.recording import RecordingConsent, RecordingStart, RecordingStop
 
 _STROKE = {"points": [0, 0, 4, 3], "color": "#1f6feb", "width": 4}
 
@@ -86,6 +87,9 @@ CLIENT_EXAMPLES: dict[str, ClientMessage] = {
     ),
     "board.create": BoardCreate(board="group-1", title="Kikundi 1 / Gruppe 1", id=17),
     "media.relay": MediaRelay(on=True, id=18),
+    "recording.start": RecordingStart(id=19),
+    "recording.consent": RecordingConsent(id="consent-c2"),
+    "recording.stop": RecordingStop(),
     "ice.refresh": IceRefresh(id="ice-1"),
 }
 

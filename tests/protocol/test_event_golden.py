@@ -49,6 +49,12 @@ from server.rooms.chat import delete_message, post_message
 from server.rooms.events import Event, EventKind, SequencedEvent
 from server.rooms.media import request_relay
 from server.rooms.presence import joined_event, left_event
+from server.rooms.recording import (
+    consent_recording,
+    recording_start,
+    request_recording,
+    stop_recording,
+)
 from server.rooms.reducer import apply_event
 from server.rooms.roles import Role
 from server.rooms.settings_rules import change_settings
@@ -75,6 +81,7 @@ TEACHER = Actor(
 AMANI = Actor(participant_id="p_amani", name="Amani", role=Role.STUDENT, class_id="c1")
 AASE = Actor(participant_id="p_aase", name="Åse", role=Role.STUDENT, class_id="c2")
 STATION = Actor(participant_id="p_room_7b", name="7B classroom", role=Role.STATION, class_id="c2")
+TEACHER_C2 = Actor(participant_id="p_berg", name="Ingrid Berg", role=Role.TEACHER, class_id="c2")
 
 ROOM_POST_SEQ = 6  # a chat message's id is the seq of the event that posted it
 DIRECT_POST_SEQ = 7
@@ -117,6 +124,12 @@ def decided_topology(state: SessionState, now: int) -> Event:
     change = topology_change(state, now, settled=False)
     assert change is not None
     return change
+
+
+def started_recording(state: SessionState, now: int) -> Event:
+    start = recording_start(state, now)
+    assert start is not None
+    return start
 
 
 NOTE = {
@@ -183,6 +196,14 @@ STEPS: list[tuple[str | None, Build]] = [
     ("media.relay_requested", lambda state, now: request_relay(TEACHER, True, now)),
     (None, lambda state, now: joined_event(STATION, now)),
     ("media.topology", lambda state, now: decided_topology(state, now)),
+    (
+        "recording.requested",
+        lambda state, now: request_recording(state, TEACHER, now, enabled=True),
+    ),
+    (None, lambda state, now: joined_event(TEACHER_C2, now)),
+    ("recording.consented", lambda state, now: consent_recording(state, TEACHER_C2, now)),
+    ("recording.started", lambda state, now: started_recording(state, now)),
+    ("recording.stopped", lambda state, now: stop_recording(state, TEACHER_C2, now)),
 ]
 
 

@@ -73,6 +73,9 @@ def test_every_message_type_has_an_example() -> None:
         "board.create",
         "media.relay",
         "ice.refresh",
+        "recording.start",
+        "recording.consent",
+        "recording.stop",
     }
     assert set(SERVER_TYPES) == {
         "welcome",

@@ -26,7 +26,7 @@ OBSERVER = Actor("p_observer", "Inspector", Role.OBSERVER, "c2")
 EVERYONE = (HOST, TEACHER, STATION, AMANI, INGRID, OLA, OBSERVER)
 
 T0 = 1_700_000_000_000  # event timestamps in ms; the core never reads a clock
-LIMITS = CommandLimits(chat_max_chars=50)
+LIMITS = CommandLimits(chat_max_chars=50, recording=True)
 
 
 def created_event(settings: SessionSettings | None = None) -> Event:

@@ -20,8 +20,11 @@ from server.protocol.board import (
 )
 from server.protocol.media import MediaRelay
 from server.protocol.messages import ChatDelete, ChatSend, ClientMessage, SettingsUpdate
+from server.protocol.recording import RecordingConsent, RecordingStart, RecordingStop
+from server.rooms.actor import Actor
 from server.rooms.board.history import UndoConflict
 from server.rooms.events import Event, EventKind, SequencedEvent
+from server.rooms.recording import recording_start
 from server.rooms.reducer import apply_event
 from server.rooms.state import CHAT_HISTORY, SessionSettings, SessionState, dump_state, load_state
 from server.signaling.topology import topology_change
@@ -219,6 +222,19 @@ def test_every_event_kind_is_handled() -> None:
     decided = topology_change(session.state, session.tick(), settled=False)
     assert decided is not None
     check(EventKind.MEDIA_TOPOLOGY, session.append(decided))
+    recording_steps: list[tuple[EventKind, Actor, ClientMessage]] = [
+        (EventKind.RECORDING_REQUESTED, HOST, RecordingStart()),
+        (EventKind.RECORDING_CONSENTED, TEACHER, RecordingConsent()),
+    ]
+    for kind, actor, command in recording_steps:
+        before = _without_seq(session.state)
+        check(kind, session.command(actor, command))
+    before = _without_seq(session.state)
+    started = recording_start(session.state, session.tick())
+    assert started is not None
+    check(EventKind.RECORDING_STARTED, session.append(started))
+    before = _without_seq(session.state)
+    check(EventKind.RECORDING_STOPPED, session.command(TEACHER, RecordingStop()))
     assert changed == set(EventKind)
 
 

@@ -1,0 +1,41 @@
+"""Starts recordings for this worker's replicas (rules: server/rooms/recording.py).
+
+The worker that appends an event which can complete the consents (a request, a consent, a
+presence change) decides right after it, from its replica, as the topology keeper does. Two
+workers deciding at once both append ``recording.started``; the reducer keeps the first.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from server.rooms.events import Event, EventKind
+from server.rooms.recording import recording_start
+
+if TYPE_CHECKING:
+    from server.hub.hub import SessionHub
+    from server.hub.replica import SessionReplica
+
+TRIGGERS = frozenset(
+    {
+        EventKind.RECORDING_REQUESTED,
+        EventKind.RECORDING_CONSENTED,
+        # A class without consent leaving completes the consents; one joining does not stop
+        # a running recording (its publishers are not recorded until it consents).
+        EventKind.PARTICIPANT_JOINED,
+        EventKind.PARTICIPANT_LEFT,
+    }
+)
+
+
+class RecordingKeeper:
+    def __init__(self, hub: SessionHub) -> None:
+        self.hub = hub
+
+    async def after(self, replica: SessionReplica, event: Event) -> None:
+        """Called by the hub after it appended ``event`` and its replica applied it."""
+        if event.kind not in TRIGGERS:
+            return
+        start = recording_start(replica.state, self.hub.now_ms())
+        if start is not None:
+            await self.hub._append(replica, start)

@@ -3,19 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import json
-import sys
-import time
 from pathlib import Path
 
 from load_tests.board_config import BOARD_SYSTEMS, BoardConfig, validate
 from load_tests.board_report import build_board_report, format_board_table
 from load_tests.board_run import run_board
 from load_tests.board_stats import BoardResult
-from load_tests.fanout import machine_busy
-from load_tests.redis_server import redis_executable
-
-BUSY_WARNING = 0.15
+from load_tests.scenario import busy_then, config_from_args, run_and_publish
 
 
 def _pair(kind: type[float] | type[int]) -> type[tuple[float, float]]:
@@ -85,35 +79,19 @@ def add_board_parser(commands: argparse._SubParsersAction[argparse.ArgumentParse
 
 
 def board_config_from_args(args: argparse.Namespace) -> BoardConfig:
-    names = set(BoardConfig.__dataclass_fields__) - {"progress"}
-    values = {name: getattr(args, name) for name in names if hasattr(args, name)}
-    config = BoardConfig(**values, progress=not args.quiet)
-    validate(config)
-    if "redis" in config.systems:
-        try:
-            redis_executable()
-        except RuntimeError as error:
-            raise ValueError(str(error)) from None
-    return config
+    return config_from_args(BoardConfig, BoardConfig.__dataclass_fields__, args, validate)
 
 
 async def _run(config: BoardConfig) -> tuple[dict[str, BoardResult], float | None]:
-    busy = await machine_busy()
-    if busy is not None and busy > BUSY_WARNING and config.progress:
-        print(f"warning: the machine is {busy:.0%} busy before the run", file=sys.stderr)
-    return await run_board(config), busy
+    return await busy_then(config.progress, lambda: run_board(config))
 
 
 def board_draw(config: BoardConfig, json_path: Path | None, command: str) -> int:
-    from load_tests.cli import run_async  # the same event loop choice as chat-fanout
-
-    started = time.monotonic()
-    results, busy_before = run_async(lambda: _run(config))
-    report = build_board_report(config, results, command, time.monotonic() - started, busy_before)
-    print(format_board_table(report, results), flush=True)
-    if json_path is not None:
-        json_path.parent.mkdir(parents=True, exist_ok=True)
-        json_path.write_text(json.dumps(report, indent=2) + "\n")
-        print(f"\nJSON report: {json_path}", flush=True)
+    results = run_and_publish(
+        lambda: _run(config),
+        lambda results, elapsed, busy: build_board_report(config, results, command, elapsed, busy),
+        format_board_table,
+        json_path,
+    )
     failed = any(not r.convergence.converged or r.rate.lost for r in results.values())
     return 2 if failed else 0

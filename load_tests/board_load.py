@@ -10,7 +10,6 @@ recorded. Every random choice comes from a seeded generator: each system gets th
 
 from __future__ import annotations
 
-import asyncio
 import heapq
 import random
 import time
@@ -19,10 +18,10 @@ from typing import Any
 
 from load_tests.board_client import BoardClient
 from load_tests.board_config import BoardConfig
+from load_tests.schedule import wait_until
 from load_tests.tally import PhaseTally
 
 DRAW, CURSOR = 0, 1
-YIELD_EVERY = 16
 COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e")
 WIDTH, HEIGHT = 1920, 1080
 
@@ -124,11 +123,7 @@ async def offer_drawing(
         due, kind, index = heap[0]
         if due >= end_ns:
             break
-        delay = due - time.monotonic_ns()
-        if delay > 0:
-            await asyncio.sleep(delay / 1e9)
-        elif count % YIELD_EVERY == 0:
-            await asyncio.sleep(0)  # behind schedule: still let the receivers run
+        await wait_until(due, count)
         pen = pens[index]
         if kind == DRAW:
             draw_tick(pen, tally, due)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import platform
-import sys
 from typing import Any
 
 from load_tests.board_config import BoardConfig
 from load_tests.board_stats import BoardResult
+from load_tests.cells import fmt, line, pct
+from load_tests.scenario import report_head
 from load_tests.stats import RateResult
 from load_tests.table import _problems, _redis_commands, _spread, _systems
 
@@ -48,18 +48,16 @@ def build_board_report(
     elapsed_s: float,
     busy_before: float | None = None,
 ) -> dict[str, Any]:
+    head = report_head(
+        "board-draw",
+        command,
+        elapsed_s,
+        dataclasses.asdict(config),
+        busy_before,
+        machine_note(config),
+    )
     return {
-        "benchmark": "board-draw",
-        "command": command,
-        "elapsed_s": round(elapsed_s, 1),
-        "parameters": dataclasses.asdict(config),
-        "machine": {
-            "cpu_count": os.cpu_count(),
-            "platform": platform.platform(),
-            "python": sys.version.split()[0],
-            "busy_before_run": None if busy_before is None else round(busy_before, 3),
-            "note": machine_note(config),
-        },
+        **head,
         "systems": {name: _system(result) for name, result in results.items()},
     }
 
@@ -70,14 +68,6 @@ def _system(result: BoardResult) -> dict[str, Any]:
         "board": dataclasses.asdict(result.board),
         "convergence": dataclasses.asdict(result.convergence),
     }
-
-
-def _fmt(value: float | None, digits: int = 1) -> str:
-    return "-" if value is None else f"{value:,.{digits}f}"
-
-
-def _pct(value: float | None) -> str:
-    return "-" if value is None else f"{value * 100:.0f}%"
 
 
 def _converged(result: BoardResult) -> str:
@@ -93,23 +83,16 @@ def _row(name: str, result: BoardResult) -> list[str]:
     lat, sched = r.latency, r.latency_from_schedule
     per_op = r.redis_commands.per_event if r.redis_commands else None
     return [
-        name, _fmt(r.offered_rate, 0), _fmt(r.sent_per_s), _fmt(r.delivered_per_s, 0),
-        _fmt(r.ideal_delivered_per_s, 0), _fmt(lat.p50_ms, 2), _fmt(lat.p95_ms, 2),
-        _fmt(lat.p99_ms, 2), _fmt(lat.max_ms, 1), _fmt(sched.p99_ms, 1), str(r.lost),
-        str(r.duplicates), str(r.error_count), _fmt(b.cursor_msgs_per_client_s),
-        _fmt(b.cursor_msgs_per_client_s_max), _fmt(b.board_bytes_per_op, 0),
-        _fmt(b.received_bytes_per_op, 0), _fmt(b.sent_bytes_per_op, 0),
-        _pct(r.server_cpu_share), _pct(r.redis_cpu_share), _fmt(r.delivered_per_cpu_s, 0),
-        _fmt(r.server_peak_rss_mb), _fmt(r.redis_peak_rss_mb), _fmt(per_op, 2),
-        _pct(r.generator_cpu_share), _pct(r.machine_busy_share), _converged(result),
+        name, fmt(r.offered_rate, 0), fmt(r.sent_per_s), fmt(r.delivered_per_s, 0),
+        fmt(r.ideal_delivered_per_s, 0), fmt(lat.p50_ms, 2), fmt(lat.p95_ms, 2),
+        fmt(lat.p99_ms, 2), fmt(lat.max_ms, 1), fmt(sched.p99_ms, 1), str(r.lost),
+        str(r.duplicates), str(r.error_count), fmt(b.cursor_msgs_per_client_s),
+        fmt(b.cursor_msgs_per_client_s_max), fmt(b.board_bytes_per_op, 0),
+        fmt(b.received_bytes_per_op, 0), fmt(b.sent_bytes_per_op, 0),
+        pct(r.server_cpu_share), pct(r.redis_cpu_share), fmt(r.delivered_per_cpu_s, 0),
+        fmt(r.server_peak_rss_mb), fmt(r.redis_peak_rss_mb), fmt(per_op, 2),
+        pct(r.generator_cpu_share), pct(r.machine_busy_share), _converged(result),
     ]  # fmt: skip
-
-
-def _line(cells: list[str]) -> str:
-    return "  ".join(
-        c.rjust(w) if i else c.ljust(w)
-        for i, (c, (_, w)) in enumerate(zip(cells, COLUMNS, strict=True))
-    )
 
 
 def format_board_table(report: dict[str, Any], results: dict[str, BoardResult]) -> str:
@@ -122,8 +105,8 @@ def format_board_table(report: dict[str, Any], results: dict[str, BoardResult]) 
         "warm-up",
         *_systems(rates),
         "",
-        _line([name for name, _ in COLUMNS]),
-        *(_line(_row(name, result)) for name, result in results.items()),
+        line(COLUMNS, [name for name, _ in COLUMNS]),
+        *(line(COLUMNS, _row(name, result)) for name, result in results.items()),
     ]
     lines += _details(results)
     lines += _spread(rates)
@@ -145,7 +128,7 @@ def _details(results: dict[str, BoardResult]) -> list[str]:
         )
         lines.append(
             f"  {name:<11} received {b.received_mb_per_s:.2f} MB/s: {kinds}; peer.cursors "
-            f"{_fmt(b.cursor_bytes_per_msg, 0)} B with {_fmt(b.cursor_positions_per_msg)} "
+            f"{fmt(b.cursor_bytes_per_msg, 0)} B with {fmt(b.cursor_positions_per_msg)} "
             f"positions each; cursors sent {b.cursors_sent_per_student_s:.1f}/s per student"
         )
         if c.checked:

@@ -11,9 +11,7 @@ client's boards, and the server's own board (its SVG export) against them.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
-from collections.abc import AsyncIterator
 
 from load_tests.board_check import check_convergence
 from load_tests.board_client import BoardClient, FrameBudget, SentAt
@@ -25,9 +23,9 @@ from load_tests.measure import measure
 from load_tests.notes import with_notes
 from load_tests.progress import Progress
 from load_tests.provision import provision_roles
-from load_tests.redis_server import spawn_redis
-from load_tests.redis_stats import RedisProbe, command_figures
-from load_tests.servers import Target, spawn_classbridge
+from load_tests.redis_stats import RedisProbe, step_figures
+from load_tests.scenario import run_classbridge
+from load_tests.servers import Target
 from load_tests.stats import RateResult, SystemFacts, rate_result
 from load_tests.tally import PhaseTally, Window, check_deliveries
 from load_tests.wire import Codec
@@ -43,24 +41,7 @@ async def run_board(
 ) -> dict[str, BoardResult]:
     """Results per system name. Bounded by ``config.time_budget()``."""
     progress = progress or Progress(enabled=config.progress, unit="board ops/s")
-    results: dict[str, BoardResult] = {}
-    async with asyncio.timeout(config.time_budget()):
-        for system in config.systems:
-            async with _system(system, config) as target:
-                results[target.name] = await run_system(target, config, progress)
-    return results
-
-
-@contextlib.asynccontextmanager
-async def _system(system: str, config: BoardConfig) -> AsyncIterator[Target]:
-    limits = config.server_limits()
-    if system == "redis":
-        # Exit order: the workers stop before their Redis does.
-        async with spawn_redis() as redis, spawn_classbridge(config, redis, limits) as target:
-            yield target
-    else:
-        async with spawn_classbridge(config, None, limits) as target:
-            yield target
+    return await run_classbridge(config, progress, run_system)
 
 
 def roles(config: BoardConfig) -> list[str]:
@@ -125,12 +106,7 @@ async def run_drawing(
             finish_strokes(pens, tally)
             drain_s = await drain(tally, config.clients, config.drain_timeout)
             await asyncio.sleep(SETTLE)
-        redis = None
-        if probe is not None:
-            shares = await monitor if monitor is not None else None
-            calls = await probe.calls()
-            monitored = monitor is not None
-            redis = command_figures(calls_before, calls, tally.acked_count, shares, monitored)
+        redis = await step_figures(probe, calls_before, monitor, lambda: tally.acked_count)
         traffic = await edges
     finally:
         for task in (load, edges, monitor):

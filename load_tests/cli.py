@@ -3,33 +3,20 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
-import json
 import shlex
 import sys
-import time
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TypeVar
 
 from load_tests.board_cli import add_board_parser, board_config_from_args, board_draw
 from load_tests.config import SYSTEMS, FanoutConfig, validate
-from load_tests.fanout import machine_busy, run_benchmark
-from load_tests.redis_server import redis_executable
+from load_tests.fanout import run_benchmark
 from load_tests.report import build_report
+from load_tests.scenario import busy_then, parse_rates, run_and_publish
+from load_tests.scenario import config_from_args as config_from_args_of
 from load_tests.signal_cli import add_signal_parser, signal_config_from_args, signal_rtt
 from load_tests.stats import RateResult
 from load_tests.table import format_table
-
-T = TypeVar("T")
-BUSY_WARNING = 0.15  # of the machine's capacity, measured for 1 s before the run
-
-
-def _rates(text: str) -> tuple[float, ...]:
-    try:
-        return tuple(float(part) for part in text.split(",") if part.strip())
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(f"rates: {error}") from None
 
 
 def _systems(text: str) -> tuple[str, ...]:
@@ -56,7 +43,7 @@ def _fanout_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]
     p.add_argument("--sessions", type=int, default=d.sessions, help="sessions (N)")
     p.add_argument("--clients", type=int, default=d.clients, help="clients per session (M)")
     p.add_argument("--senders", type=int, default=d.senders, help="posting clients per session")
-    p.add_argument("--rates", type=_rates, default=d.rates, help="offered msg/s, e.g. 100,300")
+    p.add_argument("--rates", type=parse_rates, default=d.rates, help="offered msg/s, e.g. 100,300")
     p.add_argument("--duration", type=float, default=d.duration, help="measured s per rate")
     p.add_argument("--warmup", type=float, default=d.warmup, help="warm-up s per rate")
     p.add_argument("--ramp", type=float, default=d.ramp, help="s over which clients join")
@@ -109,49 +96,24 @@ def systems_from_args(args: argparse.Namespace) -> tuple[str, ...]:
 def config_from_args(args: argparse.Namespace) -> FanoutConfig:
     if not args.spawn and args.url is None:
         raise ValueError("--no-spawn needs --url")
-    names = set(FanoutConfig.__dataclass_fields__) - {"progress", "systems"}
-    values = {name: getattr(args, name) for name in names if hasattr(args, name)}
-    config = FanoutConfig(**values, systems=systems_from_args(args), progress=not args.quiet)
-    validate(config)
-    if "redis" in config.systems:
-        try:
-            redis_executable()  # fail now, not after the first system has run
-        except RuntimeError as error:
-            raise ValueError(str(error)) from None
-    return config
-
-
-def run_async(main: Callable[[], Coroutine[Any, Any, T]]) -> T:
-    """Run on uvloop when it is installed (it comes with uvicorn[standard]), as the server does."""
-    try:
-        import uvloop
-    except ImportError:
-        return asyncio.run(main())
-    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        return runner.run(main())
+    fields = FanoutConfig.__dataclass_fields__
+    return config_from_args_of(
+        FanoutConfig, fields, args, validate, systems=systems_from_args(args)
+    )
 
 
 async def _run(config: FanoutConfig) -> tuple[dict[str, list[RateResult]], float | None]:
-    busy = await machine_busy()
-    if busy is not None and busy > BUSY_WARNING and config.progress:
-        print(
-            f"warning: the machine is {busy:.0%} busy before the run (other processes): "
-            "figures will be skewed",
-            file=sys.stderr,
-        )
-    return await run_benchmark(config), busy
+    why = " (other processes): figures will be skewed"
+    return await busy_then(config.progress, lambda: run_benchmark(config), why)
 
 
 def chat_fanout(config: FanoutConfig, json_path: Path | None, command: str) -> int:
-    started = time.monotonic()
-    results, busy_before = run_async(lambda: _run(config))
-    elapsed = time.monotonic() - started
-    report = build_report(config, results, command, elapsed, busy_before)
-    print(format_table(report, results), flush=True)
-    if json_path is not None:
-        json_path.parent.mkdir(parents=True, exist_ok=True)
-        json_path.write_text(json.dumps(report, indent=2) + "\n")
-        print(f"\nJSON report: {json_path}", flush=True)
+    run_and_publish(
+        lambda: _run(config),
+        lambda results, elapsed, busy: build_report(config, results, command, elapsed, busy),
+        format_table,
+        json_path,
+    )
     return 0
 
 

@@ -11,11 +11,11 @@ network's) share; from the due time it also counts a generator that fell behind 
 from __future__ import annotations
 
 import asyncio
-import itertools
 import time
 from collections import Counter
 from typing import Any
 
+from load_tests.connection import Connection
 from load_tests.tally import PhaseTally
 from load_tests.transport import LeanSocket
 from load_tests.wire import Codec
@@ -38,20 +38,16 @@ def parse_stamp(text: object) -> Stamp | None:
         return None
 
 
-class BenchClient:
+class BenchClient(Connection):
     def __init__(self, session: int, codec: Codec, tallies: list[PhaseTally], pad: int = 0) -> None:
+        super().__init__(codec)
         self.session = session
-        self.codec = codec
         self.tallies = tallies  # shared by all clients of a run; the last one is current
         self.pad = " " + "x" * (pad - 1) if pad > 0 else ""
         self.received: dict[int, set[int]] = {}  # rate index -> chat seqs received
         self.pending: dict[int, PhaseTally] = {}  # request id -> the rate it was sent in
         self.stray_errors: Counter[str] = Counter()  # errors before the first rate
         self.last_seq = 0
-        self.closing = False
-        self._ids = itertools.count(1)
-        self._socket: LeanSocket | None = None
-        self._welcome: asyncio.Future[None] | None = None
 
     async def join(self, url: str, token: str, timeout: float) -> None:
         self._welcome = asyncio.get_running_loop().create_future()
@@ -61,11 +57,6 @@ class BenchClient:
         self._socket.closed.add_done_callback(self._on_closed)
         self._socket.send(self.codec.encode({"type": "join", "token": token, "id": "join"}))
         await asyncio.wait_for(asyncio.shield(self._welcome), timeout)
-
-    async def close(self) -> None:
-        self.closing = True
-        if self._socket is not None:
-            await self._socket.close()
 
     def send_chat(self, tally: PhaseTally, due_ns: int, measured: bool) -> None:
         assert self._socket is not None, "not joined"
@@ -84,10 +75,8 @@ class BenchClient:
 
     def _on_frame(self, frame: bytes | str) -> None:
         now = time.monotonic_ns()
-        try:
-            messages = self.codec.messages(frame)
-        except ValueError:  # msgpack's and json's decode errors both derive from it
-            self._note_error("undecodable frame")
+        messages = self._decode(frame)
+        if messages is None:
             return
         for message in messages:
             kind = message.get("type")
@@ -138,15 +127,6 @@ class BenchClient:
                 self._note_error(str(message.get("code")))
         elif kind == "welcome" and self._welcome is not None and not self._welcome.done():
             self._welcome.set_result(None)
-
-    def _on_closed(self, _: asyncio.Future[None]) -> None:
-        socket = self._socket
-        assert socket is not None
-        if self._welcome is not None and not self._welcome.done():
-            reason = f"join refused: close {socket.close_code} {socket.close_reason}"
-            self._welcome.set_exception(ConnectionError(reason))
-        if not self.closing:
-            self._note_error(f"closed by server: {socket.close_code} {socket.close_reason}")
 
     def _note_error(self, code: str) -> None:
         if self.tallies:

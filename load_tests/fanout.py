@@ -18,12 +18,12 @@ from load_tests.client import BenchClient
 from load_tests.config import FanoutConfig
 from load_tests.measure import measure
 from load_tests.notes import with_notes
-from load_tests.procstat import busy_share, sample_machine
 from load_tests.progress import Progress
 from load_tests.provision import provision
 from load_tests.redis_monitor import script_shares
 from load_tests.redis_server import spawn_redis
-from load_tests.redis_stats import RedisProbe, command_figures
+from load_tests.redis_stats import RedisProbe, step_figures
+from load_tests.scenario import run_systems
 from load_tests.schedule import interleave, offer_load
 from load_tests.servers import WORKERS_TIMEOUT, Target, spawn_ceiling, spawn_classbridge
 from load_tests.spread import wait_for_workers
@@ -45,12 +45,12 @@ async def run_benchmark(
 ) -> dict[str, list[RateResult]]:
     """Results per system name, per rate. Bounded by ``config.time_budget()``."""
     progress = progress or Progress(enabled=config.progress)
-    results: dict[str, list[RateResult]] = {}
-    async with asyncio.timeout(config.time_budget()):
-        for system in config.systems:
-            async with _system(system, config) as target:
-                results[target.name] = await run_system(target, config, progress)
-    return results
+    return await run_systems(
+        config.systems,
+        config.time_budget(),
+        lambda system: _system(system, config),
+        lambda target: run_system(target, config, progress),
+    )
 
 
 @contextlib.asynccontextmanager
@@ -65,13 +65,6 @@ async def _system(system: str, config: FanoutConfig) -> AsyncIterator[Target]:
     else:
         async with _classbridge(config) as target:
             yield target
-
-
-async def machine_busy(seconds: float = 1.0) -> float | None:
-    """How busy the machine is before we start: other work there skews every figure."""
-    before = sample_machine()
-    await asyncio.sleep(seconds)
-    return busy_share(before, sample_machine())
 
 
 @contextlib.asynccontextmanager
@@ -148,13 +141,7 @@ async def run_rate(
             await load
             drain_s = await drain(tally, config.clients, config.drain_timeout)
             await asyncio.sleep(SETTLE)
-        redis = None
-        if probe is not None:
-            shares = await monitor if monitor is not None else None
-            calls = await probe.calls()
-            redis = command_figures(
-                calls_before, calls, tally.acked_count, shares, monitor is not None
-            )
+        redis = await step_figures(probe, calls_before, monitor, lambda: tally.acked_count)
     finally:
         load.cancel()
         if monitor is not None:

@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 from collections.abc import AsyncIterator
@@ -16,10 +17,9 @@ from pathlib import Path
 
 import redis.asyncio as aioredis
 
-from load_tests.servers import free_port, log_tail, start_process
+from load_tests.servers import free_port, log_tail, start_process, stop_process
 
 START_TIMEOUT = 10.0
-STOP_TIMEOUT = 10.0
 POLL = 0.05
 MISSING = (
     "redis-server is not on PATH: the redis system needs it (e.g. apt-get install "
@@ -67,7 +67,8 @@ async def spawn_redis() -> AsyncIterator[RedisInstance]:
             version = await _wait_ready(process, port, log_path)
             yield RedisInstance(port, process.pid, version)
         finally:
-            await _stop(process)
+            # SIGTERM: redis-server exits at once (nothing to save)
+            await stop_process(process, signal.SIGTERM)
 
 
 async def _wait_ready(process: subprocess.Popen[bytes], port: int, log_path: Path) -> str:
@@ -86,14 +87,3 @@ async def _wait_ready(process: subprocess.Popen[bytes], port: int, log_path: Pat
         await connection.aclose()
     exit_code = process.poll()
     raise RuntimeError(f"redis-server did not start (exit {exit_code}):\n{log_tail(log_path)}")
-
-
-async def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.terminate()  # SIGTERM: redis-server exits at once (nothing to save)
-        try:
-            await asyncio.to_thread(process.wait, STOP_TIMEOUT)
-            return
-        except subprocess.TimeoutExpired:
-            process.kill()
-    await asyncio.to_thread(process.wait, STOP_TIMEOUT)

@@ -8,6 +8,8 @@ checks) included. Redis's CPU and memory come from /proc like the servers' (proc
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from load_tests.redis_server import RedisInstance, client
@@ -54,6 +56,21 @@ class RedisProbe:
 
     async def close(self) -> None:
         await self._client.aclose()
+
+
+async def step_figures(
+    probe: RedisProbe | None,
+    before: Calls,
+    monitor: asyncio.Task[dict[str, float] | None] | None,
+    appended: Callable[[], int],
+) -> RedisCommands | None:
+    """``command_figures`` at the end of a step, None without Redis. ``appended`` is read
+    last, after the MONITOR sample and INFO are in, so late acks still count."""
+    if probe is None:
+        return None
+    shares = await monitor if monitor is not None else None
+    calls = await probe.calls()
+    return command_figures(before, calls, appended(), shares, monitor is not None)
 
 
 def command_figures(

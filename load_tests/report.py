@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import platform
-import sys
 from typing import Any
 
 from load_tests.config import FanoutConfig
+from load_tests.scenario import report_head
 from load_tests.stats import RateResult
 
 OURS, CEILING = "classbridge", "ceiling"
@@ -81,18 +80,11 @@ def build_report(
 ) -> dict[str, Any]:
     parameters = dataclasses.asdict(config)
     parameters["api_key"] = "<redacted>" if config.api_key else None
+    head = report_head(
+        "chat-fanout", command, elapsed_s, parameters, busy_before, machine_note(config)
+    )
     return {
-        "benchmark": "chat-fanout",
-        "command": command,
-        "elapsed_s": round(elapsed_s, 1),
-        "parameters": parameters,
-        "machine": {
-            "cpu_count": os.cpu_count(),
-            "platform": platform.platform(),
-            "python": sys.version.split()[0],
-            "busy_before_run": None if busy_before is None else round(busy_before, 3),
-            "note": machine_note(config),
-        },
+        **head,
         "systems": {name: [dataclasses.asdict(r) for r in rs] for name, rs in results.items()},
         "comparison": comparison(results),
         "comparisons": comparisons(results),

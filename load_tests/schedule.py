@@ -27,6 +27,17 @@ def arrival_offsets(rate: float, span: float, arrival: str, rng: random.Random) 
         offset += rng.expovariate(rate) if arrival == "poisson" else 1.0 / rate
 
 
+async def wait_until(due_ns: int, count: int) -> None:
+    """Sleep until ``due_ns``, the ``count``-th send's time; one already due goes at once (its
+    lateness is the sender's to record), but every YIELD_EVERY-th still yields, so that the
+    receivers run even when the generator is behind schedule."""
+    delay = due_ns - time.monotonic_ns()
+    if delay > 0:
+        await asyncio.sleep(delay / 1e9)
+    elif count % YIELD_EVERY == 0:
+        await asyncio.sleep(0)
+
+
 def interleave(senders: Sequence[Sequence[BenchClient]]) -> list[BenchClient]:
     """Senders ordered session by session in turn, so round-robin spreads load evenly."""
     width = max((len(row) for row in senders), default=0)
@@ -48,9 +59,5 @@ async def offer_load(
     """
     for count, offset in enumerate(arrival_offsets(tally.rate, span, arrival, rng)):
         due = start_ns + int(offset * 1e9)
-        delay = due - time.monotonic_ns()
-        if delay > 0:
-            await asyncio.sleep(delay / 1e9)
-        elif count % YIELD_EVERY == 0:
-            await asyncio.sleep(0)  # behind schedule: still let the receivers run
+        await wait_until(due, count)
         senders[count % len(senders)].send_chat(tally, due, due in tally.window)

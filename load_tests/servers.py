@@ -155,7 +155,7 @@ async def _spawned(
             await _wait_healthy(process, port, log_path)
             yield process.pid
         finally:
-            await _stop(process)
+            await stop_process(process, signal.SIGINT)  # uvicorn shuts down gracefully on it
 
 
 def start_process(command: list[str], env: dict[str, str], cwd: str, log_path: Path) -> Popen:
@@ -189,9 +189,10 @@ def _answers(url: str) -> bool:
         return False
 
 
-async def _stop(process: Popen) -> None:
+async def stop_process(process: Popen, signum: int) -> None:
+    """Ask with ``signum``, kill after STOP_TIMEOUT, and reap the process either way."""
     if process.poll() is None:
-        process.send_signal(signal.SIGINT)  # uvicorn shuts down gracefully on SIGINT
+        process.send_signal(signum)
         try:
             await asyncio.to_thread(process.wait, STOP_TIMEOUT)
             return

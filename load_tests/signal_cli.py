@@ -3,26 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import json
-import sys
-import time
 from pathlib import Path
 
 from load_tests.board_cli import _systems as board_systems
-from load_tests.fanout import machine_busy
-from load_tests.redis_server import redis_executable
+from load_tests.scenario import busy_then, config_from_args, parse_rates, run_and_publish
 from load_tests.signal_config import SIGNAL_SYSTEMS, SignalConfig, validate
 from load_tests.signal_report import build_signal_report, format_signal_table
 from load_tests.signal_run import SignalSystemResult, run_signal
-
-BUSY_WARNING = 0.15
-
-
-def _rates(text: str) -> tuple[float, ...]:
-    try:
-        return tuple(float(part) for part in text.split(",") if part.strip())
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(f"rates: {error}") from None
 
 
 def add_signal_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -39,7 +26,7 @@ def add_signal_parser(commands: argparse._SubParsersAction[argparse.ArgumentPars
         "spawns its servers; bounded.",
     )
     p.add_argument("--pairs", type=int, default=d.pairs, help="pairs of stations (P)")
-    p.add_argument("--rates", type=_rates, default=d.rates, help="round trips/s, all pairs")
+    p.add_argument("--rates", type=parse_rates, default=d.rates, help="round trips/s, all pairs")
     p.add_argument("--description-share", type=float, default=d.description_share)
     p.add_argument("--sdp-bytes", type=int, default=d.sdp_bytes, help="size of each sdp")
     p.add_argument("--duration", type=float, default=d.duration, help="measured s per rate")
@@ -76,35 +63,19 @@ def add_signal_parser(commands: argparse._SubParsersAction[argparse.ArgumentPars
 
 
 def signal_config_from_args(args: argparse.Namespace) -> SignalConfig:
-    names = set(SignalConfig.__dataclass_fields__) - {"progress"}
-    values = {name: getattr(args, name) for name in names if hasattr(args, name)}
-    config = SignalConfig(**values, progress=not args.quiet)
-    validate(config)
-    if "redis" in config.systems:
-        try:
-            redis_executable()
-        except RuntimeError as error:
-            raise ValueError(str(error)) from None
-    return config
+    return config_from_args(SignalConfig, SignalConfig.__dataclass_fields__, args, validate)
 
 
 async def _run(config: SignalConfig) -> tuple[dict[str, SignalSystemResult], float | None]:
-    busy = await machine_busy()
-    if busy is not None and busy > BUSY_WARNING and config.progress:
-        print(f"warning: the machine is {busy:.0%} busy before the run", file=sys.stderr)
-    return await run_signal(config), busy
+    return await busy_then(config.progress, lambda: run_signal(config))
 
 
 def signal_rtt(config: SignalConfig, json_path: Path | None, command: str) -> int:
-    from load_tests.cli import run_async  # the same event loop choice as chat-fanout
-
-    started = time.monotonic()
-    results, busy_before = run_async(lambda: _run(config))
-    report = build_signal_report(config, results, command, time.monotonic() - started, busy_before)
-    print(format_signal_table(report, results), flush=True)
-    if json_path is not None:
-        json_path.parent.mkdir(parents=True, exist_ok=True)
-        json_path.write_text(json.dumps(report, indent=2) + "\n")
-        print(f"\nJSON report: {json_path}", flush=True)
+    results = run_and_publish(
+        lambda: _run(config),
+        lambda results, elapsed, busy: build_signal_report(config, results, command, elapsed, busy),
+        format_signal_table,
+        json_path,
+    )
     lost = any(r.lost for result in results.values() for r in result.rates)
     return 2 if lost else 0

@@ -16,6 +16,7 @@ import time
 from collections import Counter
 from typing import Any
 
+from load_tests.connection import Connection
 from load_tests.signal_stats import Book, RoundTrip, SignalTally
 from load_tests.transport import LeanSocket
 from load_tests.wire import Codec
@@ -52,10 +53,10 @@ def make_sdp(size: int) -> str:
     return "".join(lines)[:size]
 
 
-class SignalClient:
+class SignalClient(Connection):
     def __init__(self, name: str, codec: Codec, book: Book) -> None:
+        super().__init__(codec)
         self.name = name
-        self.codec = codec
         self.book = book  # shared by every client of the run
         self.participant_id: str | None = None
         self.partner: str | None = None  # the partner station's participant id
@@ -63,10 +64,6 @@ class SignalClient:
         self.pending: dict[int, SignalTally] = {}  # request id -> the rate it was sent in
         self.stray_errors: Counter[str] = Counter()  # before the first rate, or unmatched
         self.tally: SignalTally | None = None  # the current rate
-        self.closing = False
-        self._ids = itertools.count(1)
-        self._socket: LeanSocket | None = None
-        self._welcome: asyncio.Future[None] | None = None
 
     @property
     def local_port(self) -> int | None:
@@ -75,7 +72,6 @@ class SignalClient:
     async def open(self, url: str, timeout: float) -> None:
         """The WebSocket only; see ``join``. Closes a socket opened before."""
         await self.close()
-        self.closing = False
         self._socket = await LeanSocket.connect(
             url, self.codec.subprotocol, self._on_frame, timeout
         )
@@ -86,11 +82,6 @@ class SignalClient:
         self._socket.closed.add_done_callback(self._on_closed)
         self._socket.send(self.codec.encode({"type": "join", "token": token, "id": 0}))
         await asyncio.wait_for(asyncio.shield(self._welcome), timeout)
-
-    async def close(self) -> None:
-        self.closing = True
-        if self._socket is not None:
-            await self._socket.close()
 
     def send_request(self, tally: SignalTally, pc: str, kind: str, due_ns: int) -> None:
         now = time.monotonic_ns()
@@ -117,10 +108,8 @@ class SignalClient:
 
     def _on_frame(self, frame: bytes | str) -> None:
         now = time.monotonic_ns()
-        try:
-            messages = self.codec.messages(frame)
-        except ValueError:  # msgpack's and json's decode errors both derive from it
-            self._note_error("undecodable frame")
+        messages = self._decode(frame)
+        if messages is None:
             return
         for message in messages:
             kind = message.get("type")
@@ -169,15 +158,6 @@ class SignalClient:
             self.participant_id = str(participant.get("id"))
         if self._welcome is not None and not self._welcome.done():
             self._welcome.set_result(None)
-
-    def _on_closed(self, _: asyncio.Future[None]) -> None:
-        socket = self._socket
-        assert socket is not None
-        if self._welcome is not None and not self._welcome.done():
-            reason = f"join refused: close {socket.close_code} {socket.close_reason}"
-            self._welcome.set_exception(ConnectionError(reason))
-        if not self.closing:
-            self._note_error(f"closed by server: {socket.close_code} {socket.close_reason}")
 
     def _note_error(self, code: str) -> None:
         if self.tally is not None:

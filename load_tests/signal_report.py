@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import platform
-import sys
 from typing import Any
 
+from load_tests.cells import fmt, line, pct
+from load_tests.scenario import report_head
 from load_tests.signal_config import SignalConfig
 from load_tests.signal_run import SignalSystemResult
 from load_tests.signal_stats import SignalRateResult
@@ -44,48 +44,31 @@ def build_signal_report(
     elapsed_s: float,
     busy_before: float | None = None,
 ) -> dict[str, Any]:
+    head = report_head(
+        "signal-rtt",
+        command,
+        elapsed_s,
+        dataclasses.asdict(config),
+        busy_before,
+        machine_note(config),
+    )
     return {
-        "benchmark": "signal-rtt",
-        "command": command,
-        "elapsed_s": round(elapsed_s, 1),
-        "parameters": dataclasses.asdict(config),
-        "machine": {
-            "cpu_count": os.cpu_count(),
-            "platform": platform.platform(),
-            "python": sys.version.split()[0],
-            "busy_before_run": None if busy_before is None else round(busy_before, 3),
-            "note": machine_note(config),
-        },
+        **head,
         "systems": {name: dataclasses.asdict(result) for name, result in results.items()},
     }
-
-
-def _fmt(value: float | None, digits: int = 1) -> str:
-    return "-" if value is None else f"{value:,.{digits}f}"
-
-
-def _pct(value: float | None) -> str:
-    return "-" if value is None else f"{value * 100:.0f}%"
 
 
 def _row(name: str, r: SignalRateResult) -> list[str]:
     per_signal = r.redis_commands.per_event if r.redis_commands else None
     return [
-        name, _fmt(r.offered_rate, 0), _fmt(r.sent_per_s), _fmt(r.answered_per_s),
-        _fmt(r.rtt.p50_ms, 2), _fmt(r.rtt.p95_ms, 2), _fmt(r.rtt.p99_ms, 2),
-        _fmt(r.rtt.max_ms, 1), _fmt(r.rtt_from_schedule.p99_ms, 1),
-        _fmt(r.one_way.p50_ms, 2), _fmt(r.one_way.p99_ms, 2), str(r.lost),
-        str(r.error_count), _pct(r.server_cpu_share), _pct(r.redis_cpu_share),
-        _fmt(per_signal, 2), _pct(r.generator_cpu_share), _pct(r.machine_busy_share),
-        _pct(r.other_cpu_share),
+        name, fmt(r.offered_rate, 0), fmt(r.sent_per_s), fmt(r.answered_per_s),
+        fmt(r.rtt.p50_ms, 2), fmt(r.rtt.p95_ms, 2), fmt(r.rtt.p99_ms, 2),
+        fmt(r.rtt.max_ms, 1), fmt(r.rtt_from_schedule.p99_ms, 1),
+        fmt(r.one_way.p50_ms, 2), fmt(r.one_way.p99_ms, 2), str(r.lost),
+        str(r.error_count), pct(r.server_cpu_share), pct(r.redis_cpu_share),
+        fmt(per_signal, 2), pct(r.generator_cpu_share), pct(r.machine_busy_share),
+        pct(r.other_cpu_share),
     ]  # fmt: skip
-
-
-def _line(cells: list[str]) -> str:
-    return "  ".join(
-        c.rjust(w) if i else c.ljust(w)
-        for i, (c, (_, w)) in enumerate(zip(cells, COLUMNS, strict=True))
-    )
 
 
 def format_signal_table(report: dict[str, Any], results: dict[str, SignalSystemResult]) -> str:
@@ -99,11 +82,13 @@ def format_signal_table(report: dict[str, Any], results: dict[str, SignalSystemR
         "systems:",
         *(_system_line(name, result) for name, result in results.items()),
         "",
-        _line([name for name, _ in COLUMNS]),
+        line(COLUMNS, [name for name, _ in COLUMNS]),
     ]
     rates = max((len(r.rates) for r in results.values()), default=0)
     for i in range(rates):
-        lines += [_line(_row(n, r.rates[i])) for n, r in results.items() if i < len(r.rates)]
+        lines += [
+            line(COLUMNS, _row(n, r.rates[i])) for n, r in results.items() if i < len(r.rates)
+        ]
     lines += _details(results)
     lines += ["", "Note: " + report["machine"]["note"]]
     return "\n".join(lines)
@@ -127,25 +112,25 @@ def _details(results: dict[str, SignalSystemResult]) -> list[str]:
     for name, result in results.items():
         for r in result.rates:
             kinds = ", ".join(
-                f"{kind} {_fmt(s.p50_ms, 2)}/{_fmt(s.p99_ms, 2)} (n={s.count})"
+                f"{kind} {fmt(s.p50_ms, 2)}/{fmt(s.p99_ms, 2)} (n={s.count})"
                 for kind, s in r.rtt_by_kind.items()
             )
             lines.append(
                 f"  {name:<11} {r.offered_rate:>6g}/s  {kinds}; there "
-                f"{_fmt(r.one_way.p50_ms, 2)}/{_fmt(r.one_way.p99_ms, 2)}, back "
-                f"{_fmt(r.one_way_back.p50_ms, 2)}/{_fmt(r.one_way_back.p99_ms, 2)}; sent "
+                f"{fmt(r.one_way.p50_ms, 2)}/{fmt(r.one_way.p99_ms, 2)}, back "
+                f"{fmt(r.one_way_back.p50_ms, 2)}/{fmt(r.one_way_back.p99_ms, 2)}; sent "
                 f"{r.sent_total}, answered {r.answered_total}, late {r.late}, dup "
                 f"{r.duplicates}, strays {r.strays}, acks {r.acks}/{r.sent_total + r.replies_total}"
                 + (f", errors {r.errors}" if r.errors else "")
             )
             if len(r.cpu_per_process) > 1:
-                shares = ", ".join(f"pid {p} {_pct(v)}" for p, v in r.cpu_per_process.items())
+                shares = ", ".join(f"pid {p} {pct(v)}" for p, v in r.cpu_per_process.items())
                 lines.append(f"  {'':<11} {'':>8}  CPU per process: {shares}")
             if (c := r.redis_commands) is not None:
                 top = ", ".join(f"{cmd} {n:.2f}" for cmd, n in c.top.items())
                 lines.append(
-                    f"  {'':<11} {'':>8}  Redis: {c.appended} signals, {_fmt(c.per_event, 2)} "
-                    f"commands each ({_fmt(c.sent_per_event, 2)} sent by the servers, "
-                    f"+{_fmt(c.unsampled_per_event, 2)} not in the sample): {top}"
+                    f"  {'':<11} {'':>8}  Redis: {c.appended} signals, {fmt(c.per_event, 2)} "
+                    f"commands each ({fmt(c.sent_per_event, 2)} sent by the servers, "
+                    f"+{fmt(c.unsampled_per_event, 2)} not in the sample): {top}"
                 )
     return lines

@@ -11,20 +11,18 @@ Requests go out open loop (never waiting for answers), round-robin over every st
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
 import time
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from load_tests.fanout import SETTLE, START_DELAY_NS, monitor_sample
 from load_tests.measure import measure
 from load_tests.progress import Progress
 from load_tests.provision import provision_roles
-from load_tests.redis_server import spawn_redis
-from load_tests.redis_stats import RedisProbe, command_figures
-from load_tests.schedule import arrival_offsets
-from load_tests.servers import Target, spawn_classbridge
+from load_tests.redis_stats import RedisProbe, step_figures
+from load_tests.scenario import run_classbridge
+from load_tests.schedule import arrival_offsets, wait_until
+from load_tests.servers import Target
 from load_tests.signal_client import SignalClient, make_sdp
 from load_tests.signal_config import SignalConfig
 from load_tests.signal_place import Placement, join_pairs, place_pairs
@@ -32,7 +30,6 @@ from load_tests.signal_stats import Book, SignalRateResult, SignalTally, signal_
 from load_tests.tally import Window
 from load_tests.wire import Codec
 
-YIELD_EVERY = 16
 DRAIN_POLL = 0.02
 
 Pairs = list[tuple[SignalClient, SignalClient]]
@@ -51,24 +48,7 @@ async def run_signal(
 ) -> dict[str, SignalSystemResult]:
     """Results per system name. Bounded by ``config.time_budget()``."""
     progress = progress or Progress(enabled=config.progress, unit="round trips/s")
-    results: dict[str, SignalSystemResult] = {}
-    async with asyncio.timeout(config.time_budget()):
-        for system in config.systems:
-            async with _system(system, config) as target:
-                results[target.name] = await run_system(target, config, progress)
-    return results
-
-
-@contextlib.asynccontextmanager
-async def _system(system: str, config: SignalConfig) -> AsyncIterator[Target]:
-    limits = config.server_limits()
-    if system == "redis":
-        # Exit order: the workers stop before their Redis does.
-        async with spawn_redis() as redis, spawn_classbridge(config, redis, limits) as target:
-            yield target
-    else:
-        async with spawn_classbridge(config, None, limits) as target:
-            yield target
+    return await run_classbridge(config, progress, run_system)
 
 
 async def run_system(
@@ -134,11 +114,7 @@ async def run_rate(
         await load
         drain_s = await drain(tally, config.loss_timeout)
         await asyncio.sleep(SETTLE)
-        redis = None
-        if probe is not None:
-            shares = await monitor if monitor is not None else None
-            calls = await probe.calls()
-            redis = command_figures(calls_before, calls, tally.acks, shares, monitor is not None)
+        redis = await step_figures(probe, calls_before, monitor, lambda: tally.acks)
     finally:
         load.cancel()
         if monitor is not None:
@@ -164,11 +140,7 @@ async def offer_signals(
     offsets = arrival_offsets(tally.rate, span, config.arrival, rng)
     for count, offset in enumerate(offsets):
         due = start_ns + int(offset * 1e9)
-        delay = due - time.monotonic_ns()
-        if delay > 0:
-            await asyncio.sleep(delay / 1e9)
-        elif count % YIELD_EVERY == 0:
-            await asyncio.sleep(0)  # behind schedule: still let the receivers run
+        await wait_until(due, count)
         kind = "description" if rng.random() < config.description_share else "candidate"
         stations[count % len(stations)].send_request(tally, f"r{tally.index}.{count}", kind, due)
 

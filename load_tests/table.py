@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from load_tests.cells import fmt, line, pct
 from load_tests.stats import RateResult
 
 COLUMNS = (
@@ -15,33 +16,18 @@ COLUMNS = (
 )  # fmt: skip
 
 
-def _fmt(value: float | None, digits: int = 1) -> str:
-    return "-" if value is None else f"{value:,.{digits}f}"
-
-
-def _pct(value: float | None) -> str:
-    return "-" if value is None else f"{value * 100:.0f}%"
-
-
 def _row(name: str, r: RateResult) -> list[str]:
     lat, sched = r.latency, r.latency_from_schedule
     per_event = r.redis_commands.per_event if r.redis_commands else None
     return [
-        name, _fmt(r.offered_rate, 0), _fmt(r.sent_per_s), _fmt(r.delivered_per_s, 0),
-        _fmt(r.ideal_delivered_per_s, 0), _fmt(lat.p50_ms, 2), _fmt(lat.p95_ms, 2),
-        _fmt(lat.p99_ms, 2), _fmt(lat.max_ms, 1), _fmt(sched.p99_ms, 1), str(r.lost),
-        str(r.duplicates), str(r.error_count), _pct(r.server_cpu_share), _pct(r.redis_cpu_share),
-        _fmt(r.delivered_per_cpu_s, 0), _fmt(r.server_peak_rss_mb), _fmt(r.redis_peak_rss_mb),
-        _fmt(per_event, 2), _pct(r.generator_cpu_share), _pct(r.machine_busy_share),
-        _pct(r.other_cpu_share),
+        name, fmt(r.offered_rate, 0), fmt(r.sent_per_s), fmt(r.delivered_per_s, 0),
+        fmt(r.ideal_delivered_per_s, 0), fmt(lat.p50_ms, 2), fmt(lat.p95_ms, 2),
+        fmt(lat.p99_ms, 2), fmt(lat.max_ms, 1), fmt(sched.p99_ms, 1), str(r.lost),
+        str(r.duplicates), str(r.error_count), pct(r.server_cpu_share), pct(r.redis_cpu_share),
+        fmt(r.delivered_per_cpu_s, 0), fmt(r.server_peak_rss_mb), fmt(r.redis_peak_rss_mb),
+        fmt(per_event, 2), pct(r.generator_cpu_share), pct(r.machine_busy_share),
+        pct(r.other_cpu_share),
     ]  # fmt: skip
-
-
-def _line(cells: list[str]) -> str:
-    return "  ".join(
-        c.rjust(w) if i else c.ljust(w)
-        for i, (c, (_, w)) in enumerate(zip(cells, COLUMNS, strict=True))
-    )
 
 
 def format_table(report: dict[str, Any], results: dict[str, list[RateResult]]) -> str:
@@ -52,11 +38,11 @@ def format_table(report: dict[str, Any], results: dict[str, list[RateResult]]) -
         f"measured after {p['warmup']:g} s warm-up per rate",
         *_systems(results),
         "",
-        _line([name for name, _ in COLUMNS]),
+        line(COLUMNS, [name for name, _ in COLUMNS]),
     ]
     rates = max((len(rs) for rs in results.values()), default=0)
     for i in range(rates):
-        lines += [_line(_row(name, rs[i])) for name, rs in results.items() if i < len(rs)]
+        lines += [line(COLUMNS, _row(name, rs[i])) for name, rs in results.items() if i < len(rs)]
     lines += _spread(results)
     lines += _redis_commands(results)
     lines += _ratio_lines(report["comparisons"])
@@ -94,7 +80,7 @@ def _spread(results: dict[str, list[RateResult]]) -> list[str]:
             f"{sum(first.healthz_workers.values())} probes)"
         )
         for r in rs:
-            shares = ", ".join(f"pid {pid} {_pct(v)}" for pid, v in r.cpu_per_process.items())
+            shares = ", ".join(f"pid {pid} {pct(v)}" for pid, v in r.cpu_per_process.items())
             lines.append(f"  {'':<11} {r.offered_rate:>7g}/s  CPU per process: {shares}")
     if not lines:
         return []
@@ -112,9 +98,9 @@ def _redis_commands(results: dict[str, list[RateResult]], what: str = "chat even
             top = ", ".join(f"{cmd} {n:.2f}" for cmd, n in c.top.items())
             lines.append(
                 f"  {name:<11} {r.offered_rate:>7g}/s  {c.appended} events: "
-                f"{_fmt(c.per_event, 2)} run/event, {_fmt(c.scripts_per_event, 2)} scripts, "
-                f"{_fmt(c.sent_per_event, 2)} sent by the servers "
-                f"(+{_fmt(c.unsampled_per_event, 2)} not in the sample); {top}"
+                f"{fmt(c.per_event, 2)} run/event, {fmt(c.scripts_per_event, 2)} scripts, "
+                f"{fmt(c.sent_per_event, 2)} sent by the servers "
+                f"(+{fmt(c.unsampled_per_event, 2)} not in the sample); {top}"
             )
     if not lines:
         return []
@@ -134,9 +120,9 @@ def _ratio_lines(groups: list[dict[str, Any]]) -> list[str]:
         label = f"{group['system']} / {group['baseline']}"
         for row in group["rows"]:
             lines.append(
-                f"{label:<27} {_fmt(row['offered_rate'], 0):>9}   "
-                f"{_fmt(row['delivered_per_cpu_s_ratio'], 2):>12}   "
-                f"{_fmt(row['p99_ratio'], 2):>11}   {_fmt(row['delivered_per_s_ratio'], 2):>11}"
+                f"{label:<27} {fmt(row['offered_rate'], 0):>9}   "
+                f"{fmt(row['delivered_per_cpu_s_ratio'], 2):>12}   "
+                f"{fmt(row['p99_ratio'], 2):>11}   {fmt(row['delivered_per_s_ratio'], 2):>11}"
             )
     return lines
 

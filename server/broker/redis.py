@@ -37,12 +37,11 @@ from server.broker.redis_pubsub import (
 )
 from server.broker.redis_scripts import (
     PAYLOAD_FIELD,
-    WORKERS_KEY,
     encode_volatile,
     join_code_key,
     session_keys,
-    worker_connections_key,
 )
+from server.broker.redis_workers import RedisWorkerRecords
 
 # redis-py takes one pooled connection per command in flight, and its default pool raises
 # "Too many connections" under a burst of appends; a blocking pool makes the burst wait instead.
@@ -62,7 +61,7 @@ def _seq_of(entry_id: bytes) -> int:
 READY_TIMEOUT = 1.0  # seconds a readiness probe waits for PING
 
 
-class RedisBroker:
+class RedisBroker(RedisWorkerRecords):
     def __init__(
         self, url: str, history_size: int = 1000, *, probe: ProbeTiming | None = None
     ) -> None:
@@ -252,51 +251,6 @@ class RedisBroker:
             await self.client.spublish(channel, message)
         else:
             await self.client.publish(channel, message)
-
-    # --- connections, across workers ----------------------------------------------------------
-    async def add_connection(
-        self, session_id: str, connection_key: str, participant_id: str
-    ) -> None:
-        worker = connection_key.partition(":")[0]
-        async with self.client.pipeline(transaction=False) as pipe:
-            pipe.hset(session_keys(session_id).conns, connection_key, participant_id)
-            pipe.sadd(worker_connections_key(worker), f"{session_id} {connection_key}")
-            await pipe.execute()
-
-    async def remove_connection(self, session_id: str, connection_key: str) -> None:
-        worker = connection_key.partition(":")[0]
-        async with self.client.pipeline(transaction=False) as pipe:
-            pipe.hdel(session_keys(session_id).conns, connection_key)
-            pipe.srem(worker_connections_key(worker), f"{session_id} {connection_key}")
-            await pipe.execute()
-
-    async def heartbeat(self, worker_id: str, now: float) -> None:
-        await self.client.zadd(WORKERS_KEY, {worker_id: now})
-
-    async def claim_dead_workers(self, silent_since: float) -> list[str]:
-        found = await self.client.zrangebyscore(WORKERS_KEY, "-inf", silent_since)
-        silent = cast(list[bytes], found)  # raw client: members come back as bytes
-        # ZREM answers 1 to one caller only: that caller sweeps the worker, exactly once.
-        return [w.decode() for w in silent if await self.client.zrem(WORKERS_KEY, w) == 1]
-
-    async def take_worker_connections(self, worker_id: str) -> list[tuple[str, str]]:
-        key = worker_connections_key(worker_id)
-        records = cast(list[bytes], await self.client.smembers(key))
-        taken = []
-        for record in records:
-            session_id, _, connection_key = record.decode().partition(" ")
-            conns = session_keys(session_id).conns
-            participant = await self.client.hget(conns, connection_key)
-            await self.client.hdel(conns, connection_key)
-            if participant is not None:
-                taken.append((session_id, cast(bytes, participant).decode()))
-        await self.client.delete(key)
-        return taken
-
-    async def count_connections(self, session_id: str, participant_id: str) -> int:
-        # A session holds a few hundred connections at most: reading them all is one call.
-        held = await self.client.hvals(session_keys(session_id).conns)
-        return cast(list[bytes], held).count(participant_id.encode())
 
     # --- snapshots ---------------------------------------------------------------------------
     async def save_snapshot(self, session_id: str, snapshot: StoredSnapshot) -> None:

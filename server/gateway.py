@@ -10,32 +10,29 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from server.auth import Grant, TokenService
+from server.budgets import ConnectionBudgets
 from server.errors import (
     AlreadyJoined,
     BadMessage,
     ClassbridgeError,
     InvalidMessage,
-    RateLimited,
     UnknownType,
     WrongSession,
 )
 from server.hub import Connection, SessionHub
 from server.hub.cursors import CursorSender
 from server.hub.outbox import Outbox
-from server.protocol.board import is_board_command
 from server.protocol.closecodes import CloseCode
 from server.protocol.codec import Frame, WireFormat, decode_frame, pack_batch
 from server.protocol.fields import request_id
 from server.protocol.ice import IceRefresh, IceServers
 from server.protocol.messages import (
     Ack,
-    ChatSend,
     ClientMessage,
     ErrorReply,
     Join,
@@ -45,16 +42,12 @@ from server.protocol.messages import (
     parse_client_message,
 )
 from server.protocol.peer import Cursor, Signal, Typing
-from server.ratelimit import TokenBucket
 from server.settings import Limits
 from server.signaling.ice import refresh_ice
 
 log = logging.getLogger(__name__)
 
 _BAD_INPUT = (BadMessage, InvalidMessage, UnknownType)
-# Cursor positions a connection may send per second before the extra ones are dropped: a
-# fast screen's pointer events, with room to spare; what is sent on is coalesced anyway.
-CURSORS_PER_SECOND = 120.0
 # How long a closing connection may take to get its close frame out before we give up on it.
 CLOSE_TIMEOUT = 5.0
 
@@ -90,15 +83,8 @@ class ClientSession:
         self.wire_format = wire_format
         outbox = Outbox(limits.send_queue_bytes, batch_bytes=limits.max_frame_bytes)
         self.connection = Connection(wire_format, outbox, self._on_overflow)
-        self.messages = TokenBucket(limits.messages_per_second, limits.messages_burst)
-        self.chat = TokenBucket(limits.chat_per_second, limits.chat_burst)
-        # Negotiating one peer connection takes an offer, an answer and a burst of candidates.
-        self.signals = TokenBucket(limits.signals_per_second, limits.signals_burst)
-        self.typing = TokenBucket(limits.typing_per_second, limits.typing_burst)
-        # A stroke being drawn appends every 30-50 ms; moving and editing come on top.
-        self.board_ops = TokenBucket(limits.board_ops_per_second, limits.board_ops_burst)
+        self.budgets = ConnectionBudgets(limits)
         self.cursor = CursorSender(self._publish_cursor)
-        self.cursors = TokenBucket(CURSORS_PER_SECOND, CURSORS_PER_SECOND)
         self.bad_messages = 0
         self.joined = False
         self._task: asyncio.Task[Any] | None = None
@@ -249,8 +235,7 @@ class ClientSession:
                 return CloseCode.TOO_MANY_ERRORS, "too_many_errors"
             return None
         try:
-            if not isinstance(message, Cursor):
-                self._take(self.messages, "too many messages")
+            self.budgets.charge(message)
             return await self._route(message)
         except ClassbridgeError as error:
             self._reply_error(error, request_id)
@@ -270,14 +255,10 @@ class ClientSession:
                 self.joined = False
                 return CloseCode.NORMAL, "left"
             case Signal() | Typing():
-                if isinstance(message, Signal):
-                    self._take(self.signals, "too many signals")
-                else:
-                    self._take(self.typing, "too many typing notices")
                 await self.hub.peers.relay(self.connection, message)
                 if message.id is not None:  # a browser trickling candidates wants no acks
                     self.connection.send_message(Ack(id=message.id).to_wire())
-            case Cursor():  # reached only from _handle, which keeps it out of the budget
+            case Cursor():
                 await self._move_cursor(message)
             case IceRefresh(id=request_id):  # the messages budget bounds it: it costs one HMAC
                 assert self.connection.actor is not None
@@ -286,10 +267,6 @@ class ClientSession:
                 reply = IceServers(servers=servers, expires_at=expires_at, id=request_id)
                 self.connection.send_message(reply.to_wire())
             case _:
-                if isinstance(message, ChatSend):
-                    self._take(self.chat, "too many chat messages")
-                elif is_board_command(message):
-                    self._take(self.board_ops, "too many board operations")
                 seq = await self.hub.command(self.connection, message)
                 self.connection.send_message(Ack(id=message.id, seq=seq).to_wire())
         return None
@@ -300,7 +277,7 @@ class ClientSession:
         """A pointer moves at the screen's rate (60 Hz or more): beyond its own budget a
         position is dropped silently (a newer one follows), never answered with an error,
         and it does not use up the budget of the messages that matter."""
-        if self.cursors.take(time.monotonic()) > 0:
+        if not self.budgets.cursor_fits():
             return
         position = self.hub.peers.cursor_position(self.connection, cursor)
         await self.cursor.move(position)
@@ -308,11 +285,6 @@ class ClientSession:
     async def _publish_cursor(self, position: dict[str, Any]) -> None:
         if self.joined:
             await self.hub.peers.publish_cursor(self.connection, position)
-
-    def _take(self, bucket: TokenBucket, what: str) -> None:
-        wait = bucket.take(time.monotonic())
-        if wait > 0:
-            raise RateLimited(f"{what}: slow down", retry_after=wait)
 
     def _reply_error(self, error: ClassbridgeError, request_id: str | int | None) -> None:
         retry = getattr(error, "retry_after", None)

@@ -1,0 +1,64 @@
+"""What one connection may send, per second: token buckets per kind of message.
+
+Every message but a cursor uses the general budget; chat, signals, typing hints and board
+operations each have one of their own on top. Cursors have a separate, silent budget: a
+pointer moves at the screen's rate, and a position over budget is simply dropped (a newer one
+follows), never answered with an error and never charged to the messages that matter.
+"""
+
+from __future__ import annotations
+
+import time
+
+from server.errors import RateLimited
+from server.protocol.board import is_board_command
+from server.protocol.messages import ChatSend, ClientMessage
+from server.protocol.peer import Cursor, Signal, Typing
+from server.ratelimit import TokenBucket
+from server.settings import Limits
+
+# Cursor positions a connection may send per second before the extra ones are dropped: a
+# fast screen's pointer events, with room to spare; what is sent on is coalesced anyway.
+CURSORS_PER_SECOND = 120.0
+
+
+class ConnectionBudgets:
+    def __init__(self, limits: Limits) -> None:
+        self.messages = TokenBucket(limits.messages_per_second, limits.messages_burst)
+        self.chat = TokenBucket(limits.chat_per_second, limits.chat_burst)
+        # Negotiating one peer connection takes an offer, an answer and a burst of candidates.
+        self.signals = TokenBucket(limits.signals_per_second, limits.signals_burst)
+        self.typing = TokenBucket(limits.typing_per_second, limits.typing_burst)
+        # A stroke being drawn appends every 30-50 ms; moving and editing come on top.
+        self.board_ops = TokenBucket(limits.board_ops_per_second, limits.board_ops_burst)
+        self.cursors = TokenBucket(CURSORS_PER_SECOND, CURSORS_PER_SECOND)
+
+    def charge(self, message: ClientMessage) -> None:
+        """Take what ``message`` costs, or raise ``RateLimited`` (nothing else is taken then
+        from the kind's own budget)."""
+        if isinstance(message, Cursor):
+            return  # see cursor_fits
+        _take(self.messages, "too many messages")
+        own = self._own_budget(message)
+        if own is not None:
+            _take(*own)
+
+    def _own_budget(self, message: ClientMessage) -> tuple[TokenBucket, str] | None:
+        if isinstance(message, ChatSend):
+            return self.chat, "too many chat messages"
+        if isinstance(message, Signal):
+            return self.signals, "too many signals"
+        if isinstance(message, Typing):
+            return self.typing, "too many typing notices"
+        if is_board_command(message):
+            return self.board_ops, "too many board operations"
+        return None
+
+    def cursor_fits(self) -> bool:
+        return self.cursors.take(time.monotonic()) == 0
+
+
+def _take(bucket: TokenBucket, what: str) -> None:
+    wait = bucket.take(time.monotonic())
+    if wait > 0:
+        raise RateLimited(f"{what}: slow down", retry_after=wait)

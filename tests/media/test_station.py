@@ -74,13 +74,19 @@ async def assert_media_flows(first: SyntheticStation, second: SyntheticStation) 
         assert received.audio_frames > 0
 
 
+async def two_stations(
+    server_factory: ServerFactory, stations: Stations
+) -> tuple[SyntheticStation, SyntheticStation]:
+    """A station of each class, in a fresh session on a fresh server (memory://)."""
+    server = await server_factory()
+    room = await open_classroom(server)
+    return await stations.start(server, room, 0), await stations.start(server, room, 1)
+
+
 async def test_two_stations_exchange_video_through_one_server(
     server_factory: ServerFactory, stations: Stations
 ) -> None:
-    server = await server_factory()
-    room = await open_classroom(server)
-    first = await stations.start(server, room, 0)
-    second = await stations.start(server, room, 1)
+    first, second = await two_stations(server_factory, stations)
     await assert_media_flows(first, second)
     # Exactly one side offered: one peer connection each, named by the lower participant id.
     offerer, answerer = sorted((first, second), key=lambda s: s.participant_id)
@@ -104,10 +110,7 @@ async def test_two_stations_on_two_servers_sharing_redis(
 async def test_a_resumed_websocket_keeps_the_peer_connection(
     server_factory: ServerFactory, stations: Stations
 ) -> None:
-    server = await server_factory()
-    room = await open_classroom(server)
-    first = await stations.start(server, room, 0)
-    second = await stations.start(server, room, 1)
+    first, second = await two_stations(server_factory, stations)
     await assert_media_flows(first, second)
     link = first.links[second.participant_id]
     frames_before = link.received.video_frames
@@ -123,10 +126,7 @@ async def test_a_resumed_websocket_keeps_the_peer_connection(
 async def test_a_station_leaving_closes_the_peer_connection(
     server_factory: ServerFactory, stations: Stations
 ) -> None:
-    server = await server_factory()
-    room = await open_classroom(server)
-    first = await stations.start(server, room, 0)
-    second = await stations.start(server, room, 1)
+    first, second = await two_stations(server_factory, stations)
     await until(lambda: first.states().get(second.participant_id) == "connected")
     await second.close()
     await until(lambda: second.participant_id not in first.links)

@@ -33,6 +33,10 @@ import { applyBoardEvent, applyRecords, applySnapshot as applyBoardSnapshot, cre
 
 export const SUBPROTOCOL = "classbridge.v1.json";
 
+// Each takes (client, seq, kind, data, ts), updates client.session and emits what changed,
+// and returns true when the event was its own.
+const FEATURE_APPLIERS = [];
+
 // Close codes after which reconnecting cannot help (section 17). The first group needs a new
 // token or session; the second are client bugs that a retry would only repeat.
 export const TOKEN_CLOSE_CODES = Object.freeze({
@@ -525,6 +529,9 @@ export class Classbridge {
       this.session.media = { ...this.session.media, topology: data.topology };
     } else if (kind === "media.relay_requested" && this.session) {
       this.session.media = { ...this.session.media, relay_requested: data.on };
+    } else if (this.session) {
+      // Classroom features keep their part of the replica in modules of their own.
+      for (const apply of FEATURE_APPLIERS) if (apply(this, seq, kind, data, ts)) break;
     }
   }
 

@@ -440,6 +440,10 @@ $("clear-board").addEventListener("click", () => boardCommands().clear().catch(s
 
 // --- Start --------------------------------------------------------------------------------------
 
+// Classroom panels in modules of their own: each exports mount(client, { describe }) and
+// keeps its section of the page (in index.html, shown by data-for) up to date.
+const PANELS = [];
+
 function start() {
   $("join-form").hidden = true;
   $("fatal").hidden = true;
@@ -462,6 +466,7 @@ function start() {
   client.on("error", (error) => {
     if (client.state !== "stopped") $("chat-error").textContent = describe(error);
   });
+  for (const panel of PANELS) panel.mount(client, { describe });
   client.connect().catch(() => { /* shown by the state listener */ });
 }
 

@@ -263,7 +263,8 @@ class ClientSession:
             case IceRefresh(id=request_id):  # the messages budget bounds it: it costs one HMAC
                 assert self.connection.actor is not None
                 now = self.hub.now_ms() / 1000  # the clock the welcome's servers were stamped by
-                servers, expires_at = refresh_ice(self.hub.ice, self.connection.actor, now)
+                state = self.hub.session_state(self.connection.session_id)
+                servers, expires_at = refresh_ice(self.hub.ice, state, self.connection.actor, now)
                 reply = IceServers(servers=servers, expires_at=expires_at, id=request_id)
                 self.connection.send_message(reply.to_wire())
             case _:

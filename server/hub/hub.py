@@ -209,7 +209,7 @@ class SessionHub:
             )
             if not replica.state.is_present(actor.participant_id):
                 await self._append(replica, joined_event(actor, self.now_ms()))
-        ice = welcome_ice(self.ice, actor, self._clock())
+        ice = welcome_ice(self.ice, replica.state, actor, self._clock())
         if resume is None:
             replica.connections[connection.id] = connection
             welcome_fresh(replica, connection, "none", request_id, ice)
@@ -231,6 +231,10 @@ class SessionHub:
         await self.presence_keeper.leave(connection)
 
     # --- commands ------------------------------------------------------------------------------
+
+    def session_state(self, session_id: str) -> SessionState:
+        """The replica's state of a session a connection of this worker has joined."""
+        return self._replicas[session_id].state
 
     async def command(self, connection: Connection, message: ClientMessage) -> int:
         """Validate a command against the replica and append its events; returns the last seq."""

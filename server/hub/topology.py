@@ -28,6 +28,7 @@ TRIGGERS = frozenset(
         EventKind.PARTICIPANT_JOINED,
         EventKind.PARTICIPANT_LEFT,
         EventKind.MEDIA_RELAY_REQUESTED,
+        EventKind.MEDIA_GRANTED,
         # A recording asked for or stopped moves video to or from the relay.
         EventKind.RECORDING_REQUESTED,
         EventKind.RECORDING_STOPPED,

@@ -172,6 +172,10 @@ class SyntheticStation:
             remote = event.data["participant_id"]
             if self.roster.left(remote):
                 await self._drop_link(remote)
+        elif event.kind == "media.granted" and self.roster.granted(
+            event.data["participant_id"], bool(event.data["on"])
+        ):
+            await self._check_links()
 
     async def _rejoined(self) -> None:
         """Logged as joined again: the others closed their side when we were logged as left."""
@@ -221,7 +225,7 @@ class SyntheticStation:
     async def _answer(self, offer: PeerSignal) -> None:
         assert offer.description is not None
         await self._drop_link(offer.sender)
-        self.roster.present.add(offer.sender)  # the server relays only between media roles
+        self.roster.heard_from(offer.sender)
         link = PeerLink(offer.sender, offer.pc, offerer=False, video=self.video)
         self.links[offer.sender] = link
         await self._send(offer.sender, offer.pc, await link.answer(offer.description))

@@ -22,3 +22,21 @@ class MediaRelay(Message):
     @classmethod
     def parse(cls, data: Mapping[str, Any]) -> Self:
         return cls(on=require(data, "on", bool), id=request_id(data))
+
+
+@dataclass(frozen=True, slots=True)
+class MediaGrant(Message):
+    """A teacher lets a student take part in video (``on``), or stops it."""
+
+    TYPE: ClassVar[str] = "media.grant"
+    participant: str
+    on: bool
+    id: RequestId | None = None
+
+    @classmethod
+    def parse(cls, data: Mapping[str, Any]) -> Self:
+        return cls(
+            participant=require(data, "participant", str),
+            on=require(data, "on", bool),
+            id=request_id(data),
+        )

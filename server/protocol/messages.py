@@ -16,7 +16,7 @@ from server.errors import InvalidMessage, UnknownType
 from server.protocol.board import BOARD_COMMANDS, BoardCommand, BoardRecords
 from server.protocol.fields import optional, request_id, require
 from server.protocol.ice import IceRefresh, IceServers, parse_ice_servers
-from server.protocol.media import MediaRelay
+from server.protocol.media import MediaGrant, MediaRelay
 from server.protocol.message_base import Message as _Message
 from server.protocol.message_base import RequestId
 from server.protocol.peer import Cursor, PeerCursors, PeerSignal, PeerTyping, Signal, Typing
@@ -141,6 +141,7 @@ ClientMessage = (
     | Typing
     | Cursor
     | MediaRelay
+    | MediaGrant
     | IceRefresh
     | RecordingStart
     | RecordingConsent
@@ -150,7 +151,7 @@ ClientMessage = (
 
 _CLIENT_CLASSES: tuple[type[_Message], ...] = (
     *(Join, ChatSend, ChatDelete, SettingsUpdate, Ping, Leave, Signal, Typing, Cursor),
-    *(MediaRelay, IceRefresh),
+    *(MediaRelay, MediaGrant, IceRefresh),
     *RECORDING_COMMANDS,
     *BOARD_COMMANDS,
 )

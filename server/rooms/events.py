@@ -33,6 +33,7 @@ class EventKind(StrEnum):
     BOARD_STEP_DROPPED = "board.step_dropped"  # an undo or redo refused: the step is dropped
     MEDIA_TOPOLOGY = "media.topology"
     MEDIA_RELAY_REQUESTED = "media.relay_requested"
+    MEDIA_GRANTED = "media.granted"  # a teacher let a student take part in video, or stopped it
     RECORDING_REQUESTED = "recording.requested"
     RECORDING_CONSENTED = "recording.consented"
     RECORDING_STARTED = "recording.started"

@@ -24,7 +24,7 @@ from server.errors import ClassbridgeError, Forbidden
 from server.rooms.actor import Actor
 from server.rooms.events import Event, EventKind
 from server.rooms.roles import Role
-from server.rooms.state import RecordingState, SessionState
+from server.rooms.state import RecordingState, SessionState, present_publishers
 
 
 class RecordingDisabled(ClassbridgeError):
@@ -53,6 +53,7 @@ class AlreadyConsented(ClassbridgeError):
 
 STOPPED = "stopped"  # a teacher stopped a running recording
 WITHDRAWN = "withdrawn"  # a teacher stopped a request before the recording started
+NO_TEACHER = "no_teacher"  # the last teacher or host left: nobody answers for the recording
 
 
 def _require_teacher(actor: Actor, what: str) -> None:
@@ -91,9 +92,8 @@ def stop_recording(state: SessionState, actor: Actor, now: int) -> Event:
 
 def classes_to_consent(state: SessionState) -> list[str]:
     """The classes whose consent the recording waits for: those with a publisher present."""
-    present = {
-        p.class_id for p in state.participants.values() if p.present and Role(p.role).may_use_media
-    }
+    participants = state.participants
+    present = {participants[p].class_id for p in present_publishers(state)}
     return sorted(present - state.recording.consents.keys())
 
 
@@ -105,6 +105,18 @@ def recording_start(state: SessionState, now: int) -> Event | None:
         return None
     data = {"classes": sorted(recording.consents)}
     return Event(kind=EventKind.RECORDING_STARTED, ts=now, data=data)
+
+
+def recording_follow_up(state: SessionState, now: int) -> Event | None:
+    """What the worker that appended a presence, consent or grant change appends next: a stop
+    when no teacher or host is present any more (pupils are never recorded with no teacher
+    on the call to stop it), else a start when the consents are complete."""
+    if state.recording.on and not any(
+        p.present and Role(p.role).is_teacher for p in state.participants.values()
+    ):
+        data = {"by": None, "reason": NO_TEACHER}
+        return Event(kind=EventKind.RECORDING_STOPPED, ts=now, data=data)
+    return recording_start(state, now)
 
 
 def recorded_classes(recording: RecordingState) -> frozenset[str]:

@@ -119,6 +119,14 @@ def _media_relay_requested(state: SessionState, seq: int, event: Event) -> None:
     state.media.relay_requested = bool(event.data["on"])
 
 
+def _media_granted(state: SessionState, seq: int, event: Event) -> None:
+    participant_id = event.data["participant_id"]
+    if event.data["on"]:
+        state.media.grants.add(participant_id)
+    else:
+        state.media.grants.discard(participant_id)
+
+
 def _on_recording(handler: Callable[[RecordingState, Event], None]) -> Handler:
     def apply(state: SessionState, seq: int, event: Event) -> None:
         handler(state.recording, event)
@@ -144,6 +152,7 @@ _HANDLERS: dict[str, Handler] = {
     EventKind.BOARD_STEP_DROPPED: _on_boards(board.step_dropped),
     EventKind.MEDIA_TOPOLOGY: _media_topology,
     EventKind.MEDIA_RELAY_REQUESTED: _media_relay_requested,
+    EventKind.MEDIA_GRANTED: _media_granted,
     EventKind.RECORDING_REQUESTED: _on_recording(recording.apply_requested),
     EventKind.RECORDING_CONSENTED: _on_recording(recording.apply_consented),
     EventKind.RECORDING_STARTED: _on_recording(recording.apply_started),

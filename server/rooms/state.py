@@ -92,9 +92,21 @@ SETTING_NAMES = frozenset(f.name for f in fields(SessionSettings))
 class MediaState:
     topology: str = "none"  # see server/signaling/topology.py
     relay_requested: bool = False  # a teacher asked for the server's relay
+    # Students a teacher let take part in video (their roles do not by default).
+    grants: set[str] = field(default_factory=set)
 
     def to_wire(self) -> dict[str, Any]:
-        return {"topology": self.topology, "relay_requested": self.relay_requested}
+        return {
+            "topology": self.topology,
+            "relay_requested": self.relay_requested,
+            "grants": sorted(self.grants),
+        }
+
+    @classmethod
+    def from_wire(cls, data: Mapping[str, Any]) -> MediaState:
+        # Snapshots from before grants have none.
+        grants = set(data.get("grants", ()))
+        return cls(data["topology"], data["relay_requested"], grants)
 
 
 @dataclass(slots=True)
@@ -149,10 +161,20 @@ class SessionState:
         return None
 
 
+def takes_part_in_video(state: SessionState, participant_id: str) -> bool:
+    """Hosts, teachers and stations by their role; students when a teacher granted it."""
+    participant = state.participants.get(participant_id)
+    if participant is None:
+        return False
+    return Role(participant.role).may_use_media or participant_id in state.media.grants
+
+
 def present_publishers(state: SessionState) -> list[str]:
     """Who takes part in video now, sorted: the same list on every replica."""
     return sorted(
-        p.id for p in state.participants.values() if p.present and Role(p.role).may_use_media
+        p.id
+        for p in state.participants.values()
+        if p.present and (Role(p.role).may_use_media or p.id in state.media.grants)
     )
 
 
@@ -197,7 +219,7 @@ def load_state(data: dict[str, Any]) -> SessionState:
     state.chat.extend(ChatMessage(*row) for row in data["chat"])
     state.deleted_messages = set(data["deleted_messages"])
     if "media" in data:  # snapshots from before video have none: nothing flows yet
-        state.media = MediaState(**data["media"])
+        state.media = MediaState.from_wire(data["media"])
     if "recording" in data:  # snapshots from before recording have none: nothing was asked
         state.recording = RecordingState(**data["recording"])
     if "boards" in data:

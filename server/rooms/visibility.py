@@ -3,6 +3,7 @@ teachers), and deleted chat never reaches anyone again, neither in snapshots nor
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from server.rooms.actor import Actor
@@ -25,12 +26,24 @@ def _sees_direct(state: SessionState, viewer: Actor, sender: str, recipient: str
     )
 
 
-def can_see(state: SessionState, viewer: Actor, event: Event) -> bool:
-    if event.kind in (EventKind.CHAT_POSTED, EventKind.CHAT_DELETED):
-        recipient = event.data.get("to")
-        if recipient is not None:
-            return _sees_direct(state, viewer, event.data["from"], recipient)
+def _sees_chat(state: SessionState, viewer: Actor, event: Event) -> bool:
+    recipient = event.data.get("to")
+    if recipient is not None:
+        return _sees_direct(state, viewer, event.data["from"], recipient)
     return True
+
+
+# Event kinds that not everyone sees, each with its rule; every other event reaches everyone.
+# Features add their own rules here (a poll's answers, a breakout group's chat).
+VISIBILITY_RULES: dict[str, Callable[[SessionState, Actor, Event], bool]] = {
+    EventKind.CHAT_POSTED: _sees_chat,
+    EventKind.CHAT_DELETED: _sees_chat,
+}
+
+
+def can_see(state: SessionState, viewer: Actor, event: Event) -> bool:
+    rule = VISIBILITY_RULES.get(event.kind)
+    return rule is None or rule(state, viewer, event)
 
 
 def is_redacted(state: SessionState, seq: int, event: Event) -> bool:

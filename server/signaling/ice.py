@@ -6,10 +6,11 @@ and the credential is base64(HMAC-SHA1(shared secret, username)). The TURN serve
 to us: it recomputes the credential from the username and refuses it once the expiry has
 passed. The participant id in the username lets the TURN server's logs say who relayed.
 
-Only roles that take part in video (``Role.may_use_media``) get ICE servers. Students and
-observers have no peer connections at all (relay.py refuses their signals), so they get
-neither STUN nor TURN: a TURN credential handed to a student's device would only be one more
-credential that could leak. The clock is read by the caller; ``now`` comes in.
+Only those who take part in video (hosts, teachers, stations, and students a teacher granted
+video) get ICE servers. Other students and observers have no peer connections at all (relay.py
+refuses their signals), so they get neither STUN nor TURN: a TURN credential handed to a
+student's device would only be one more credential that could leak. The clock is read by the
+caller; ``now`` comes in.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import Any, NamedTuple
 
 from server.errors import Forbidden
 from server.rooms.actor import Actor
+from server.rooms.state import SessionState, takes_part_in_video
 
 # An hour covers a lesson; clients refresh before the end (see REFRESH_BEFORE), so a longer
 # lifetime would only keep a leaked credential usable for longer.
@@ -87,17 +89,20 @@ def ice_servers(config: IceConfig, participant_id: str, now: float) -> IceGrant:
     return IceGrant(servers, expiry * 1000)
 
 
-def welcome_ice(config: IceConfig, actor: Actor, now: float) -> IceGrant | None:
-    """What the welcome carries: nothing for roles without video, or when none are configured."""
-    if not actor.role.may_use_media or not config.configured:
+def welcome_ice(
+    config: IceConfig, state: SessionState, actor: Actor, now: float
+) -> IceGrant | None:
+    """What the welcome carries: nothing for those without video, or when none are configured."""
+    if not takes_part_in_video(state, actor.participant_id) or not config.configured:
         return None
     return ice_servers(config, actor.participant_id, now)
 
 
-def refresh_ice(config: IceConfig, actor: Actor, now: float) -> IceGrant:
-    """The answer to ``ice.refresh``: fresh servers (an empty list when none are configured)."""
-    if not actor.role.may_use_media:
-        raise Forbidden("your role does not take part in video")
+def refresh_ice(config: IceConfig, state: SessionState, actor: Actor, now: float) -> IceGrant:
+    """The answer to ``ice.refresh``: fresh servers (an empty list when none are configured).
+    A student granted video after joining asks this way for the servers its welcome lacked."""
+    if not takes_part_in_video(state, actor.participant_id):
+        raise Forbidden("you do not take part in video")
     return ice_servers(config, actor.participant_id, now)
 
 

@@ -2,8 +2,9 @@
 
 A signal goes from one participant to another of the same session (the token fixes the
 session, so cross-session signals cannot be addressed at all). Both must take part in video
-(``Role.may_use_media``): students' devices never get a peer connection offered to them, and
-never offer one. The target must be connected now, because a signal is not stored.
+(``takes_part_in_video``: hosts, teachers and stations, and students a teacher granted video):
+other students' devices never get a peer connection offered to them, and never offer one. The
+target must be connected now, because a signal is not stored.
 
 The server's relay is addressed as ``relay`` (``RELAY_ID``) while the session's topology is
 ``relay``: the client offers on its ``pub`` connection and answers the relay's offers on
@@ -18,8 +19,7 @@ from server.errors import Forbidden, InvalidMessage, LimitExceeded, NotFound, Pa
 from server.ids import RELAY_ID
 from server.protocol.peer import PeerSignal, Signal
 from server.rooms.actor import Actor
-from server.rooms.roles import Role
-from server.rooms.state import SessionState
+from server.rooms.state import SessionState, takes_part_in_video
 
 # A browser's offer for audio, video and a data channel is a few kilobytes; a simulcast offer
 # with many codecs stays under 20 000 characters. The frame limit (64 KiB) is the outer bound.
@@ -33,8 +33,8 @@ PEER_CONNECTION_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 
 def relay_signal(state: SessionState, sender: Actor, signal: Signal) -> tuple[str, PeerSignal]:
     """The recipient and what it gets, or the error the sender gets instead."""
-    if not sender.role.may_use_media:
-        raise Forbidden("your role does not take part in video", detail="to")
+    if not takes_part_in_video(state, sender.participant_id):
+        raise Forbidden("you do not take part in video", detail="to")
     _check_contents(signal)
     if signal.to == RELAY_ID:
         _check_relay_signal(state, signal)
@@ -44,7 +44,7 @@ def relay_signal(state: SessionState, sender: Actor, signal: Signal) -> tuple[st
         raise NotFound("no such participant in this session", detail="to")
     if signal.to == sender.participant_id:
         raise InvalidMessage("cannot send a signal to yourself", detail="to")
-    if not Role(target.role).may_use_media:
+    if not takes_part_in_video(state, signal.to):
         raise Forbidden("that participant does not take part in video", detail="to")
     if not target.present:
         raise ParticipantAbsent("that participant is not connected", detail="to")

@@ -23,7 +23,7 @@ from server.protocol.board import (
     BoardUndo,
 )
 from server.protocol.ice import IceRefresh, IceServers
-from server.protocol.media import MediaRelay
+from server.protocol.media import MediaGrant, MediaRelay
 from server.protocol.messages import (
     Ack,
     ChatDelete,
@@ -87,6 +87,7 @@ CLIENT_EXAMPLES: dict[str, ClientMessage] = {
     ),
     "board.create": BoardCreate(board="group-1", title="Kikundi 1 / Gruppe 1", id=17),
     "media.relay": MediaRelay(on=True, id=18),
+    "media.grant": MediaGrant(participant="p_amani", on=True, id=19),
     "recording.start": RecordingStart(id=19),
     "recording.consent": RecordingConsent(id="consent-c2"),
     "recording.stop": RecordingStop(),

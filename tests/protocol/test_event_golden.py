@@ -47,7 +47,7 @@ from server.rooms.board.history import UndoConflict
 from server.rooms.board.rules import decide_board
 from server.rooms.chat import delete_message, post_message
 from server.rooms.events import Event, EventKind, SequencedEvent
-from server.rooms.media import request_relay
+from server.rooms.media import grant_media, request_relay
 from server.rooms.presence import joined_event, left_event
 from server.rooms.recording import (
     consent_recording,
@@ -204,6 +204,10 @@ STEPS: list[tuple[str | None, Build]] = [
     ("recording.consented", lambda state, now: consent_recording(state, TEACHER_C2, now)),
     ("recording.started", lambda state, now: started_recording(state, now)),
     ("recording.stopped", lambda state, now: stop_recording(state, TEACHER_C2, now)),
+    (
+        "media.granted",
+        lambda state, now: grant_media(state, TEACHER, AMANI.participant_id, True, now),
+    ),
 ]
 
 

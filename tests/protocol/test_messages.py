@@ -72,6 +72,7 @@ def test_every_message_type_has_an_example() -> None:
         "board.access",
         "board.create",
         "media.relay",
+        "media.grant",
         "ice.refresh",
         "recording.start",
         "recording.consent",

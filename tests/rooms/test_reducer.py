@@ -18,7 +18,7 @@ from server.protocol.board import (
     BoardPatch,
     BoardUndo,
 )
-from server.protocol.media import MediaRelay
+from server.protocol.media import MediaGrant, MediaRelay
 from server.protocol.messages import ChatDelete, ChatSend, ClientMessage, SettingsUpdate
 from server.protocol.recording import RecordingConsent, RecordingStart, RecordingStop
 from server.rooms.actor import Actor
@@ -217,6 +217,9 @@ def test_every_event_kind_is_handled() -> None:
     check(EventKind.BOARD_CLEARED, session.command(TEACHER, BoardClear("main")))
     before = _without_seq(session.state)
     check(EventKind.MEDIA_RELAY_REQUESTED, session.command(TEACHER, MediaRelay(on=True)))
+    session.join(AMANI)
+    before = _without_seq(session.state)
+    check(EventKind.MEDIA_GRANTED, session.command(TEACHER, MediaGrant("p_amani", on=True)))
     session.join(HOST, STATION)
     before = _without_seq(session.state)
     decided = topology_change(session.state, session.tick(), settled=False)

@@ -7,6 +7,7 @@ import pytest
 from server.errors import Forbidden
 from server.rooms.actor import Actor
 from server.rooms.roles import Role
+from server.rooms.state import Participant, SessionState
 from server.signaling.ice import (
     DEFAULT_TURN_TTL,
     STUN_SCHEMES,
@@ -38,6 +39,15 @@ FULL = IceConfig(stun_urls=STUN, turn_urls=TURN, turn_secret=SECRET, turn_ttl=36
 
 def _actor(role: Role, participant_id: str = "p_station_ke") -> Actor:
     return Actor(participant_id=participant_id, name="Nairobi room", role=role, class_id="c2")
+
+
+def _state(actor: Actor, *, granted: bool = False) -> SessionState:
+    """A session where ``actor`` is present; a student granted video when ``granted``."""
+    participant = Participant(actor.participant_id, actor.name, actor.role, actor.class_id, True)
+    state = SessionState(participants={actor.participant_id: participant})
+    if granted:
+        state.media.grants.add(actor.participant_id)
+    return state
 
 
 def test_credential_matches_a_vector_made_with_openssl() -> None:
@@ -84,22 +94,34 @@ def test_nothing_configured_gives_no_servers() -> None:
 
 @pytest.mark.parametrize("role", [Role.HOST, Role.TEACHER, Role.STATION])
 def test_roles_with_video_get_servers_in_the_welcome(role: Role) -> None:
-    grant = welcome_ice(FULL, _actor(role), NOW)
+    grant = welcome_ice(FULL, _state(_actor(role)), _actor(role), NOW)
     assert grant is not None
     assert grant.servers[1]["username"] == KNOWN_USERNAME
 
 
 @pytest.mark.parametrize("role", [Role.STUDENT, Role.OBSERVER])
 def test_students_and_observers_get_nothing(role: Role) -> None:
-    assert welcome_ice(FULL, _actor(role), NOW) is None
+    assert welcome_ice(FULL, _state(_actor(role)), _actor(role), NOW) is None
     with pytest.raises(Forbidden):
-        refresh_ice(FULL, _actor(role), NOW)
+        refresh_ice(FULL, _state(_actor(role)), _actor(role), NOW)
+
+
+def test_a_student_granted_video_gets_servers() -> None:
+    student = _actor(Role.STUDENT, "p_amani")
+    granted = welcome_ice(FULL, _state(student, granted=True), student, NOW)
+    assert granted is not None
+    assert granted.servers[1]["username"].endswith(":p_amani")
+    refreshed = refresh_ice(FULL, _state(student, granted=True), student, NOW)
+    assert refreshed.servers == granted.servers
 
 
 def test_welcome_leaves_ice_out_when_nothing_is_configured() -> None:
-    assert welcome_ice(IceConfig(), _actor(Role.STATION), NOW) is None
+    assert welcome_ice(IceConfig(), _state(_actor(Role.STATION)), _actor(Role.STATION), NOW) is None
     # An explicit refresh is still answered, with no servers.
-    assert refresh_ice(IceConfig(), _actor(Role.STATION), NOW).servers == []
+    assert (
+        refresh_ice(IceConfig(), _state(_actor(Role.STATION)), _actor(Role.STATION), NOW).servers
+        == []
+    )
 
 
 def test_the_secret_stays_out_of_repr() -> None:

@@ -6,6 +6,7 @@ import msgpack
 import pytest
 
 from server.errors import ClassbridgeError, Forbidden
+from server.protocol.media import MediaGrant
 from server.protocol.recording import RecordingConsent, RecordingStart, RecordingStop
 from server.rooms.actor import Actor
 from server.rooms.commands import CommandLimits, decide
@@ -17,6 +18,7 @@ from server.rooms.recording import (
     RecordingDisabled,
     classes_to_consent,
     recorded_classes,
+    recording_follow_up,
     recording_start,
 )
 from server.rooms.roles import Role
@@ -26,6 +28,7 @@ from server.signaling.topology import Topology, topology_change, wanted_topology
 from tests.rooms.builders import (
     AMANI,
     HOST,
+    INGRID,
     OBSERVER,
     STATION,
     TEACHER,
@@ -221,3 +224,55 @@ def test_a_recording_forces_the_relay_from_one_publisher() -> None:
     decided = topology_change(session.state, session.tick(), settled=True)
     assert decided is not None
     assert decided.data["topology"] == "p2p"
+
+
+def follow_up(session: Session) -> Event | None:
+    """What the hub's recording keeper appends after a presence, consent or grant change."""
+    event = recording_follow_up(session.state, session.tick())
+    if event is not None:
+        session.append(event)
+    return event
+
+
+def test_the_recording_stops_when_the_last_teacher_leaves() -> None:
+    session = Session().join(HOST, TEACHER, STATION, AMANI)
+    session.command(HOST, RecordingStart())
+    session.command(TEACHER, RecordingConsent())
+    started = follow_up(session)
+    assert started is not None
+    assert started.kind == EventKind.RECORDING_STARTED
+    session.leave(HOST)
+    assert follow_up(session) is None  # a teacher of c2 is still there
+    assert session.state.recording.active
+    session.leave(TEACHER)
+    stopped = follow_up(session)
+    assert stopped is not None
+    assert (stopped.kind, stopped.data) == (
+        EventKind.RECORDING_STOPPED,
+        {"by": None, "reason": "no_teacher"},
+    )
+    assert not session.state.recording.on
+    assert follow_up(session) is None  # nothing left to stop
+
+
+def test_a_request_waiting_for_consent_is_withdrawn_when_no_teacher_is_left() -> None:
+    session = Session().join(HOST, STATION_C2)
+    session.command(HOST, RecordingStart())
+    session.leave(HOST)
+    stopped = follow_up(session)
+    assert stopped is not None
+    assert stopped.data["reason"] == "no_teacher"
+    assert session.state.recording.requested_by is None
+
+
+def test_a_granted_student_makes_their_class_consent() -> None:
+    session = Session().join(HOST, AMANI, INGRID)
+    session.command(HOST, RecordingStart())
+    assert classes_to_consent(session.state) == []  # students have no media by default
+    session.command(HOST, MediaGrant("p_ingrid", on=True))
+    assert classes_to_consent(session.state) == ["c2"]
+    assert follow_up(session) is None  # nobody of c2 may consent: the recording waits
+    session.command(HOST, MediaGrant("p_ingrid", on=False))
+    started = follow_up(session)
+    assert started is not None
+    assert started.kind == EventKind.RECORDING_STARTED

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from server.errors import ClassbridgeError
+from server.protocol.media import MediaGrant
 from server.protocol.peer import PeerSignal, Signal
 from server.rooms.actor import Actor
 from server.rooms.roles import Role
@@ -60,6 +61,18 @@ def test_students_and_observers_cannot_signal(sender: Actor) -> None:
 @pytest.mark.parametrize("target", [AMANI, OBSERVER], ids=lambda a: a.role.value)
 def test_nobody_can_signal_a_student_or_an_observer(target: Actor) -> None:
     assert _refused(TEACHER, _signal(target.participant_id)) == ("forbidden", "to")
+
+
+def test_a_student_signals_and_is_signalled_only_while_granted() -> None:
+    session = _session()
+    session.command(TEACHER, MediaGrant(AMANI.participant_id, on=True))
+    to, _ = relay_signal(session.state, AMANI, _signal(STATION.participant_id))
+    assert to == STATION.participant_id
+    to, _ = relay_signal(session.state, STATION, _signal(AMANI.participant_id))
+    assert to == AMANI.participant_id
+    session.command(HOST, MediaGrant(AMANI.participant_id, on=False))
+    assert _refused(AMANI, _signal(STATION.participant_id), session) == ("forbidden", "to")
+    assert _refused(STATION, _signal(AMANI.participant_id), session) == ("forbidden", "to")
 
 
 def test_unknown_participant() -> None:

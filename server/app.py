@@ -15,7 +15,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
-from server.api import boards, join, recordings, sessions, tokens
+from server.api import boards, export, join, recordings, sessions, tokens
 from server.api.responses import error_response
 from server.auth import TokenService
 from server.broker import Broker, broker_from_url
@@ -91,6 +91,8 @@ def _routes(services: Services) -> list[Route | WebSocketRoute | Mount]:
         Route("/sessions/{session_id}", sessions.summary, methods=["GET"]),
         Route("/sessions/{session_id}/tokens", tokens.mint, methods=["POST"]),
         Route("/sessions/{session_id}/boards/{board_id}.svg", boards.export_svg, methods=["GET"]),
+        Route("/sessions/{session_id}/export.zip", export.export_zip, methods=["GET"]),
+        Route("/sessions/{session_id}/summary.json", export.summary, methods=["GET"]),
         Route("/sessions/{session_id}/recordings", recordings.listing, methods=["GET"]),
         Route("/sessions/{session_id}/recordings/{name}", recordings.download, methods=["GET"]),
         Route("/join", join.self_join, methods=["POST"]),

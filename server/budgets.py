@@ -1,7 +1,7 @@
 """What one connection may send, per second: token buckets per kind of message.
 
-Every message but a cursor uses the general budget; chat, signals, typing hints and board
-operations each have one of their own on top. Cursors have a separate, silent budget: a
+Every message but a cursor uses the general budget; chat, signals, typing hints, reactions and
+board operations each have one of their own on top. Cursors have a separate, silent budget: a
 pointer moves at the screen's rate, and a position over budget is simply dropped (a newer one
 follows), never answered with an error and never charged to the messages that matter.
 """
@@ -12,6 +12,7 @@ import time
 
 from server.errors import RateLimited
 from server.protocol.board import is_board_command
+from server.protocol.classroom import Reaction
 from server.protocol.messages import ChatSend, ClientMessage
 from server.protocol.peer import Cursor, Signal, Typing
 from server.ratelimit import TokenBucket
@@ -20,6 +21,10 @@ from server.settings import Limits
 # Cursor positions a connection may send per second before the extra ones are dropped: a
 # fast screen's pointer events, with room to spare; what is sent on is coalesced anyway.
 CURSORS_PER_SECOND = 120.0
+# Reactions a connection may send: a child tapping a button again and again must not flood
+# every screen of the session (each reaction is shown to everyone else for a moment).
+REACTIONS_PER_SECOND = 1.0
+REACTIONS_BURST = 5
 
 
 class ConnectionBudgets:
@@ -32,6 +37,7 @@ class ConnectionBudgets:
         # A stroke being drawn appends every 30-50 ms; moving and editing come on top.
         self.board_ops = TokenBucket(limits.board_ops_per_second, limits.board_ops_burst)
         self.cursors = TokenBucket(CURSORS_PER_SECOND, CURSORS_PER_SECOND)
+        self.reactions = TokenBucket(REACTIONS_PER_SECOND, REACTIONS_BURST)
 
     def charge(self, message: ClientMessage) -> None:
         """Take what ``message`` costs, or raise ``RateLimited`` (nothing else is taken then
@@ -50,6 +56,8 @@ class ConnectionBudgets:
             return self.signals, "too many signals"
         if isinstance(message, Typing):
             return self.typing, "too many typing notices"
+        if isinstance(message, Reaction):
+            return self.reactions, "too many reactions"
         if is_board_command(message):
             return self.board_ops, "too many board operations"
         return None

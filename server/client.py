@@ -18,7 +18,9 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from server.protocol.board import BoardRecords
+from server.protocol.classroom import PeerReaction
 from server.protocol.codec import WireFormat, decode_frame, encode_message
+from server.protocol.lobby import LobbyWait
 from server.protocol.messages import (
     Ack,
     ErrorReply,
@@ -32,7 +34,7 @@ from server.protocol.peer import PeerCursors, PeerSignal, PeerTyping
 from server.rooms.board.model import Board
 from server.rooms.board.replica import add_records, apply_board_event, boards_from_summaries
 
-PeerMessage = PeerSignal | PeerTyping | PeerCursors
+PeerMessage = PeerSignal | PeerTyping | PeerCursors | PeerReaction
 
 MAX_MESSAGE_BYTES = 64 * 2**20
 
@@ -79,6 +81,8 @@ class ClassbridgeClient:
         self._reader: asyncio.Task[None] | None = None
         self._pending: dict[str | int, asyncio.Future[ServerMessage]] = {}
         self._welcome_waiter: asyncio.Future[Welcome] | None = None
+        self._lobby_waiter: asyncio.Future[LobbyWait] | None = None
+        self.lobby: LobbyWait | None = None  # the join waits in the lobby (until a welcome)
         self._ids = itertools.count(1)
         self._reading = asyncio.Event()
         self._reading.set()
@@ -87,7 +91,18 @@ class ClassbridgeClient:
 
     async def connect(self, *, resume: bool = True, session: str | None = None) -> Welcome:
         """Open a connection and join; resumes from the last seen event when there is one."""
+        answer = await self.connect_or_wait(resume=resume, session=session)
+        if isinstance(answer, LobbyWait):
+            raise ConnectionError("join accepted, but waiting in the lobby")
+        return answer
+
+    async def connect_or_wait(
+        self, *, resume: bool = True, session: str | None = None
+    ) -> Welcome | LobbyWait:
+        """Like ``connect``, but a join that waits in the lobby returns its ``lobby`` message;
+        ``admitted()`` then waits for the welcome (docs/protocol.md, "Lobby")."""
         self.close_code = self.close_reason = None
+        self.lobby = None
         self._reading.set()
         self._ws = await connect(
             self.url,
@@ -101,12 +116,17 @@ class ClassbridgeClient:
             sock=await self._open_socket(),
         )
         self._welcome_waiter = asyncio.get_running_loop().create_future()
+        self._lobby_waiter = asyncio.get_running_loop().create_future()
         self._reader = asyncio.create_task(self._read_loop(self._ws))
         await self.send_raw(self._join_message(resume, session))
-        waiting: list[asyncio.Future[Any]] = [self._welcome_waiter, self._reader]
-        done, _ = await asyncio.wait(waiting, timeout=self.timeout, return_when="FIRST_COMPLETED")
-        if self._welcome_waiter in done:
-            return self._welcome_waiter.result()
+        waiting: list[asyncio.Future[Any]] = [self._welcome_waiter, self._lobby_waiter]
+        done, _ = await asyncio.wait(
+            [*waiting, self._reader], timeout=self.timeout, return_when="FIRST_COMPLETED"
+        )
+        for answer in waiting:
+            if answer in done:
+                result: Welcome | LobbyWait = answer.result()
+                return result
         error = self.errors.get_nowait() if not self.errors.empty() else None
         raise ConnectionError(
             f"join failed: close {self.close_code} {self.close_reason}"
@@ -138,6 +158,19 @@ class ClassbridgeClient:
             sock.close()
             raise
         return sock
+
+    async def admitted(self, timeout: float | None = None) -> Welcome:
+        """The welcome that ends a wait in the lobby; ConnectionError if the server closes
+        the connection first (4014 ``lobby_denied``, say)."""
+        assert self._welcome_waiter is not None, "not connected"
+        assert self._reader is not None, "not connected"
+        waiting: list[asyncio.Future[Any]] = [self._welcome_waiter, self._reader]
+        done, _ = await asyncio.wait(
+            waiting, timeout=timeout or self.timeout, return_when="FIRST_COMPLETED"
+        )
+        if self._welcome_waiter in done:
+            return self._welcome_waiter.result()
+        raise ConnectionError(f"not admitted: close {self.close_code} {self.close_reason}")
 
     async def reconnect(self) -> Welcome:
         await self.drop()
@@ -262,7 +295,7 @@ class ClassbridgeClient:
                     future.set_exception(ConnectionError(f"connection closed: {self.close_code}"))
 
     def _dispatch(self, message: ServerMessage) -> None:
-        if isinstance(message, PeerSignal | PeerTyping | PeerCursors):
+        if isinstance(message, PeerSignal | PeerTyping | PeerCursors | PeerReaction):
             self.peer_messages.put_nowait(message)
             return
         if isinstance(message, BoardRecords):
@@ -273,7 +306,13 @@ class ClassbridgeClient:
             apply_board_event(self.boards, message.seq, message.kind, message.data)
             self.events.put_nowait(message)
             return
+        if isinstance(message, LobbyWait):
+            self.lobby = message
+            if self._lobby_waiter is not None and not self._lobby_waiter.done():
+                self._lobby_waiter.set_result(message)
+            return
         if isinstance(message, Welcome):
+            self.lobby = None
             self.welcome, self.epoch = message, message.epoch
             if message.session is not None:  # a snapshot: the boards start again from it
                 self.boards = boards_from_summaries(message.session.get("boards", []))

@@ -15,7 +15,7 @@ DEMO_SPEC = SessionSpec(
         ClassInfo("c1", "Turma 6B, Escola Básica de Alfama", "PT", "Europe/Lisbon", "pt-PT"),
         ClassInfo("c2", "Grade 6 Kestrels, Nairobi", "KE", "Africa/Nairobi", "en-KE"),
     ],
-    settings=SessionSettings(lobby=False, student_private_chat=False),
+    settings=SessionSettings(lobby="open", student_private_chat=False),
 )
 
 

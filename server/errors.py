@@ -146,3 +146,48 @@ class TooManyConnections(ClassbridgeError):
     code = "too_many_connections"
     http_status = 429
     close_code = 4013
+
+
+class SessionEnded(ClassbridgeError):
+    """A teacher ended the session: no join is accepted any more (moderation)."""
+
+    code = "session_ended"
+    http_status = 410
+    close_code = 4007
+
+
+class SessionLocked(ClassbridgeError):
+    """The session is locked: participants it has not seen yet are refused (moderation)."""
+
+    code = "session_locked"
+    http_status = 403
+    close_code = 4015
+
+
+class Barred(ClassbridgeError):
+    """A teacher removed this participant and barred them for the rest of the session."""
+
+    code = "barred"
+    http_status = 403
+    close_code = 4016
+
+
+class ChatDisabled(ClassbridgeError):
+    """A teacher turned chat off for the sender's class."""
+
+    code = "chat_disabled"
+    http_status = 403
+
+
+class DrawingDisabled(ClassbridgeError):
+    """A teacher turned drawing off for the sender's class."""
+
+    code = "drawing_disabled"
+    http_status = 403
+
+
+class WaitingInLobby(ClassbridgeError):
+    """The connection waits in the lobby: only ``ping`` and ``leave`` are answered (§23)."""
+
+    code = "in_lobby"
+    http_status = 409

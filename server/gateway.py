@@ -27,6 +27,7 @@ from server.errors import (
 from server.hub import Connection, SessionHub
 from server.hub.cursors import CursorSender
 from server.hub.outbox import Outbox
+from server.protocol.classroom import Reaction
 from server.protocol.closecodes import CloseCode
 from server.protocol.codec import Frame, WireFormat, decode_frame, pack_batch
 from server.protocol.fields import request_id
@@ -188,7 +189,10 @@ class ClientSession:
         if outcome is not None:
             return outcome
         while (frame := await self._receive()) is not None:
-            outcome = await self._handle(frame)
+            # A close asked while the command waited for its event (the sender removed or the
+            # session ended by that very event) can lose its cancellation: on Python 3.11,
+            # ``asyncio.wait_for`` swallows a cancel that lands as its future completes.
+            outcome = await self._handle(frame) or self.connection.closing
             if outcome is not None:
                 return outcome
         return None
@@ -236,6 +240,7 @@ class ClientSession:
             return None
         try:
             self.budgets.charge(message)
+            self.hub.lobby.check_may_act(self.connection, message)  # waiting: ping, leave only
             return await self._route(message)
         except ClassbridgeError as error:
             self._reply_error(error, request_id)
@@ -254,7 +259,7 @@ class ClientSession:
                 await self.hub.leave(self.connection)
                 self.joined = False
                 return CloseCode.NORMAL, "left"
-            case Signal() | Typing():
+            case Signal() | Typing() | Reaction():
                 await self.hub.peers.relay(self.connection, message)
                 if message.id is not None:  # a browser trickling candidates wants no acks
                     self.connection.send_message(Ack(id=message.id).to_wire())

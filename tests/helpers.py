@@ -18,6 +18,7 @@ from server.client import ClassbridgeClient
 from server.protocol.codec import WireFormat, decode_frame, encode_message
 from server.protocol.messages import EventMessage
 from tests.live import API_KEY, LiveServer
+from tests.redis_server import RedisServer
 
 MSGPACK, JSON = WireFormat.MSGPACK, WireFormat.JSON
 WAIT = 5.0  # the longest any single wait in these tests may take
@@ -298,3 +299,13 @@ async def chat_across(first: LiveServer, second: LiveServer, room: Classroom) ->
         got = [(await wait_event(client, "chat.posted")).seq for _ in range(len(posts))]
         assert got == sorted(posts)  # the same order everywhere: the log's
     assert sorted(posts) == list(range(posts[0], posts[0] + len(posts)))
+
+
+async def two_servers_on_redis(
+    server_factory: Callable[..., Any], redis: RedisServer, **overrides: Any
+) -> tuple[LiveServer, LiveServer]:
+    """Two servers (two workers, as on two hosts) sharing one emptied Redis."""
+    redis.flush()
+    first = await server_factory(broker_url=redis.url, **overrides)
+    second = await server_factory(broker_url=redis.url, **overrides)
+    return first, second

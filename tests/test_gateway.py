@@ -77,7 +77,7 @@ async def test_welcome_identity_comes_from_the_token(classroom: Classroom) -> No
     assert welcome["seq"] == 2  # session.created, then this station's participant.joined
     assert isinstance(welcome["epoch"], str)
     assert welcome["epoch"]
-    assert welcome["session"]["settings"] == {"lobby": False, "student_private_chat": False}
+    assert welcome["session"]["settings"] == {"lobby": "open", "student_private_chat": False}
 
 
 async def test_chat_both_ways_between_classes(classroom: Classroom) -> None:

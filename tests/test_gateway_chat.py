@@ -107,9 +107,10 @@ async def test_deleting_a_direct_message_stays_between_those_who_could_read_it(
 
 async def test_student_direct_messages_follow_the_session_setting(classroom: Classroom) -> None:
     teacher = await classroom.teacher(0)
-    amani = await classroom.student(1, "Amani")
+    amani = await classroom.student(0, "Amani")
     ines = await classroom.student(0, "Inês", JSON)
     rui = await classroom.student(0, "Rui")
+    wanjiru = await classroom.student(1, "Wanjiru")
     error = await _refused(amani, {"type": "chat.send", "text": "psst", "to": participant_of(ines)})
     assert error.code == "dm_not_allowed"
     error = await _refused(
@@ -121,6 +122,9 @@ async def test_student_direct_messages_follow_the_session_setting(classroom: Cla
     for client in (amani, ines, rui):
         changed = await wait_event(client, "settings.changed")
         assert changed.data["changes"] == {"student_private_chat": True}
+    # Students of different classes never write to each other privately (safeguarding).
+    cross = {"type": "chat.send", "text": "psst", "to": participant_of(wanjiru)}
+    assert (await _refused(amani, cross)).code == "dm_not_allowed"
     sent = await amani.chat("psst, want to pair up?", to=participant_of(ines))
     marker = await teacher.chat("back to the room")
     for reader in (amani, ines, teacher):

@@ -26,6 +26,7 @@ async def test_video_moves_up_at_once_and_falls_back_after_settling(
     assert (teacher.welcome.session or {})["media"] == {
         "topology": "none",
         "relay_requested": False,
+        "grants": [],
     }
     stations = [await _station(room, 0)]
     assert await _announced(teacher) == "p2p"

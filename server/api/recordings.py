@@ -88,3 +88,11 @@ async def download(request: Request) -> Response:
     # Recordings show pupils: never kept by a proxy or the browser's cache.
     headers = {"Cache-Control": "no-store"}
     return FileResponse(path, media_type=MEDIA_TYPE, filename=name, headers=headers)
+
+
+def session_recordings(root: Path | None, session_id: str) -> list[dict[str, Any]] | None:
+    """The session's recordings as the listing gives them (for the export); ``None`` when this
+    server does not record. It reads the disk: call it off the event loop."""
+    if root is None:
+        return None
+    return _list(root / safe_part(session_id))

@@ -110,6 +110,8 @@ async def summary(request: Request) -> JSONResponse:
             "seq": state.seq,
             "epoch": replica.epoch,
             "settings": state.settings.to_wire(),
+            # Ended by a teacher (protocol §24): null while the session runs.
+            "ended_at": state.moderation.ended_at if state.moderation.ended else None,
             "classes": [
                 _class_summary(record, c.id, counts, who.is_teacher) for c in record.classes
             ],

@@ -20,6 +20,8 @@ import msgpack
 from server.broker.base import Broker, HistoryGone, LogPosition, StoredSnapshot
 from server.errors import ClassbridgeError, SessionNotFound
 from server.hub.connection import Connection
+from server.hub.enforcement import enforce
+from server.hub.lobby import LobbyKeeper
 from server.hub.peers import PeerRelay
 from server.hub.presence_keeper import PresenceKeeper
 from server.hub.recording import RecordingKeeper
@@ -34,6 +36,8 @@ from server.rooms.actor import Actor
 from server.rooms.commands import CommandLimits, decide
 from server.rooms.events import Event, EventKind, redacted_post
 from server.rooms.identity import check_identity
+from server.rooms.moderation import check_may_join
+from server.rooms.polls import poll_follow_up
 from server.rooms.presence import joined_event
 from server.rooms.state import SessionState, dump_state, load_state
 from server.settings import Limits
@@ -72,6 +76,7 @@ class SessionHub:
         self.topology = TopologyKeeper(self)
         self.recording = RecordingKeeper(self)
         self.recovery = Recovery(self)
+        self.lobby = LobbyKeeper(self)
 
     def now_ms(self) -> int:
         return int(self._clock() * 1000)
@@ -115,6 +120,7 @@ class SessionHub:
         replica.on_gap = self._schedule_repair
         replica.on_foreign_epoch = self.recovery.schedule
         replica.on_relay_signal = self.media_relay.receive
+        replica.on_event = enforce
         replica.subscription = await self.broker.subscribe(
             session_id, replica.receive, replica.receive_volatile
         )
@@ -146,6 +152,7 @@ class SessionHub:
         offset = zlib.crc32(replica.session_id.encode())
         if (seq + offset) % self.limits.snapshot_every == 0:
             self._spawn(self._save_snapshot(replica))
+        self.lobby.review(replica)  # an admission, a denial, a teacher arriving
 
     async def _save_snapshot(self, replica: SessionReplica) -> None:
         state = replica.state
@@ -183,7 +190,10 @@ class SessionHub:
         """
         async with self.pinned(session_id) as replica:
             check_identity(replica.state, actor)
+            check_may_join(replica.state, actor)  # ended, barred, or locked to newcomers
             connection.session_id, connection.actor = session_id, actor
+            if await self.lobby.hold(replica, connection, actor, resume, request_id):
+                return  # it waits in the lobby; hub/lobby.py completes the join later
             try:
                 await self._admit(replica, connection, actor, resume, request_id)
             except BaseException:
@@ -212,7 +222,7 @@ class SessionHub:
         ice = welcome_ice(self.ice, replica.state, actor, self._clock())
         if resume is None:
             replica.connections[connection.id] = connection
-            welcome_fresh(replica, connection, "none", request_id, ice)
+            welcome_fresh(replica, connection, "none", request_id, ice, self.now_ms())
             return
         connection.hold()
         replica.connections[connection.id] = connection
@@ -220,15 +230,18 @@ class SessionHub:
         missed = await self.broker.read_since(replica.session_id, position)
         if isinstance(missed, HistoryGone) or resume.epoch != replica.epoch:
             connection.held = None
-            welcome_fresh(replica, connection, "snapshot", request_id, ice)
+            welcome_fresh(replica, connection, "snapshot", request_id, ice, self.now_ms())
         else:
-            welcome_resumed(replica, connection, resume.seq, missed, request_id, ice)
+            now = self.now_ms()
+            welcome_resumed(replica, connection, resume.seq, missed, request_id, ice, now)
 
     async def detach(self, connection: Connection) -> None:
-        await self.presence_keeper.detach(connection)
+        if not await self.lobby.release(connection, "disconnected"):
+            await self.presence_keeper.detach(connection)
 
     async def leave(self, connection: Connection) -> None:
-        await self.presence_keeper.leave(connection)
+        if not await self.lobby.release(connection, "left"):
+            await self.presence_keeper.leave(connection)
 
     # --- commands ------------------------------------------------------------------------------
 
@@ -280,6 +293,10 @@ class SessionHub:
         await replica.wait_applied(position.seq)
         await self.topology.after(replica, event)
         await self.recording.after(replica, event)
+        # A poll's new totals, counted on this replica once it applied the answer (polls.py).
+        totals = poll_follow_up(replica.state, event, self.now_ms())
+        if totals is not None:
+            await self._append(replica, totals)
         return position.seq
 
     # --- housekeeping --------------------------------------------------------------------------

@@ -11,9 +11,11 @@ from server.hub.connection import Connection
 from server.hub.replica import SessionReplica
 from server.hub.volatile import CURSOR_ENVELOPE, VolatileEnvelope
 from server.ids import RELAY_ID
+from server.protocol.classroom import Reaction
 from server.protocol.peer import Cursor, Signal, Typing
 from server.rooms.board.access import check_may_point
 from server.rooms.chat import typing_notice
+from server.rooms.reactions import reaction_notice
 from server.signaling.relay import relay_signal
 
 # How long a worker keeps running a session's relay without refreshing its claim (it refreshes
@@ -29,8 +31,9 @@ class PeerRelay:
         self._replicas = replicas  # the hub's: a joined connection's replica is loaded
         self._worker_id = worker_id
 
-    async def relay(self, connection: Connection, message: Signal | Typing) -> None:
-        """A signal to one participant, or a typing hint to the session (not logged)."""
+    async def relay(self, connection: Connection, message: Signal | Typing | Reaction) -> None:
+        """A signal to one participant, or a typing hint or a reaction to the session (not
+        logged)."""
         replica = self._replicas[connection.session_id]
         actor = connection.actor
         assert actor is not None
@@ -43,7 +46,11 @@ class PeerRelay:
                 )
                 envelope = VolatileEnvelope(actor.participant_id, to, relayed.to_wire(), owner)
         else:
-            notice = typing_notice(actor)
+            notice = (
+                reaction_notice(actor, message.emoji)
+                if isinstance(message, Reaction)
+                else typing_notice(actor)
+            )
             envelope = VolatileEnvelope(actor.participant_id, None, notice.to_wire())
         await self._broker.publish(replica.session_id, envelope.to_bytes())
 

@@ -57,6 +57,8 @@ class SessionReplica:
         self.on_foreign_epoch: Callable[[SessionReplica], None] | None = None
         # Signals to the server's relay (server/media/relay_service.py); None drops them.
         self.on_relay_signal: Callable[[SessionReplica, VolatileEnvelope], None] | None = None
+        # Told of each event once it reached the local connections (hub/enforcement.py).
+        self.on_event: Callable[[SessionReplica, Event], None] | None = None
         self.record: bytes | None = None  # the directory record, to restore it after a loss
         self.recovering = False  # while True, events are kept aside, not applied
         self._ahead: dict[int, bytes] = {}
@@ -146,6 +148,8 @@ class SessionReplica:
         for connection in list(self.connections.values()):
             if connection.actor is not None and can_see(self.state, connection.actor, event):
                 connection.send_event(encoded)
+        if self.on_event is not None:
+            self.on_event(self, event)
         self._wake(seq)
         if self.on_applied is not None:
             self.on_applied(self, seq)

@@ -19,8 +19,10 @@ def welcome_fresh(
     resume: str,
     request_id: str | int | None,
     ice: IceGrant | None = None,
+    now: int | None = None,
 ) -> None:
-    """A snapshot at the replica's seq; live events after it follow through the connection."""
+    """A snapshot at the replica's seq; live events after it follow through the connection.
+    ``now``: the server's clock (ms), for the client's countdowns."""
     assert connection.actor is not None
     state = replica.state
     welcome = Welcome(
@@ -32,6 +34,7 @@ def welcome_fresh(
         ice_servers=None if ice is None else ice.servers,
         ice_expires_at=None if ice is None else ice.expires_at,
         id=request_id,
+        server_time=now,
     )
     chunks = [
         EncodedMessage(BoardRecords(board.id, records, last=n == len(parts) - 1).to_wire())
@@ -55,6 +58,7 @@ def welcome_resumed(
     missed: list[tuple[int, bytes]],
     request_id: str | int | None,
     ice: IceGrant | None = None,
+    now: int | None = None,
 ) -> None:
     """Replay every event after ``after_seq`` up to the replica's seq, each once, in order.
 
@@ -73,6 +77,7 @@ def welcome_resumed(
         ice_servers=None if ice is None else ice.servers,
         ice_expires_at=None if ice is None else ice.expires_at,
         id=request_id,
+        server_time=now,
     )
     connection.send_welcome(welcome.to_wire())
     replay = [

@@ -43,6 +43,7 @@ from server.ids import RELAY_ID
 from server.media.recorder import SessionRecorder
 from server.media.relay_peers import RelayPublisher, RelaySubscriber, source_key
 from server.protocol.peer import PeerSignal
+from server.rooms.moderation import muted_kinds
 from server.rooms.state import present_publishers
 from server.signaling.relay import RELAY_PUBLISH_PC, RELAY_SUBSCRIBE_PREFIX
 
@@ -230,7 +231,9 @@ class SessionRelay:
             for publisher, peer in sorted(self.publishers.items())
             if publisher != participant
             for track in peer.tracks
+            # A publisher asked to mute a kind: the relay stops forwarding it (protocol §24).
             if track.readyState == "live"
+            and track.kind not in muted_kinds(self.replica.state, publisher)
         ]
 
     async def _subscribe(

@@ -15,10 +15,15 @@ class CloseCode(IntEnum):
     TOO_MANY_ERRORS = 4003
     SESSION_NOT_FOUND = 4004
     UNSUPPORTED_SUBPROTOCOL = 4005
+    REMOVED = 4006  # a teacher removed the participant (moderation)
+    SESSION_ENDED = 4007  # a teacher ended the session (moderation)
     SLOW_CONSUMER = 4008
     HISTORY_RESET = 4009
     TOKEN_INVALID = 4010
     TOKEN_EXPIRED = 4011
     WRONG_SESSION = 4012
     TOO_MANY_CONNECTIONS = 4013
+    LOBBY_DENIED = 4014  # a teacher turned a waiting participant away (lobby)
+    SESSION_LOCKED = 4015  # moderation
+    BARRED = 4016  # moderation
     RATE_LIMITED = 4029

@@ -13,12 +13,22 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Self
 
 from server.errors import InvalidMessage, UnknownType
+from server.protocol.agenda import AGENDA_COMMANDS, AgendaCommand
 from server.protocol.board import BOARD_COMMANDS, BoardCommand, BoardRecords
+from server.protocol.breakouts import BREAKOUT_COMMANDS, BreakoutCommand
+from server.protocol.classroom import (
+    CLASSROOM_COMMANDS,
+    ClassroomCommand,
+    PeerReaction,
+    Reaction,
+)
 from server.protocol.fields import optional, request_id, require
 from server.protocol.ice import IceRefresh, IceServers, parse_ice_servers
+from server.protocol.lobby import LOBBY_COMMANDS, LobbyAdmit, LobbyDeny, LobbyWait
 from server.protocol.media import MediaGrant, MediaRelay
 from server.protocol.message_base import Message as _Message
 from server.protocol.message_base import RequestId
+from server.protocol.moderation import MODERATION_COMMANDS, ModerationCommand
 from server.protocol.peer import Cursor, PeerCursors, PeerSignal, PeerTyping, Signal, Typing
 from server.protocol.recording import (
     RECORDING_COMMANDS,
@@ -75,11 +85,15 @@ class ChatSend(_Message):
     text: str
     to: str | None = None
     id: RequestId | None = None
+    group: str | None = None  # a breakout group's chat (section 27)
 
     @classmethod
     def parse(cls, data: Mapping[str, Any]) -> Self:
         return cls(
-            text=require(data, "text", str), to=optional(data, "to", str), id=request_id(data)
+            text=require(data, "text", str),
+            to=optional(data, "to", str),
+            id=request_id(data),
+            group=optional(data, "group", str),
         )
 
 
@@ -146,6 +160,12 @@ ClientMessage = (
     | RecordingStart
     | RecordingConsent
     | RecordingStop
+    | ModerationCommand
+    | AgendaCommand
+    | BreakoutCommand
+    | ClassroomCommand
+    | LobbyAdmit
+    | LobbyDeny
     | BoardCommand
 )
 
@@ -153,6 +173,12 @@ _CLIENT_CLASSES: tuple[type[_Message], ...] = (
     *(Join, ChatSend, ChatDelete, SettingsUpdate, Ping, Leave, Signal, Typing, Cursor),
     *(MediaRelay, MediaGrant, IceRefresh),
     *RECORDING_COMMANDS,
+    *MODERATION_COMMANDS,
+    *AGENDA_COMMANDS,
+    *BREAKOUT_COMMANDS,
+    *CLASSROOM_COMMANDS,
+    Reaction,
+    *LOBBY_COMMANDS,
     *BOARD_COMMANDS,
 )
 CLIENT_TYPES: dict[str, Any] = {m.TYPE: m for m in _CLIENT_CLASSES}
@@ -182,6 +208,9 @@ class Welcome(_Message):
     ice_servers: list[dict[str, Any]] | None = None
     ice_expires_at: int | None = None
     id: RequestId | None = None
+    # The server's clock (Unix ms) as it sent the welcome: clients count the agenda's
+    # countdown on it (docs/protocol.md, "Agenda and reflections").
+    server_time: int | None = None
 
     @classmethod
     def parse(cls, data: Mapping[str, Any]) -> Self:
@@ -195,6 +224,7 @@ class Welcome(_Message):
             ice_servers=None if servers is None else parse_ice_servers(servers, "ice_servers"),
             ice_expires_at=optional(data, "ice_expires_at", int),
             id=request_id(data),
+            server_time=optional(data, "server_time", int),
         )
 
 
@@ -269,14 +299,18 @@ ServerMessage = (
     | Pong
     | PeerSignal
     | PeerTyping
+    | PeerReaction
     | PeerCursors
     | BoardRecords
     | IceServers
+    | LobbyWait
 )
 
 _SERVER_CLASSES: tuple[type[_Message], ...] = (
     *(Welcome, EventMessage, Ack, ErrorReply, Pong),
     *(PeerSignal, PeerTyping, PeerCursors, BoardRecords, IceServers),
+    PeerReaction,
+    LobbyWait,
 )
 SERVER_TYPES: dict[str, Any] = {m.TYPE: m for m in _SERVER_CLASSES}
 

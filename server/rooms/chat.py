@@ -12,6 +12,7 @@ from server.errors import (
 from server.protocol.peer import PeerTyping
 from server.rooms.actor import Actor
 from server.rooms.events import Event, EventKind
+from server.rooms.moderation import check_may_chat
 from server.rooms.roles import Role
 from server.rooms.state import SessionState
 from server.rooms.text import has_forbidden_characters
@@ -28,7 +29,9 @@ def _check_text(text: str, max_chars: int) -> None:
 
 
 def check_direct_message(state: SessionState, sender: Actor, recipient_id: str) -> None:
-    """Teachers write to anyone; others write to teachers; students to students only if allowed."""
+    """Teachers write to anyone; others write to teachers; students to students only if allowed,
+    and never to a student of another class (safeguarding: minors of two schools who have not
+    met do not talk privately, whatever the setting)."""
     recipient = state.participants.get(recipient_id)
     if recipient is None:
         raise NotFound("no such participant in this session", detail="to")
@@ -37,7 +40,8 @@ def check_direct_message(state: SessionState, sender: Actor, recipient_id: str) 
     if sender.role.is_teacher or Role(recipient.role).is_teacher:
         return
     both_students = sender.role is Role.STUDENT and recipient.role == Role.STUDENT
-    if both_students and state.settings.student_private_chat:
+    same_class = sender.class_id == recipient.class_id
+    if both_students and same_class and state.settings.student_private_chat:
         return
     raise DirectMessageNotAllowed("direct messages between these participants are turned off")
 
@@ -47,6 +51,7 @@ def post_message(
 ) -> Event:
     if not sender.role.may_chat:
         raise Forbidden("observers cannot post to the chat")
+    check_may_chat(state, sender, to)
     _check_text(text, max_chars)
     data: dict[str, object] = {"from": sender.participant_id, "class_id": sender.class_id}
     if to is not None:
@@ -67,6 +72,8 @@ def delete_message(state: SessionState, actor: Actor, message_id: int, now: int)
     if message.to is not None:
         # The parties of a direct message decide who is told of its deletion (visibility.py).
         data["from"], data["to"] = message.sender, message.to
+    if message.group is not None:  # told to the breakout group and teachers only
+        data["group"] = message.group
     return Event(kind=EventKind.CHAT_DELETED, ts=now, data=data)
 
 

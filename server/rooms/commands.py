@@ -16,11 +16,19 @@ from server.protocol.media import MediaGrant, MediaRelay
 from server.protocol.messages import ChatDelete, ChatSend, ClientMessage, SettingsUpdate
 from server.protocol.recording import RecordingConsent, RecordingStart, RecordingStop
 from server.rooms.actor import Actor
+from server.rooms.agenda import RULES as AGENDA_RULES
 from server.rooms.board.rules import decide_board
+from server.rooms.breakouts.chat import post_to_group
+from server.rooms.breakouts.rules import RULES as BREAKOUT_RULES
 from server.rooms.chat import delete_message, post_message
 from server.rooms.events import Event
+from server.rooms.hands import RULES as HAND_RULES
 from server.rooms.limits import CommandLimits
+from server.rooms.lobby import RULES as LOBBY_RULES
 from server.rooms.media import grant_media, request_relay
+from server.rooms.moderation import RULES as MODERATION_RULES
+from server.rooms.moderation import check_may_draw
+from server.rooms.polls import RULES as POLL_RULES
 from server.rooms.recording import consent_recording, request_recording, stop_recording
 from server.rooms.rule import Rule
 from server.rooms.settings_rules import change_settings
@@ -32,6 +40,8 @@ __all__ = ["COMMAND_RULES", "CommandLimits", "decide"]
 def _chat_send(
     state: SessionState, actor: Actor, command: ChatSend, now: int, limits: CommandLimits
 ) -> list[Event]:
+    if command.group is not None:  # a breakout group's chat
+        return [post_to_group(state, actor, command, now, limits.chat_max_chars)]
     return [post_message(state, actor, command.text, command.to, now, limits.chat_max_chars)]
 
 
@@ -86,6 +96,12 @@ COMMAND_RULES: dict[type, Rule] = {
     RecordingStart: _recording_start,
     RecordingConsent: _recording_consent,
     RecordingStop: _recording_stop,
+    **MODERATION_RULES,
+    **AGENDA_RULES,
+    **BREAKOUT_RULES,
+    **HAND_RULES,
+    **POLL_RULES,
+    **LOBBY_RULES,
 }
 
 
@@ -96,5 +112,6 @@ def decide(
     if rule is not None:
         return rule(state, actor, command, now, limits)
     if is_board_command(command):
+        check_may_draw(state, actor)  # a teacher may have turned drawing off for the class
         return decide_board(state, actor, command, now)
     raise UnknownType(f"'{command.TYPE}' is not a session command", detail=command.TYPE)

@@ -38,6 +38,39 @@ class EventKind(StrEnum):
     RECORDING_CONSENTED = "recording.consented"
     RECORDING_STARTED = "recording.started"
     RECORDING_STOPPED = "recording.stopped"
+    # Hands and polls (server/rooms/hands.py, polls.py)
+    HAND_RAISED = "hand.raised"
+    HAND_LOWERED = "hand.lowered"
+    HANDS_CLEARED = "hands.cleared"
+    POLL_CREATED = "poll.created"
+    POLL_ANSWERED = "poll.answered"  # seen only by its student (and teachers if not anonymous)
+    POLL_COUNTS = "poll.counts"  # totals: teachers live, everyone once the poll is closed
+    POLL_CLOSED = "poll.closed"
+    # Agenda and reflections (server/rooms/agenda.py)
+    AGENDA_CHANGED = "agenda.changed"
+    AGENDA_MOVED = "agenda.moved"  # a phase starts (next or back); its ts is the start time
+    AGENDA_FINISHED = "agenda.finished"
+    REFLECTION_ANSWERED = "reflection.answered"
+    # Moderation (server/rooms/moderation.py)
+    MODERATION_MUTED = "moderation.muted"
+    PARTICIPANT_REMOVED = "participant.removed"
+    SESSION_LOCKED = "session.locked"
+    SESSION_ENDED = "session.ended"
+    CLASS_PERMISSIONS_CHANGED = "class.permissions_changed"
+    MODERATION_SCOPE_CHANGED = "moderation.scope_changed"
+    # Lobby (server/rooms/lobby.py): seen by teachers and the participant concerned only
+    LOBBY_WAITING = "lobby.waiting"
+    LOBBY_LEFT = "lobby.left"  # a waiting connection closed
+    LOBBY_ADMITTED = "lobby.admitted"  # by a teacher, or by the policy (by: null)
+    LOBBY_DENIED = "lobby.denied"
+    # Breakout groups (server/rooms/breakouts/)
+    BREAKOUT_OPENED = "breakout.opened"
+    BREAKOUT_MOVED = "breakout.moved"
+    BREAKOUT_BROADCAST_SENT = "breakout.broadcast_sent"
+    BREAKOUT_CLOSED = "breakout.closed"
+    BREAKOUT_CALLED = "breakout.called"  # a student called a teacher to their group
+    BREAKOUT_CALL_ANSWERED = "breakout.call_answered"
+    BREAKOUT_VISITED = "breakout.visited"  # a teacher shows they are with a group
 
 
 # Not an event anyone appends: the broker's history keeps it in place of a deleted post. It is

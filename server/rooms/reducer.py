@@ -11,10 +11,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from server.rooms import recording
+from server.rooms import agenda, hands, lobby, polls, recording
+from server.rooms.attendance import record_join, record_leave
 from server.rooms.board import reducer as board
 from server.rooms.board.storage import new_boards
+from server.rooms.breakouts.reducer import HANDLERS as BREAKOUT_HANDLERS
 from server.rooms.events import Event, EventKind
+from server.rooms.lobby_state import stored_policy
+from server.rooms.moderation_reducer import HANDLERS as MODERATION_HANDLERS
 from server.rooms.state import (
     SETTING_NAMES,
     ChatMessage,
@@ -25,6 +29,7 @@ from server.rooms.state import (
     SessionState,
     present_publishers,
 )
+from server.rooms.transcript import TranscriptEntry
 
 # How many deleted message ids a replica remembers (to keep deleted text out of replays).
 DELETED_MEMORY = 10_000
@@ -57,6 +62,7 @@ def _participant_joined(state: SessionState, seq: int, event: Event) -> None:
     participant.name = info["name"]
     participant.present = True
     participant.last_change_at = event.ts
+    record_join(state.attendance, participant.id, event.ts)
 
 
 def _participant_left(state: SessionState, seq: int, event: Event) -> None:
@@ -64,6 +70,8 @@ def _participant_left(state: SessionState, seq: int, event: Event) -> None:
     if participant is not None:
         participant.present = False
         participant.last_change_at = event.ts
+        record_leave(state.attendance, participant.id, event.ts)
+        hands.drop_hand(state, participant.id)  # leaving lowers the hand
 
 
 def _chat_posted(state: SessionState, seq: int, event: Event) -> None:
@@ -76,13 +84,20 @@ def _chat_posted(state: SessionState, seq: int, event: Event) -> None:
             text=data["text"],
             ts=event.ts,
             to=data.get("to"),
+            group=data.get("group"),
         )
     )
+    entry = TranscriptEntry(
+        seq, data["from"], data["class_id"], event.ts, data.get("to"), data["text"]
+    )
+    entry.group = data.get("group")
+    state.transcript.add(entry)
 
 
 def _chat_deleted(state: SessionState, seq: int, event: Event) -> None:
     message_id = event.data["message_id"]
     state.deleted_messages.add(message_id)
+    state.transcript.delete(message_id, event.data.get("by"), event.ts)
     if len(state.deleted_messages) > DELETED_MEMORY:
         # Forget the oldest: their posts have long left the history that replays read.
         state.deleted_messages.discard(min(state.deleted_messages))
@@ -98,7 +113,8 @@ def _settings_changed(state: SessionState, seq: int, event: Event) -> None:
         # which would stop this replica while the others go on. Unknown names come from a
         # newer worker (see SessionSettings.from_wire).
         if name in SETTING_NAMES:
-            setattr(state.settings, name, value)
+            # Logs from before the lobby policy hold the old boolean ``lobby``.
+            setattr(state.settings, name, stored_policy(value) if name == "lobby" else value)
 
 
 def _on_boards(handler: board.BoardHandler) -> Handler:
@@ -157,6 +173,12 @@ _HANDLERS: dict[str, Handler] = {
     EventKind.RECORDING_CONSENTED: _on_recording(recording.apply_consented),
     EventKind.RECORDING_STARTED: _on_recording(recording.apply_started),
     EventKind.RECORDING_STOPPED: _on_recording(recording.apply_stopped),
+    **MODERATION_HANDLERS,
+    **agenda.HANDLERS,
+    **BREAKOUT_HANDLERS,
+    **hands.HANDLERS,
+    **polls.HANDLERS,
+    **lobby.HANDLERS,
 }
 
 

@@ -7,12 +7,26 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from server.rooms.agenda_state import AgendaState, dump_agenda, load_agenda
+from server.rooms.attendance import Attendance, dump_attendance, load_attendance
 from server.rooms.board.model import Board
 from server.rooms.board.storage import dump_board, load_board, new_boards
+from server.rooms.breakouts.model import BreakoutState
+from server.rooms.classroom_model import (
+    Poll,
+    RaisedHand,
+    dump_hands,
+    dump_polls,
+    load_hands,
+    load_polls,
+)
+from server.rooms.lobby_state import LobbyPolicy, LobbyState, stored_policy
+from server.rooms.moderation_state import ModerationState
 from server.rooms.roles import Role
+from server.rooms.transcript import Transcript
 
-# Recent chat kept in the state (and so in snapshots for late joiners). Older messages stay in
-# the log's history; the export (a later feature) reads them from there.
+# Recent chat kept in the state (and so in snapshots for late joiners). The export reads the
+# longer, bounded transcript (server/rooms/transcript.py) instead.
 CHAT_HISTORY = 200
 
 
@@ -56,6 +70,7 @@ class ChatMessage:
     text: str
     ts: int
     to: str | None = None
+    group: str | None = None  # a breakout group's chat (server/rooms/breakouts/access.py)
 
     def to_wire(self) -> dict[str, Any]:
         wire: dict[str, Any] = {
@@ -67,12 +82,14 @@ class ChatMessage:
         }
         if self.to is not None:
             wire["to"] = self.to
+        if self.group is not None:
+            wire["group"] = self.group
         return wire
 
 
 @dataclass(slots=True)
 class SessionSettings:
-    lobby: bool = False
+    lobby: str = LobbyPolicy.OPEN.value  # who waits in the lobby (server/rooms/lobby.py)
     student_private_chat: bool = False
 
     @classmethod
@@ -80,6 +97,10 @@ class SessionSettings:
         """Known settings only: during a rolling upgrade a newer worker may log settings that
         this one does not have yet, and its replica must keep working."""
         return cls(**{name: value for name, value in data.items() if name in SETTING_NAMES})
+
+    def __post_init__(self) -> None:
+        # Snapshots and logs from before the lobby policy hold the old boolean.
+        self.lobby = stored_policy(self.lobby)
 
     def to_wire(self) -> dict[str, Any]:
         return asdict(self)
@@ -149,6 +170,16 @@ class SessionState:
     boards: dict[str, Board] = field(default_factory=dict)
     media: MediaState = field(default_factory=MediaState)
     recording: RecordingState = field(default_factory=RecordingState)
+    # For the export (server/export): merged presence intervals, and the bounded transcript.
+    attendance: dict[str, Attendance] = field(default_factory=dict)
+    transcript: Transcript = field(default_factory=Transcript)
+    moderation: ModerationState = field(default_factory=ModerationState)
+    # Every session starts with the default agenda, not started (server/rooms/agenda.py).
+    agenda: AgendaState = field(default_factory=AgendaState)
+    lobby: LobbyState = field(default_factory=LobbyState)  # server/rooms/lobby.py
+    hands: list[RaisedHand] = field(default_factory=list)  # in line order (rooms/hands.py)
+    polls: dict[int, Poll] = field(default_factory=dict)  # by id, oldest first (rooms/polls.py)
+    breakouts: BreakoutState = field(default_factory=BreakoutState)  # server/rooms/breakouts/
 
     def is_present(self, participant_id: str) -> bool:
         participant = self.participants.get(participant_id)
@@ -197,12 +228,20 @@ def dump_state(state: SessionState) -> dict[str, Any]:
             [p.id, p.name, p.role, p.class_id, p.present, p.first_joined_at, p.last_change_at]
             for p in state.participants.values()
         ],
-        "chat": [[m.id, m.sender, m.class_id, m.text, m.ts, m.to] for m in state.chat],
+        "chat": [[m.id, m.sender, m.class_id, m.text, m.ts, m.to, m.group] for m in state.chat],
         "deleted_messages": sorted(state.deleted_messages),
         "settings": state.settings.to_wire(),
         "boards": [dump_board(board) for board in state.boards.values()],
         "media": state.media.to_wire(),
         "recording": state.recording.to_wire(),
+        "attendance": dump_attendance(state.attendance),
+        "transcript": state.transcript.dump(),
+        "moderation": state.moderation.to_wire(),
+        "agenda": dump_agenda(state.agenda),
+        "lobby": state.lobby.dump(),
+        "hands": dump_hands(state.hands),
+        "polls": dump_polls(state.polls),
+        "breakouts": state.breakouts.to_wire(),
     }
 
 
@@ -222,6 +261,22 @@ def load_state(data: dict[str, Any]) -> SessionState:
         state.media = MediaState.from_wire(data["media"])
     if "recording" in data:  # snapshots from before recording have none: nothing was asked
         state.recording = RecordingState(**data["recording"])
+    # Snapshots from before the export have neither: attendance counts from the next join,
+    # and the transcript from the next post.
+    state.attendance = load_attendance(data.get("attendance", []))
+    if "transcript" in data:
+        state.transcript = Transcript.load(data["transcript"])
+    if "moderation" in data:  # snapshots from before moderation have none: nothing decided
+        state.moderation = ModerationState.from_wire(data["moderation"])
+    if "agenda" in data:  # snapshots from before the agenda: the default one, not started
+        state.agenda = load_agenda(data["agenda"])
+    if "lobby" in data:  # snapshots from before the lobby: nobody waits, nobody was let in
+        state.lobby = LobbyState.load(data["lobby"])
+    # Snapshots from before hands and polls have none: no hand up, no poll asked.
+    state.hands = load_hands(data.get("hands", []))
+    state.polls = load_polls(data.get("polls", []))
+    if "breakouts" in data:  # snapshots from before breakouts: no group was ever open
+        state.breakouts = BreakoutState.from_wire(data["breakouts"])
     if "boards" in data:
         state.boards = {row[0]: load_board(row) for row in data["boards"]}
     elif state.session_id:

@@ -6,9 +6,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from server.rooms import lobby, polls
 from server.rooms.actor import Actor
+from server.rooms.agenda import agenda_for
 from server.rooms.board.snapshot import board_summaries
+from server.rooms.breakouts import access as breakout_access
+from server.rooms.breakouts.access import sees_group
 from server.rooms.events import CHAT_REDACTED, Event, EventKind
+from server.rooms.hands import hands_snapshot
+from server.rooms.reflections import sees_answer
 from server.rooms.roles import Role
 from server.rooms.state import ChatMessage, SessionState
 
@@ -27,6 +33,9 @@ def _sees_direct(state: SessionState, viewer: Actor, sender: str, recipient: str
 
 
 def _sees_chat(state: SessionState, viewer: Actor, event: Event) -> bool:
+    group = event.data.get("group")
+    if group is not None:  # a breakout group's post, or its deletion
+        return sees_group(state, viewer, group)
     recipient = event.data.get("to")
     if recipient is not None:
         return _sees_direct(state, viewer, event.data["from"], recipient)
@@ -38,6 +47,12 @@ def _sees_chat(state: SessionState, viewer: Actor, event: Event) -> bool:
 VISIBILITY_RULES: dict[str, Callable[[SessionState, Actor, Event], bool]] = {
     EventKind.CHAT_POSTED: _sees_chat,
     EventKind.CHAT_DELETED: _sees_chat,
+    EventKind.REFLECTION_ANSWERED: sees_answer,  # its author and the teachers
+    # Its student, and teachers unless the poll is anonymous (protocol §25).
+    EventKind.POLL_ANSWERED: polls.sees_answer,
+    EventKind.POLL_COUNTS: polls.sees_counts,  # teachers live; everyone the final totals
+    **breakout_access.VISIBILITY,  # a group's calls for a teacher: the group and teachers
+    **lobby.VISIBILITY,  # teachers, and the participant concerned (protocol §23)
 }
 
 
@@ -55,6 +70,8 @@ def is_redacted(state: SessionState, seq: int, event: Event) -> bool:
 
 
 def message_visible(state: SessionState, viewer: Actor, message: ChatMessage) -> bool:
+    if message.group is not None:
+        return sees_group(state, viewer, message.group)
     return message.to is None or _sees_direct(state, viewer, message.sender, message.to)
 
 
@@ -77,4 +94,15 @@ def snapshot_for(state: SessionState, viewer: Actor) -> dict[str, Any]:
         "media": state.media.to_wire(),
         # Everyone sees it: each client shows whether the session is recorded (protocol §22).
         "recording": state.recording.to_wire(),
+        # Mute requests, lock, class permissions for everyone; who is barred for teachers (§24).
+        "moderation": state.moderation.to_wire(with_barred=viewer.role.is_teacher),
+        # The phases and their run for everyone; the reflections filtered (protocol §26).
+        "agenda": agenda_for(state, viewer),
+        # The hand queue for everyone; each poll as the viewer may see it (protocol §25).
+        "hands": hands_snapshot(state),
+        "polls": polls.polls_for(state, viewer),
+        # Who waits in the lobby, by class: teachers and hosts only (protocol §23).
+        "lobby": lobby.lobby_snapshot(state) if viewer.role.is_teacher else None,
+        # The groups for everyone; a group's call for its members and teachers (protocol §27).
+        "breakouts": breakout_access.breakouts_for(state, viewer),
     }

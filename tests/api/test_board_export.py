@@ -11,7 +11,7 @@ import pytest
 
 from server.client import ClassbridgeClient
 from tests.conftest import ServerFactory
-from tests.helpers import Classroom, open_classroom
+from tests.helpers import Classroom, open_classroom, two_servers_on_redis
 from tests.live import API_KEY, LiveServer
 from tests.redis_server import RedisServer, redis_server
 
@@ -163,9 +163,7 @@ async def test_a_worker_without_the_session_loaded_exports_it(
 ) -> None:
     """Drawn through one server, exported through another that nobody of the session is on:
     it loads the session's replica from Redis for the request."""
-    redis_server.flush()
-    first = await server_factory(broker_url=redis_server.url)
-    second = await server_factory(broker_url=redis_server.url)
+    first, second = await two_servers_on_redis(server_factory, redis_server)
     room = await open_classroom(first)
     teacher = await room.teacher(0)
     await _put(teacher, "r1", "rect", RECT)

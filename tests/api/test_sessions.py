@@ -69,7 +69,7 @@ async def test_create_a_session(live_server: LiveServer) -> None:
         assert (teacher.actor.role, teacher.actor.class_id) == ("teacher", info["id"])
     assert classes[0]["join_code"] != classes[1]["join_code"]
     summary = await live_server.http.get(f"/api/sessions/{created['session_id']}", headers=OPERATOR)
-    assert summary.json()["settings"] == {"lobby": False, "student_private_chat": True}
+    assert summary.json()["settings"] == {"lobby": "open", "student_private_chat": True}
 
 
 @SHARED_LOOP

@@ -9,7 +9,14 @@ import pytest
 
 from server.protocol.peer import PeerSignal, PeerTyping
 from tests.conftest import ServerFactory
-from tests.helpers import chat_across, collect_until, open_classroom, participant_of, wait_event
+from tests.helpers import (
+    chat_across,
+    collect_until,
+    open_classroom,
+    participant_of,
+    two_servers_on_redis,
+    wait_event,
+)
 from tests.redis_server import RedisServer, redis_server
 
 __all__ = ["redis_server"]
@@ -18,9 +25,7 @@ __all__ = ["redis_server"]
 async def test_members_on_two_servers_share_one_session(
     server_factory: ServerFactory, redis_server: RedisServer
 ) -> None:
-    redis_server.flush()
-    first = await server_factory(broker_url=redis_server.url)
-    second = await server_factory(broker_url=redis_server.url)
+    first, second = await two_servers_on_redis(server_factory, redis_server)
     room = await open_classroom(first)  # created through the first server's API
     # Tokens and join codes work on either server: the directory lives in Redis.
     await chat_across(first, second, room)
@@ -59,9 +64,7 @@ async def test_volatile_messages_cross_servers_to_whoever_holds_the_recipient(
 ) -> None:
     """A signal goes to the recipient on the other server (every tab of it), and a typing
     hint to everyone but the sender, wherever they are connected; the log does not move."""
-    redis_server.flush()
-    first = await server_factory(broker_url=redis_server.url)
-    second = await server_factory(broker_url=redis_server.url)
+    first, second = await two_servers_on_redis(server_factory, redis_server)
     room = await open_classroom(first)
     lisbon_token = await room.token("station", 0, "Lisbon room")
     nairobi_token = await room.token("station", 1, "Nairobi room")

@@ -19,7 +19,7 @@ from server.media.video import VideoFormat
 from server.rooms.actor import Actor
 from server.rooms.roles import Role
 from tests.conftest import ServerFactory
-from tests.helpers import Classroom, open_classroom
+from tests.helpers import Classroom, open_classroom, two_servers_on_redis
 from tests.live import API_KEY, SECRET, LiveServer
 from tests.media.test_station import MEDIA_TIMEOUT, until
 from tests.redis_server import RedisServer, redis_server
@@ -130,9 +130,7 @@ async def test_the_relay_forwards_three_publishers_to_five_stations(
 async def test_the_relay_on_two_servers_sharing_redis(
     server_factory: ServerFactory, stations: RelayStations, redis_server: RedisServer
 ) -> None:
-    redis_server.flush()
-    first = await server_factory(broker_url=redis_server.url)
-    second = await server_factory(broker_url=redis_server.url)
+    first, second = await two_servers_on_redis(server_factory, redis_server)
     room = await open_classroom(first)
     await ask_for_relay(room)
     publishers = [

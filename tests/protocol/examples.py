@@ -10,6 +10,14 @@ then review the diff: every changed byte is a change every client sees.
 
 from __future__ import annotations
 
+from server.protocol.agenda import (
+    AgendaAdvance,
+    AgendaBack,
+    AgendaFinish,
+    AgendaSet,
+    PhaseSpec,
+    ReflectionAnswer,
+)
 from server.protocol.board import (
     BoardAccessUpdate,
     BoardAppend,
@@ -22,7 +30,27 @@ from server.protocol.board import (
     BoardRedo,
     BoardUndo,
 )
+from server.protocol.breakouts import (
+    BreakoutAnswer,
+    BreakoutBroadcast,
+    BreakoutCallTeacher,
+    BreakoutClose,
+    BreakoutMove,
+    BreakoutOpen,
+    BreakoutVisit,
+)
+from server.protocol.classroom import (
+    HandClear,
+    HandLower,
+    HandRaise,
+    PeerReaction,
+    PollAnswer,
+    PollClose,
+    PollCreate,
+    Reaction,
+)
 from server.protocol.ice import IceRefresh, IceServers
+from server.protocol.lobby import LobbyAdmit, LobbyDeny, LobbyWait
 from server.protocol.media import MediaGrant, MediaRelay
 from server.protocol.messages import (
     Ack,
@@ -40,6 +68,14 @@ from server.protocol.messages import (
     SettingsUpdate,
     Welcome,
 )
+from server.protocol.moderation import (
+    ModerationClass,
+    ModerationLock,
+    ModerationMute,
+    ModerationRemove,
+    ModerationScope,
+    SessionEnd,
+)
 from server.protocol.peer import Cursor, PeerCursors, PeerSignal, PeerTyping, Signal, Typing
 from server.protocol.recording import RecordingConsent, RecordingStart, RecordingStop
 
@@ -54,7 +90,7 @@ CLIENT_EXAMPLES: dict[str, ClientMessage] = {
     "chat.send": ChatSend(text="Habari! こんにちは 👋\nLine two", to="p_teacher", id=7),
     "chat.delete": ChatDelete(message_id=43, id="del-1"),
     "settings.update": SettingsUpdate(
-        settings={"student_private_chat": True, "lobby": False}, id=8
+        settings={"student_private_chat": True, "lobby": "class"}, id=8
     ),
     "ping": Ping(id=-9_007_199_254_740_993),
     "leave": Leave(),
@@ -92,6 +128,47 @@ CLIENT_EXAMPLES: dict[str, ClientMessage] = {
     "recording.consent": RecordingConsent(id="consent-c2"),
     "recording.stop": RecordingStop(),
     "ice.refresh": IceRefresh(id="ice-1"),
+    "agenda.set": AgendaSet(
+        phases=(
+            PhaseSpec(name="Karibu / Velkommen", minutes=10),
+            PhaseSpec(name="Reflect", minutes=5, prompt="Ni nini ulijifunza? Hva lærte du?"),
+        ),
+        id="agenda-1",
+    ),
+    "agenda.advance": AgendaAdvance(from_phase=-1, id=40),
+    "agenda.back": AgendaBack(from_phase=1, id=41),
+    "agenda.finish": AgendaFinish(from_phase=1),
+    "reflection.answer": ReflectionAnswer(phase=1, text="Bergen ina mvua nyingi 🌧️", id=42),
+    "moderation.mute": ModerationMute(participant="p_amani", audio=True, video=False, id=30),
+    "moderation.remove": ModerationRemove(participant="p_amani", bar=True, id="rm-1"),
+    "moderation.lock": ModerationLock(locked=True, id=31),
+    "moderation.class": ModerationClass(class_id="c2", chat=False, id=32),
+    "moderation.scope": ModerationScope(teachers_own_class=True),
+    "session.end": SessionEnd(id="end"),
+    "hand.raise": HandRaise(id="hand-1"),
+    "hand.lower": HandLower(participant="p_amani", id=60),
+    "hand.clear": HandClear(),
+    "reaction": Reaction(emoji="\U0001f44f"),
+    "poll.create": PollCreate(
+        question="Mto upi ni mrefu zaidi? / Hvilken elv er lengst?",
+        options=["Tana", "Glomma", "Nile 🌍"],
+        multiple=True,
+        anonymous=True,
+        id="poll-1",
+    ),
+    "poll.answer": PollAnswer(poll=44, choices=[0, 2], id=61),
+    "poll.close": PollClose(poll=44),
+    "breakout.open": BreakoutOpen(
+        size=4, seed=2026, minutes=20, names=["Mto / Elva", "Mlima / Fjell"], id="bo-1"
+    ),
+    "breakout.move": BreakoutMove(participant="p_aase", group="r1-g2", id=50),
+    "breakout.broadcast": BreakoutBroadcast(text="Dakika tano / Fem minutter ⏳", id=51),
+    "breakout.close": BreakoutClose(id=52),
+    "breakout.call_teacher": BreakoutCallTeacher(id="call-1"),
+    "breakout.answer": BreakoutAnswer(group="r1-g1", id=53),
+    "breakout.visit": BreakoutVisit(group="r1-g2"),
+    "lobby.admit": LobbyAdmit(participant="p_amani", id="admit-1"),
+    "lobby.deny": LobbyDeny(class_id="c2", id=70),
 }
 
 _AMANI = {"id": "p_amani", "name": "Amani", "role": "student", "class_id": "c1"}
@@ -124,9 +201,10 @@ SERVER_EXAMPLES: dict[str, ServerMessage] = {
                     "ts": 1700000000000,
                 }
             ],
-            "settings": {"lobby": False, "student_private_chat": False},
+            "settings": {"lobby": "open", "student_private_chat": False},
         },
         id="join-1",
+        server_time=1_700_000_002_500,
     ),
     "event": EventMessage(
         seq=43,
@@ -153,6 +231,7 @@ SERVER_EXAMPLES: dict[str, ServerMessage] = {
         },
     ),
     "peer.typing": PeerTyping(sender="p_amani"),
+    "peer.reaction": PeerReaction(sender="p_aase", emoji="\u2764\ufe0f"),
     "peer.cursors": PeerCursors(
         cursors=[
             {"from": "p_amani", "board": "main", "x": -120, "y": 48},
@@ -188,6 +267,7 @@ SERVER_EXAMPLES: dict[str, ServerMessage] = {
         expires_at=1_700_003_600_000,
         id="ice-1",
     ),
+    "lobby": LobbyWait(participant=_AMANI, policy="everyone", id="join-1"),
 }
 
 EXAMPLES: dict[str, ClientMessage | ServerMessage] = {**CLIENT_EXAMPLES, **SERVER_EXAMPLES}

@@ -60,7 +60,12 @@ from server.rooms.roles import Role
 from server.rooms.settings_rules import change_settings
 from server.rooms.state import ClassInfo, SessionSettings, SessionState
 from server.signaling.topology import topology_change
+from tests.protocol.agenda_golden import AGENDA_STEPS
+from tests.protocol.breakout_golden import BREAKOUT_STEPS
+from tests.protocol.classroom_golden import CLASSROOM_STEPS
 from tests.protocol.golden_files import GOLDEN, golden_frame, golden_path, read_golden
+from tests.protocol.lobby_golden import LOBBY_STEPS
+from tests.protocol.moderation_golden import MODERATION_STEPS
 
 EVENTS = GOLDEN / "events"
 
@@ -72,7 +77,7 @@ CLASSES = [
     ClassInfo(id="c1", name="Form 2 Blue", country="KE", timezone="Africa/Nairobi", language="sw"),
     ClassInfo(id="c2", name="7B", country="NO", timezone="Europe/Oslo", language="nb"),
 ]
-SETTINGS = SessionSettings(lobby=False, student_private_chat=False)
+SETTINGS = SessionSettings(lobby="open", student_private_chat=False)
 CHAT_MAX_CHARS = 2000  # CommandLimits' default
 
 TEACHER = Actor(
@@ -162,7 +167,7 @@ STEPS: list[tuple[str | None, Build]] = [
     (
         "chat.posted.direct",
         lambda state, now: post_message(
-            state, AMANI, "Hei Åse! こんにちは 👋", AASE.participant_id, now, CHAT_MAX_CHARS
+            state, AMANI, "Mwalimu, こんにちは 👋", TEACHER.participant_id, now, CHAT_MAX_CHARS
         ),
     ),
     ("chat.deleted.room", lambda state, now: delete_message(state, TEACHER, ROOM_POST_SEQ, now)),
@@ -208,6 +213,11 @@ STEPS: list[tuple[str | None, Build]] = [
         "media.granted",
         lambda state, now: grant_media(state, TEACHER, AMANI.participant_id, True, now),
     ),
+    *MODERATION_STEPS,
+    *AGENDA_STEPS,
+    *CLASSROOM_STEPS,
+    *BREAKOUT_STEPS,
+    *LOBBY_STEPS,
 ]
 
 
@@ -240,11 +250,11 @@ def test_the_script_covers_every_event_the_server_emits() -> None:
     assert data["participant.left.left"]["reason"] == "left"  # hub.leave
     assert data["participant.left.disconnected"]["reason"] == "disconnected"  # after the grace
     assert "to" not in data["chat.posted.room"]
-    assert data["chat.posted.direct"]["to"] == AASE.participant_id
+    assert data["chat.posted.direct"]["to"] == TEACHER.participant_id
     assert "to" not in data["chat.deleted.room"]
     assert "from" not in data["chat.deleted.room"]
     assert data["chat.deleted.direct"]["from"] == AMANI.participant_id
-    assert data["chat.deleted.direct"]["to"] == AASE.participant_id
+    assert data["chat.deleted.direct"]["to"] == TEACHER.participant_id
     assert data["chat.deleted.room"]["message_id"] == ROOM_POST_SEQ
     assert data["chat.deleted.direct"]["message_id"] == DIRECT_POST_SEQ
 

@@ -143,15 +143,18 @@ def test_student_to_student_needs_the_session_setting() -> None:
     session.command(TEACHER, SettingsUpdate(settings={"student_private_chat": True}))
     seq = session.command(INGRID, ChatSend(text="psst", to=OLA.participant_id))
     assert session.state.find_message(seq) is not None
-    # Across classes too; but the setting opens nothing for stations.
-    session.command(AMANI, ChatSend(text="hi", to=INGRID.participant_id))
+    # Never across classes (safeguarding), and the setting opens nothing for stations.
+    with pytest.raises(DirectMessageNotAllowed):
+        session.command(AMANI, ChatSend(text="hi", to=INGRID.participant_id))
     with pytest.raises(DirectMessageNotAllowed):
         session.command(STATION, ChatSend(text="hi", to=AMANI.participant_id))
 
 
 def test_setting_on_from_the_start_allows_student_direct_messages() -> None:
     session = full_session(SessionSettings(student_private_chat=True))
-    check_direct_message(session.state, AMANI, OLA.participant_id)
+    check_direct_message(session.state, INGRID, OLA.participant_id)
+    with pytest.raises(DirectMessageNotAllowed):
+        check_direct_message(session.state, AMANI, OLA.participant_id)
 
 
 @pytest.mark.parametrize("sender", [a for a in EVERYONE if a.role is not Role.OBSERVER])
@@ -218,7 +221,7 @@ def test_deleting_a_non_chat_seq_is_not_found() -> None:
 def test_teachers_delete_the_private_messages_they_can_read() -> None:
     session = full_session(SessionSettings(student_private_chat=True))
     theirs = session.command(AMANI, ChatSend(text="to my teacher", to=HOST.participant_id))
-    students = session.command(AMANI, ChatSend(text="to a friend", to=INGRID.participant_id))
+    students = session.command(INGRID, ChatSend(text="to a friend", to=OLA.participant_id))
     session.command(HOST, ChatDelete(message_id=theirs))
     session.command(TEACHER, ChatDelete(message_id=students))
     assert session.state.deleted_messages == {theirs, students}

@@ -81,13 +81,13 @@ def test_connection_messages_are_not_session_commands(command: ClientMessage) ->
 @pytest.mark.parametrize("teacher", [HOST, TEACHER])
 def test_teachers_change_settings(teacher: Actor) -> None:
     session = full_session()
-    changes = {"lobby": True, "student_private_chat": True}
+    changes = {"lobby": "everyone", "student_private_chat": True}
     events = decide(session.state, teacher, SettingsUpdate(settings=changes), 9, LIMITS)
     assert [(e.kind, e.ts, e.data) for e in events] == [
         (EventKind.SETTINGS_CHANGED, 9, {"changes": changes, "by": teacher.participant_id})
     ]
     session.command(teacher, SettingsUpdate(settings=changes))
-    assert session.state.settings == SessionSettings(lobby=True, student_private_chat=True)
+    assert session.state.settings == SessionSettings(lobby="everyone", student_private_chat=True)
 
 
 @pytest.mark.parametrize("actor", [AMANI, INGRID, STATION, OBSERVER])
@@ -121,8 +121,8 @@ def test_long_unknown_setting_name_is_cut_in_the_error() -> None:
 @pytest.mark.parametrize("value", [1, 0, "true", None, 1.0, [True], {"on": True}])
 def test_setting_of_the_wrong_type_is_refused(value: Any) -> None:
     with pytest.raises(InvalidMessage) as caught:
-        change_settings(HOST, {"lobby": value}, 1)
-    assert caught.value.detail == "lobby"
+        change_settings(HOST, {"student_private_chat": value}, 1)
+    assert caught.value.detail == "student_private_chat"
     assert "bool" in caught.value.message
 
 
@@ -133,12 +133,12 @@ def test_empty_settings_change_is_refused() -> None:
 
 
 def test_every_setting_is_a_known_bool() -> None:
-    assert {"lobby": bool, "student_private_chat": bool} == SETTING_TYPES
-    assert validate_settings({"lobby": False}) == {"lobby": False}
+    assert {"student_private_chat": bool} == SETTING_TYPES
+    assert validate_settings({"student_private_chat": False}) == {"student_private_chat": False}
 
 
 def test_event_keeps_its_own_copy_of_the_changes() -> None:
-    changes: dict[str, Any] = {"lobby": True}
+    changes: dict[str, Any] = {"student_private_chat": True}
     event = change_settings(HOST, changes, 1)
-    changes["lobby"] = False
-    assert event.data["changes"] == {"lobby": True}
+    changes["student_private_chat"] = False
+    assert event.data["changes"] == {"student_private_chat": True}

@@ -28,7 +28,9 @@ from server.rooms.recording import recording_start
 from server.rooms.reducer import apply_event
 from server.rooms.state import CHAT_HISTORY, SessionSettings, SessionState, dump_state, load_state
 from server.signaling.topology import topology_change
+from tests.rooms.agenda_steps import agenda_steps
 from tests.rooms.board.drawing import append, delete, rect, stroke
+from tests.rooms.breakout_steps import BREAKOUT_STUDENTS, breakout_steps
 from tests.rooms.builders import (
     AMANI,
     BERGEN,
@@ -44,6 +46,9 @@ from tests.rooms.builders import (
     full_session,
     replay,
 )
+from tests.rooms.classroom_steps import classroom_steps
+from tests.rooms.lobby_steps import lobby_steps
+from tests.rooms.moderation_steps import moderation_steps
 
 
 def test_session_created_sets_identity_classes_and_settings() -> None:
@@ -155,10 +160,12 @@ def test_settings_changed_applies_known_names_and_skips_others() -> None:
     session.command(HOST, SettingsUpdate(settings={"student_private_chat": True}))
     assert session.state.settings == SessionSettings(lobby=False, student_private_chat=True)
     # From a newer worker (or a forged log): unknown names and method names change nothing.
+    # An old log's boolean lobby reads as the policy it meant (true: everyone waits).
     changes = {"to_wire": True, "whiteboard_locked": True, "lobby": True}
     session.append(Event(EventKind.SETTINGS_CHANGED, session.tick(), {"changes": changes}))
-    assert session.state.settings == SessionSettings(lobby=True, student_private_chat=True)
-    assert session.state.settings.to_wire() == {"lobby": True, "student_private_chat": True}
+    assert session.state.settings == SessionSettings(lobby="everyone", student_private_chat=True)
+    wire = {"lobby": "everyone", "student_private_chat": True}
+    assert session.state.settings.to_wire() == wire
 
 
 def test_unknown_event_kind_only_advances_seq() -> None:
@@ -193,7 +200,7 @@ def test_every_event_kind_is_handled() -> None:
     before = _without_seq(session.state)
     check(EventKind.CHAT_DELETED, session.command(TEACHER, ChatDelete(message_id=posted)))
     before = _without_seq(session.state)
-    lobby = SettingsUpdate(settings={"lobby": True})
+    lobby = SettingsUpdate(settings={"lobby": "everyone"})
     check(EventKind.SETTINGS_CHANGED, session.command(TEACHER, lobby))
     board_steps: list[tuple[EventKind, ClientMessage]] = [
         (EventKind.BOARD_CREATED, BoardCreate("group-1")),
@@ -238,6 +245,22 @@ def test_every_event_kind_is_handled() -> None:
     check(EventKind.RECORDING_STARTED, session.append(started))
     before = _without_seq(session.state)
     check(EventKind.RECORDING_STOPPED, session.command(TEACHER, RecordingStop()))
+    for kind, actor, command in agenda_steps():
+        before = _without_seq(session.state)
+        check(kind, session.command(actor, command))
+    session.join(*BREAKOUT_STUDENTS)
+    for kind, actor, command in breakout_steps():
+        before = _without_seq(session.state)
+        check(kind, session.command(actor, command))
+    for kind, step in classroom_steps():
+        before = _without_seq(session.state)
+        check(kind, step(session))
+    for kind, actor, command in moderation_steps():
+        before = _without_seq(session.state)
+        check(kind, session.command(actor, command))
+    for kind, step in lobby_steps():
+        before = _without_seq(session.state)
+        check(kind, step(session))
     assert changed == set(EventKind)
 
 

@@ -56,7 +56,7 @@ def test_round_trip_keeps_everything() -> None:
 def test_dump_is_plain_data() -> None:
     dumped = dump_state(_busy_session().state)
     assert _through_msgpack(dumped) == dumped
-    assert dumped["settings"] == {"lobby": True, "student_private_chat": False}
+    assert dumped["settings"] == {"lobby": "everyone", "student_private_chat": False}
     assert dumped["deleted_messages"] == sorted(dumped["deleted_messages"])
 
 

@@ -12,7 +12,8 @@
 // server's reducer). Everything that changes is announced through `on(name, fn)`:
 //
 //   "state"     {state, attempt?, delayMs?, code?, reason?, error?}: idle, connecting, live,
-//               reconnecting, stopped (after `leave()`, or a close reconnecting cannot fix)
+//               reconnecting, stopped (after `leave()`, or a close reconnecting cannot fix),
+//               waiting (in the lobby until a teacher lets us in: lobby.js, section 23)
 //   "welcome"   {resume, participant}; "event": every log event, after it was applied
 //   "presence"  {type: "reset"} | {type: "joined" | "left", participant}
 //   "chat"      {type: "reset"} | {type: "posted", message} | {type: "deleted", id}
@@ -22,20 +23,32 @@
 //   "iceServers" {servers, expiresAt}: ICE servers from the welcome or a refresh (scheduled here
 //               before the TURN credentials expire: expires_at - min(10 min, lifetime / 5))
 //   "media"     {type: "change"}: video connections or remote streams changed (media.js)
+//   "agenda"    {kind, agenda}: the agenda or a reflection changed (agenda.js: countdown, commands)
+//   "moderation" {kind, moderation}; "muted" {audio, video, by}: mute requests, removals, lock,
+//               end, class permissions (moderation.js; asked-muted local tracks are turned off)
+//   "breakouts" {kind, breakouts}: breakout groups changed (breakouts.js: groups, commands)
+//   "hands"     {kind, hands}; "polls" {kind, poll}; "reaction" {from, emoji} (classroom.js)
+//   "lobby"     {kind, lobby}: our own wait, or (teachers) who waits changed (lobby.js)
 //   "error"     a ClassbridgeError no request was waiting for (or the reason the client stopped)
 //
-// Video (hosts, teachers, stations): `await client.media.start({stream})`, see media.js.
+// Video (hosts, teachers, stations, and students a teacher granted it: session.media.grants):
+// `await client.media.start({stream})`, see media.js.
 //
 // No dependencies, no build step.
 
-import { Media, PUBLISHER_ROLES } from "./media.js";
+import { Media, takesPartInVideo } from "./media.js";
+import { applyAgendaEvent, syncClock } from "./agenda.js";
+import { applyBreakoutEvent } from "./breakouts.js";
+import { applyClassroomEvent, dropHand } from "./classroom.js";
+import { applyModerationEvent, watchMuteRequests } from "./moderation.js";
+import { applyLobbyEvent, enterLobby } from "./lobby.js";
 import { applyBoardEvent, applyRecords, applySnapshot as applyBoardSnapshot, createBoards } from "./board.js";
 
 export const SUBPROTOCOL = "classbridge.v1.json";
 
 // Each takes (client, seq, kind, data, ts), updates client.session and emits what changed,
 // and returns true when the event was its own.
-const FEATURE_APPLIERS = [];
+const FEATURE_APPLIERS = [applyAgendaEvent, applyBreakoutEvent, applyModerationEvent, applyClassroomEvent, applyLobbyEvent];
 
 // Close codes after which reconnecting cannot help (section 17). The first group needs a new
 // token or session; the second are client bugs that a retry would only repeat.
@@ -44,6 +57,12 @@ export const TOKEN_CLOSE_CODES = Object.freeze({
   4010: "token_invalid",
   4011: "token_expired",
   4012: "wrong_session",
+  // Moderation (section 24): a teacher removed us, ended the session, locked it, or barred us.
+  4006: "removed",
+  4007: "session_ended",
+  4015: "session_locked",
+  4016: "barred",
+  4014: "lobby_denied", // a teacher did not let us in from the lobby (section 23)
 });
 export const CLIENT_BUG_CLOSE_CODES = Object.freeze({
   1009: "message_too_big",
@@ -88,6 +107,7 @@ export class Classbridge {
     this.token = options.token;
     this.state = "idle";
     this.me = null; // welcome.participant: {id, name, role, class_id}
+    this.lobby = null; // {policy} while this client waits in the lobby (lobby.js)
     this.session = null; // {id, title, classes (without participants), settings, media}
     this.participants = new Map(); // id -> {id, name, role, class_id, present}
     this.chat = new Map(); // message id -> {id, from, class_id, text, ts, to?}, oldest first
@@ -113,6 +133,7 @@ export class Classbridge {
     this._typingSentAt = -Infinity;
     this._onOnline = () => { if (this._retryTimer !== null) this._open(); };
     this.media = new Media(this);
+    watchMuteRequests(this); // moderation.js: mute requests hold for tracks started later
   }
 
   // --- events ---------------------------------------------------------------------------------
@@ -227,8 +248,9 @@ export class Classbridge {
     } else if (code === 4011 && this.options.renewToken) {
       this._renewAndRetry(code, reason);
     } else if (TOKEN_CLOSE_CODES[code] || CLIENT_BUG_CLOSE_CODES[code]) {
-      const name = error?.code || TOKEN_CLOSE_CODES[code] || CLIENT_BUG_CLOSE_CODES[code];
-      this._stop(name, error?.message || reason || name, code);
+      // The close code names why (an earlier error reply, say chat_disabled, is not the reason).
+      const name = TOKEN_CLOSE_CODES[code] || error?.code || CLIENT_BUG_CLOSE_CODES[code];
+      this._stop(name, (error?.code === name && error.message) || reason || name, code);
     } else {
       if (code === 4029 && error?.retryAfterMs) this._retryFloorMs = error.retryAfterMs;
       this._scheduleReconnect(code, reason);
@@ -448,7 +470,9 @@ export class Classbridge {
       case "error": return this._error(message);
       case "peer.cursors": return this._cursors(message.cursors);
       case "peer.typing": return this._emit("typing", { from: message.from });
+      case "peer.reaction": return this._emit("reaction", { from: message.from, emoji: message.emoji });
       case "peer.signal": return this._emit("signal", message);
+      case "lobby": return enterLobby(this, message); // waiting to be let in (lobby.js)
       default: return undefined; // unknown types: ignored (section 2)
     }
   }
@@ -458,6 +482,8 @@ export class Classbridge {
     this.me = message.participant;
     this.epoch = message.epoch;
     this.lastResume = message.resume;
+    this.lobby = null; // let in (or never waited): lobby.js
+    syncClock(this, message.server_time, { reset: true }); // the agenda's countdown (agenda.js)
     // With resume "events" the missed events follow and move the position on one by one, so
     // a drop during the replay resumes from the last one actually received (section 8).
     if (message.session) {
@@ -497,6 +523,7 @@ export class Classbridge {
   _event(message) {
     const { seq, kind, data, ts } = message;
     this.seq = seq;
+    syncClock(this, ts);
     if (data && typeof data === "object") this._apply(seq, kind, data, ts);
     this._emit("event", message);
   }
@@ -513,6 +540,7 @@ export class Classbridge {
     } else if (kind === "participant.left") {
       const participant = this.participants.get(data.participant_id);
       if (participant) participant.present = false;
+      if (this.session) dropHand(this, data.participant_id); // leaving lowers the hand (classroom.js)
       if (this.cursors.delete(data.participant_id)) this._emit("cursors", [...this.cursors.values()]);
       if (participant) this._emit("presence", { type: "left", participant });
     } else if (kind === "chat.posted") {
@@ -529,6 +557,11 @@ export class Classbridge {
       this.session.media = { ...this.session.media, topology: data.topology };
     } else if (kind === "media.relay_requested" && this.session) {
       this.session.media = { ...this.session.media, relay_requested: data.on };
+    } else if (kind === "media.granted" && this.session) {
+      const grants = new Set(this.session.media?.grants || []);
+      if (data.on) grants.add(data.participant_id);
+      else grants.delete(data.participant_id);
+      this.session.media = { ...this.session.media, grants: [...grants].sort() };
     } else if (this.session) {
       // Classroom features keep their part of the replica in modules of their own.
       for (const apply of FEATURE_APPLIERS) if (apply(this, seq, kind, data, ts)) break;
@@ -539,7 +572,7 @@ export class Classbridge {
   _presentPublishers(publishers) {
     if (!Array.isArray(publishers)) return true;
     const present = [...this.participants.values()]
-      .filter((p) => p.present && PUBLISHER_ROLES.has(p.role)).map((p) => p.id).sort();
+      .filter((p) => p.present && takesPartInVideo(this.session, p)).map((p) => p.id).sort();
     const decided = [...publishers].sort();
     return present.length === decided.length && present.every((id, i) => id === decided[i]);
   }

@@ -4,10 +4,19 @@
 // titles, chat text, board text) is shown with textContent or canvas fillText only.
 import { Classbridge } from "./classbridge.js";
 import { BOARD_HEIGHT, BOARD_WIDTH, boardPoint, drawBoard } from "./board_canvas.js";
-import { startVideo } from "./video.js";
+import { followVideo } from "./video.js";
+import * as videoGrantsPanel from "./panel_video_grants.js";
+import * as exportPanel from "./panel_export.js";
+import * as agendaPanel from "./panel_agenda.js";
+import * as moderationPanel from "./panel_moderation.js";
+import * as breakoutsPanel from "./panel_breakouts.js";
+import * as handsPanel from "./panel_hands.js";
+import * as pollsPanel from "./panel_polls.js";
+import * as lobbyPanel from "./panel_lobby.js";
 
 const $ = (id) => document.getElementById(id);
-const BOARD = "main";
+// The board shown: a breakout group's while the student is in one (panel_breakouts.js).
+let BOARD = "main";
 
 // --- The join token: out of the address bar at once, kept in this tab's sessionStorage. -------
 
@@ -79,11 +88,16 @@ const STOP_MESSAGES = {
   token_invalid: "This join link is not valid.",
   wrong_session: "This join link is for another session.",
   session_not_found: "This session has ended.",
-  removed: "A teacher removed you from this session.",
+  removed: "You were removed from the session by a teacher.",
+  session_ended: "The session has ended.",
+  session_locked: "This session is locked. Ask your teacher to let you in, then reload this page.",
+  barred: "You were removed from the session by a teacher and cannot join it again.",
+  lobby_denied: "A teacher did not let you in. Reload the page to ask again.",
   too_many_connections: "This session is already open in too many tabs or devices. Close one, then reload this page.",
   unsupported_subprotocol: "This page and the server do not speak the same protocol version. Reload the page.",
 };
 const NEEDS_NEW_LINK = new Set(["token_expired", "token_invalid", "wrong_session"]);
+const ENDED = new Set(["session_not_found", "session_ended"]); // no token of it works any more
 
 function setStatus(text, state) {
   $("status").textContent = text;
@@ -93,6 +107,7 @@ function setStatus(text, state) {
 function onState({ state, attempt, delayMs, error }) {
   if (state === "connecting") setStatus("Connecting…", "connecting");
   else if (state === "live") setStatus("Live", "live");
+  else if (state === "waiting") setStatus("Waiting for a teacher to let you in", "waiting"); // lobby
   else if (state === "reconnecting") {
     const wait = delayMs === undefined ? "" : ` in ${Math.max(1, Math.round(delayMs / 1000))} s`;
     setStatus(attempt ? `Connection lost. Reconnecting${wait} (attempt ${attempt})…` : "Reconnecting…", "reconnecting");
@@ -106,12 +121,12 @@ function onStopped(error) {
     return;
   }
   let message = STOP_MESSAGES[code] || `The connection was closed (${code}). Reload the page to try again.`;
-  if (NEEDS_NEW_LINK.has(code) || code === "session_not_found") forgetEntry();
+  if (NEEDS_NEW_LINK.has(code) || ENDED.has(code)) forgetEntry();
   const viaCode = entry?.via === "code";
   if (NEEDS_NEW_LINK.has(code)) {
     message += viaCode ? " Join again with your class code." : " Ask your teacher for a new link.";
   }
-  setStatus(code === "session_not_found" ? "Session ended" : "Not connected", "stopped");
+  setStatus(ENDED.has(code) ? "Session ended" : "Not connected", "stopped");
   $("fatal").textContent = message;
   $("fatal").hidden = false;
   if (NEEDS_NEW_LINK.has(code) && viaCode) showJoinForm();
@@ -135,7 +150,7 @@ function renderSession() {
   renderPeople();
   renderChat();
   renderAccess();
-  if (document.body.dataset.view === "station") startVideo(client).catch((error) => console.error(error));
+  followVideo(client); // stations, teachers, and students a teacher lets present
   scheduleDraw();
 }
 
@@ -214,14 +229,15 @@ function chatItem(message) {
 }
 
 function renderChat() {
-  $("chat").replaceChildren(...[...client.chat.values()].map(chatItem));
+  // Breakout groups' posts are shown in their panel (panel_breakouts.js), not here.
+  $("chat").replaceChildren(...[...client.chat.values()].filter((m) => !m.group).map(chatItem));
   $("chat").lastElementChild?.scrollIntoView({ block: "nearest" });
 }
 
 function onChat(change) {
   if (!client.me) return;
   if (change.type === "reset") renderChat();
-  else if (change.type === "posted") {
+  else if (change.type === "posted" && !change.message.group) {
     const item = chatItem(change.message);
     $("chat").append(item);
     item.scrollIntoView({ block: "nearest" });
@@ -305,6 +321,17 @@ function scheduleDraw() {
   });
 }
 
+// Switch the whiteboard to another board (a breakout group's, or back to "main").
+function showBoard(id, heading = "Whiteboard") {
+  $("board-heading").textContent = heading;
+  if (BOARD === id) return;
+  BOARD = id;
+  live = null; // a stroke in progress belonged to the other board
+  $("board-error").textContent = "";
+  renderAccess();
+  scheduleDraw();
+}
+
 function mayDraw() {
   const board = client?.boards.get(BOARD);
   const me = client?.me;
@@ -323,6 +350,8 @@ function renderAccess() {
   if (locked) text = "The board is locked: nobody draws until a teacher unlocks it.";
   else if (mode === "teachers") text = "Only teachers draw now.";
   else if (mode === "selected") text = mayDraw() ? "Your class may draw." : "Only selected classes draw now.";
+  // A breakout group's board lists its members (panel_breakouts.js).
+  if (!locked && mode === "selected" && board.access.participants.includes(client.me?.id)) text = "Your group may draw.";
   $("board-access").textContent = text;
   const allowed = mayDraw();
   canvas.setAttribute("aria-disabled", String(!allowed));
@@ -442,7 +471,7 @@ $("clear-board").addEventListener("click", () => boardCommands().clear().catch(s
 
 // Classroom panels in modules of their own: each exports mount(client, { describe }) and
 // keeps its section of the page (in index.html, shown by data-for) up to date.
-const PANELS = [];
+const PANELS = [videoGrantsPanel, exportPanel, agendaPanel, breakoutsPanel, moderationPanel, handsPanel, pollsPanel, lobbyPanel];
 
 function start() {
   $("join-form").hidden = true;
@@ -466,7 +495,7 @@ function start() {
   client.on("error", (error) => {
     if (client.state !== "stopped") $("chat-error").textContent = describe(error);
   });
-  for (const panel of PANELS) panel.mount(client, { describe });
+  for (const panel of PANELS) panel.mount(client, { describe, showBoard });
   client.connect().catch(() => { /* shown by the state listener */ });
 }
 

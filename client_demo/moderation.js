@@ -11,6 +11,8 @@
 //
 // Commands (each resolves with the ack or rejects with a ClassbridgeError): moderationCommands().
 
+import { dropHand } from "./classroom.js";
+
 const KINDS = new Set([
   "moderation.muted", "participant.removed", "session.locked", "session.ended",
   "class.permissions_changed", "moderation.scope_changed",
@@ -67,7 +69,9 @@ function applyMuted(client, moderation, data) {
 }
 
 function leave(client, participant) {
-  if (!participant?.present) return;
+  if (!participant) return;
+  if (client.session) dropHand(client, participant.id); // leaving lowers the hand, as on the server
+  if (!participant.present) return;
   participant.present = false;
   client.cursors.delete(participant.id);
   client._emit("presence", { type: "left", participant });

@@ -15,6 +15,7 @@ from server.api.credentials import caller
 from server.errors import Forbidden, NotFound
 from server.rooms.board.model import Board
 from server.rooms.board.svg import render_svg
+from server.rooms.moderation import check_not_barred
 from server.services import Services
 
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
@@ -53,6 +54,8 @@ async def export_svg(request: Request) -> Response:
     # replica (snapshot plus log) for the duration, as for the session summary.
     async with services.hub.pinned(session_id) as replica:
         state = replica.state
+        if who.grant is not None:  # a barred teacher's token still verifies
+            check_not_barred(state, who.grant.actor.participant_id)
         board = state.boards.get(board_id)
         if board is None:
             raise NotFound("no such board in this session")

@@ -24,6 +24,7 @@ from server.export.archive import build_zip
 from server.export.context import OPERATOR, ExportContext
 from server.export.summary import summary as summary_of
 from server.rooms.actor import Actor
+from server.rooms.moderation import check_not_barred
 from server.rooms.state import dump_state, load_state
 from server.services import Services
 
@@ -46,6 +47,7 @@ async def summary(request: Request) -> Response:
     # Through the hub, as for boards: a worker with nobody of the session on it loads a
     # replica for the request. The summary is small: read on the loop, no copy.
     async with services.hub.pinned(request.path_params["session_id"]) as replica:
+        check_not_barred(replica.state, viewer.participant_id)
         ctx = ExportContext(replica.state, services.hub.now_ms(), viewer, recordings=None)
         body = summary_of(ctx)
     return JSONResponse(body, headers=NO_STORE)
@@ -63,6 +65,7 @@ async def export_zip(request: Request) -> Response:
     services: Services = request.app.state.services
     viewer = _teacher(request, services)
     async with services.hub.pinned(request.path_params["session_id"]) as replica:
+        check_not_barred(replica.state, viewer.participant_id)
         packed: bytes = msgpack.packb(dump_state(replica.state), use_bin_type=True)
     name, archive = await run_in_threadpool(_build, packed, services.hub.now_ms(), viewer, services)
     headers: dict[str, Any] = {**NO_STORE, "Content-Disposition": f'attachment; filename="{name}"'}

@@ -15,6 +15,7 @@ from server.errors import RateLimited, UnknownJoinCode
 from server.ids import normalize_join_code, participant_id
 from server.protocol.fields import require
 from server.rooms.actor import Actor
+from server.rooms.moderation import check_self_join
 from server.rooms.roles import Role
 from server.services import Services
 
@@ -33,6 +34,8 @@ async def self_join(request: Request) -> JSONResponse:
     record = None if target is None else await load_record(services.broker, target.session_id)
     if target is None or record is None:
         raise UnknownJoinCode("no class has this join code")
+    async with services.hub.pinned(target.session_id) as replica:
+        check_self_join(replica.state)
     info = record.class_info(target.class_id)
     assert info is not None
     actor = Actor(participant_id(), name, Role.STUDENT, target.class_id)

@@ -22,6 +22,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from server.api.credentials import caller
 from server.errors import Forbidden, NotFound, SessionNotFound
 from server.media.recording_files import MEDIA_TYPE, RECORDING_NAME, SIDECAR_SUFFIX, safe_part
+from server.rooms.moderation import check_not_barred
 from server.rooms.recording import RecordingDisabled
 from server.services import Services
 
@@ -39,6 +40,9 @@ async def _session_folder(request: Request) -> Path:
         raise RecordingDisabled("this server does not record (no recordings folder configured)")
     if await services.broker.get_session(session_id) is None:
         raise SessionNotFound("no such session (it may have ended)")
+    if who.grant is not None:  # a barred teacher's token still verifies
+        async with services.hub.pinned(session_id) as replica:
+            check_not_barred(replica.state, who.grant.actor.participant_id)
     return root / safe_part(session_id)
 
 

@@ -13,10 +13,11 @@ from server.api import validation
 from server.api.credentials import Caller, caller
 from server.api.responses import json_body
 from server.directory import load_record
-from server.errors import Forbidden, InvalidMessage, SessionNotFound
+from server.errors import Forbidden, InvalidMessage, SessionEnded, SessionNotFound
 from server.ids import participant_id
 from server.protocol.fields import optional, require
 from server.rooms.actor import Actor
+from server.rooms.moderation import check_not_barred
 from server.rooms.roles import Role, parse_role
 from server.services import Services
 
@@ -41,6 +42,17 @@ def check_may_mint(who: Caller, role: Role, class_id: str) -> None:
     raise Forbidden(f"a {minter.role.value} may not mint {role.value} tokens")
 
 
+async def _check_not_barred(services: Services, session_id: str, who: Caller) -> None:
+    """No tokens for an ended session (every join would be refused). A teacher or host
+    removed and barred keeps a valid token: it must not mint a fresh participant id (a new
+    teacher or observer token) that the bar does not name."""
+    async with services.hub.pinned(session_id) as replica:
+        if replica.state.moderation.ended:
+            raise SessionEnded("this session has ended")
+        if who.grant is not None:
+            check_not_barred(replica.state, who.grant.actor.participant_id)
+
+
 async def mint(request: Request) -> JSONResponse:
     services: Services = request.app.state.services
     session_id = request.path_params["session_id"]
@@ -59,6 +71,7 @@ async def mint(request: Request) -> JSONResponse:
     if record.class_info(class_id) is None:
         raise InvalidMessage("'class_id' is not a class of this session", detail="class_id")
     check_may_mint(who, role, class_id)
+    await _check_not_barred(services, session_id, who)
     name = validation.display_name(body.get("name"))
     given_id = body.get("participant_id")
     pid = participant_id() if given_id is None else validation.participant_id(given_id)

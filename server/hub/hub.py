@@ -36,7 +36,7 @@ from server.rooms.actor import Actor
 from server.rooms.commands import CommandLimits, decide
 from server.rooms.events import Event, EventKind, redacted_post
 from server.rooms.identity import check_identity
-from server.rooms.moderation import check_may_join
+from server.rooms.moderation import check_may_act, check_may_join
 from server.rooms.polls import poll_follow_up
 from server.rooms.presence import joined_event
 from server.rooms.state import SessionState, dump_state, load_state
@@ -217,8 +217,14 @@ class SessionHub:
             await self.broker.add_connection(
                 replica.session_id, self.presence_keeper.key(connection), actor.participant_id
             )
+            # A removal with a bar, or the end, applied while this join awaited the broker
+            # closed only the connections already in: refuse this one (before it logs a join).
+            check_may_act(replica.state, actor)
             if not replica.state.is_present(actor.participant_id):
                 await self._append(replica, joined_event(actor, self.now_ms()))
+        # Again once the join is in the log (either may have come just before it). From here
+        # to being listed below nothing awaits: a later one finds it (hub/enforcement.py).
+        check_may_act(replica.state, actor)
         ice = welcome_ice(self.ice, replica.state, actor, self._clock())
         if resume is None:
             replica.connections[connection.id] = connection
@@ -253,6 +259,8 @@ class SessionHub:
         """Validate a command against the replica and append its events; returns the last seq."""
         replica = self._replicas[connection.session_id]
         assert connection.actor is not None
+        # A command on its way as the end or the sender's bar was applied: never logged after.
+        check_may_act(replica.state, connection.actor)
         try:
             events = decide(
                 replica.state, connection.actor, message, self.now_ms(), self.command_limits

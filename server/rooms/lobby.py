@@ -49,6 +49,10 @@ def must_wait(state: SessionState, actor: Actor) -> bool:
     pid = actor.participant_id
     if pid in state.participants or pid in state.lobby.admitted:
         return False
+    if state.moderation.locked:
+        # Locking keeps newcomers out: those already waiting stay until a teacher admits them
+        # (a newcomer's join to a locked session is refused before it reaches the lobby).
+        return True
     policy = state.settings.lobby
     if policy == LobbyPolicy.OPEN:
         return False

@@ -139,6 +139,31 @@ def check_may_join(state: SessionState, actor: Actor) -> None:
         raise SessionLocked("this session is locked: ask a teacher to unlock it")
 
 
+def check_self_join(state: SessionState) -> None:
+    """A class join code makes a new participant: none once the session has ended, and none
+    while it is locked (the WebSocket join would refuse the token anyway)."""
+    if state.moderation.ended:
+        raise SessionEnded("this session has ended")
+    if state.moderation.locked:
+        raise SessionLocked("this session is locked: ask a teacher to unlock it")
+
+
+def check_not_barred(state: SessionState, participant_id: str) -> None:
+    """Also asked by the HTTP API: a barred teacher's token still verifies, but it must not
+    take the session's data out, nor mint a fresh participant id that the bar does not name."""
+    if participant_id in state.moderation.barred:
+        raise Barred("a teacher removed you from this session")
+
+
+def check_may_act(state: SessionState, actor: Actor) -> None:
+    """Refuse every command once the session ended or its sender was barred: a connection
+    is closed right after its replica applies the event, but a command already on its way
+    must not be logged after it."""
+    if state.moderation.ended:
+        raise SessionEnded("this session has ended")
+    check_not_barred(state, actor.participant_id)
+
+
 def check_may_chat(state: SessionState, sender: Actor, to: str | None) -> None:
     """A class whose chat is off may still write privately to a teacher (to ask for help)."""
     if sender.role.is_teacher or sender.class_id not in state.moderation.chat_disabled:

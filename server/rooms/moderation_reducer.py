@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from server.rooms.attendance import record_leave
 from server.rooms.events import Event, EventKind
+from server.rooms.hands import drop_hand
 from server.rooms.moderation_state import MEDIA_KINDS
 from server.rooms.state import Participant, SessionState
 
@@ -17,6 +18,7 @@ def _leave(state: SessionState, participant: Participant, ts: int) -> None:
         participant.present = False
         participant.last_change_at = ts
         record_leave(state.attendance, participant.id, ts)
+    drop_hand(state, participant.id)  # leaving lowers the hand (protocol section 25)
 
 
 def _update_kinds(kinds: set[str], event: Event) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 from load_tests.board_cli import add_board_parser, board_config_from_args, board_draw
 from load_tests.config import SYSTEMS, FanoutConfig, validate
 from load_tests.fanout import run_benchmark
+from load_tests.lesson_cli import add_lesson_parser, lesson, lesson_config_from_args
 from load_tests.report import build_report
 from load_tests.scenario import busy_then, parse_rates, run_and_publish
 from load_tests.scenario import config_from_args as config_from_args_of
@@ -132,18 +133,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         argv = ["chat-fanout", *argv]  # the first benchmark is the default one
     parser = argparse.ArgumentParser(
         prog="python -m load_tests",
-        description="Classbridge benchmarks on loopback: chat-fanout (the default), board-draw "
-        "and signal-rtt.",
+        description="Classbridge benchmarks on loopback: chat-fanout (the default), board-draw, "
+        "signal-rtt and lesson.",
     )
     commands = parser.add_subparsers(dest="command", required=True)
     _fanout_parser(commands)
     add_board_parser(commands)
     add_signal_parser(commands)
+    add_lesson_parser(commands)
     args = parser.parse_args(argv)
     try:
         config = config_from_args(args) if args.command == "chat-fanout" else None
         board = board_config_from_args(args) if args.command == "board-draw" else None
         signals = signal_config_from_args(args) if args.command == "signal-rtt" else None
+        lessons = lesson_config_from_args(args) if args.command == "lesson" else None
     except ValueError as error:
         parser.error(str(error))
     try:
@@ -151,6 +154,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return board_draw(board, args.json, _command_line(argv))
         if signals is not None:
             return signal_rtt(signals, args.json, _command_line(argv))
+        if lessons is not None:
+            return lesson(lessons, args.json, args.chart, _command_line(argv))
         assert config is not None
         return chat_fanout(config, args.json, _command_line(argv))
     except (OSError, RuntimeError, TimeoutError, ExceptionGroup) as error:

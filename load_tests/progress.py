@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import TextIO
 
 from load_tests.tally import PhaseTally
@@ -62,3 +62,30 @@ class Progress:
         else:
             self.stream.write(line + "\n")
         self.stream.flush()
+
+    def show(self, text: str, final: bool = False) -> None:
+        """One progress line (redrawn in place on a terminal)."""
+        if self.tty:
+            self.stream.write(f"\r\x1b[2K{text}" + ("\n" if final else ""))
+        else:
+            self.stream.write(text + "\n")
+        self.stream.flush()
+
+    @contextlib.asynccontextmanager
+    async def ticking(self, render: Callable[[], str]) -> AsyncIterator[None]:
+        """``render()``'s line every interval while the body runs, and once more at the end."""
+
+        async def loop() -> None:
+            for _ in range(MAX_TICKS):
+                await asyncio.sleep(self.interval)
+                self.show(render())
+
+        task = asyncio.create_task(loop()) if self.enabled else None
+        try:
+            yield
+        finally:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+                self.show(render(), final=True)

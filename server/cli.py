@@ -139,11 +139,29 @@ def serve(settings: Settings, sock: socket.socket) -> None:
     uvicorn.Server(config).run(sockets=[sock])
 
 
+def _loadtest(argv: list[str]) -> int:
+    """``classbridge loadtest ...`` is ``python -m load_tests ...``. Imported here, when asked
+    for: the benchmarks import the server, never the other way round."""
+    from load_tests.cli import main as load_tests_main
+
+    return load_tests_main(argv)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     parser = argparse.ArgumentParser(prog="classbridge", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     _serve_parser(commands)
     simulate.add_parser(commands)
+    loadtest = commands.add_parser(
+        "loadtest",
+        add_help=False,
+        help="benchmarks on loopback (python -m load_tests): chat-fanout, board-draw, "
+        "signal-rtt, lesson; 'classbridge loadtest --help' lists them",
+    )
+    loadtest.add_argument("arguments", nargs=argparse.REMAINDER)
+    if argv[:1] == ["loadtest"]:  # everything after it belongs to the benchmarks' own parser
+        return _loadtest(argv[1:])
     args = vars(parser.parse_args(argv))
     command = args.pop("command")
     if command == "simulate-class":

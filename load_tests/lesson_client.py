@@ -1,0 +1,240 @@
+"""One participant of a simulated lesson (teacher, station or student): joins (through the
+lobby when there is one), sends what the profile tells it to, and tallies every message as it
+arrives.
+
+Latency needs the send time of what arrives. Chat texts and poll questions start with the
+sender's ``time.monotonic_ns()``; every other event is matched by a key its data carries, under
+which the sender booked the send in the run's ``Book`` (one process, one clock): a board
+record and offset, a hand's participant, a poll answer's poll and student, a signal's ``pc``
+and part, a cursor's sender and position. ``poll.counts`` carries ``as_of``, the seq of the
+newest answer it counts: its latency runs from that answer's send.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+from load_tests.connection import Connection
+from load_tests.lesson_stats import LessonTally
+from load_tests.transport import LeanSocket
+from load_tests.wire import Codec
+
+Book = dict[tuple[Any, ...], int]  # what a sent message's event is matched by -> sent_ns
+STAMP = 20  # digits of a monotonic_ns stamp at the start of a chat text or poll question
+# Commands whose event reaches every member of the session: each acked seq must reach all.
+PUBLIC = frozenset(
+    ("chat.send", "board.put", "board.append", "hand.raise", "hand.lower", "poll.create",
+     "poll.close")
+)  # fmt: skip
+
+
+def stamp(text: str) -> str:
+    return f"{time.monotonic_ns():0{STAMP}d} {text}"
+
+
+def parse_stamp(text: object) -> int | None:
+    if isinstance(text, str) and len(text) > STAMP and text[:STAMP].isdigit():
+        return int(text[:STAMP])
+    return None
+
+
+def signal_key(pc: object, message: dict[str, Any]) -> str:
+    """The part of a negotiation a signal is: ``pc/offer``, ``pc/answer``, ``pc/c<n>``."""
+    description = message.get("description")
+    if isinstance(description, dict):
+        return f"{pc}/{description.get('type')}"
+    candidate = message.get("candidate")
+    text = candidate.get("candidate", "") if isinstance(candidate, dict) else ""
+    return f"{pc}/c{str(text).partition(' ')[0].removeprefix('candidate:')}"
+
+
+class LessonClient(Connection):
+    def __init__(
+        self, name: str, session: int, role: str, codec: Codec, tally: LessonTally, book: Book
+    ) -> None:
+        super().__init__(codec)
+        self.name, self.session, self.role = name, session, role
+        self.tally, self.book = tally, book
+        self.participant_id = ""
+        self.class_id = ""
+        self.welcome_seq = 0
+        self.joined = False
+        self.seqs: list[int] = []  # every event seq received, in arrival order
+        self.signal_keys: Counter[str] = Counter()  # signals received, by key
+        self.waiting: set[str] = set()  # teachers: students of their class in the lobby
+        self.pending: dict[int, tuple[str, int, Any]] = {}  # id -> command, sent_ns, extra
+        self.on_poll: Callable[[LessonClient, int], None] | None = None  # poll id (students)
+        self.on_poll_acked: Callable[[LessonClient, int], None] | None = None  # (teachers)
+        self.answer_signal: Callable[[LessonClient, str, str], None] | None = None  # stations
+        self._connect_ns = 0
+        self._lobby_ns = 0
+
+    @property
+    def is_teacher(self) -> bool:
+        return self.role == "teacher"
+
+    async def join(self, url: str, token: str, timeout: float) -> None:
+        """Connect and wait for the welcome (through the lobby: as long as ``timeout``)."""
+        self._connect_ns = time.monotonic_ns()
+        self._welcome = asyncio.get_running_loop().create_future()
+        self._socket = await LeanSocket.connect(
+            url, self.codec.subprotocol, self._on_frame, timeout
+        )
+        self._socket.closed.add_done_callback(self._on_closed)
+        self._socket.send(self.codec.encode({"type": "join", "token": token, "id": "join"}))
+        await asyncio.wait_for(asyncio.shield(self._welcome), timeout)
+
+    def request(
+        self, command: str, message: dict[str, Any], key: tuple[Any, ...] | None = None,
+        extra: Any = None,
+    ) -> None:  # fmt: skip
+        """Send a command that is acked; ``key``: what its event will be matched by."""
+        if self._socket is None or not self.joined:
+            return
+        request_id = next(self._ids)
+        now = time.monotonic_ns()
+        if key is not None:
+            self.book[key] = now
+        self.pending[request_id] = (command, now, extra)
+        self.tally.on_sent(command)
+        if not self._socket.send(self.codec.encode({**message, "type": command, "id": request_id})):
+            self.pending.pop(request_id)
+            self.tally.on_error(command, "send on a closed connection")
+
+    def cursor(self, x: int, y: int) -> None:
+        if self._socket is None or not self.joined:
+            return
+        self.book[("cursor", self.session, self.participant_id, x, y)] = time.monotonic_ns()
+        self._socket.send(self.codec.encode({"type": "cursor", "board": "main", "x": x, "y": y}))
+
+    # --- receiving: called from the socket's data_received ------------------------------------
+
+    def _on_frame(self, frame: bytes | str) -> None:
+        now = time.monotonic_ns()
+        messages = self._decode(frame)
+        if messages is None:
+            return
+        for message in messages:
+            kind = message.get("type")
+            if kind == "event":
+                self._on_event(message, now)
+            elif kind == "peer.cursors":
+                self._on_cursors(message, now)
+            elif kind == "peer.signal":
+                self._on_signal(message, now)
+            elif kind == "ack":
+                self._on_ack(message, now)
+            elif kind == "error":
+                self._on_error(message)
+            elif kind == "welcome":
+                self._on_welcome(message, now)
+            elif kind == "lobby":
+                self._lobby_ns = now
+                self.tally.joins_ns.append(now - self._connect_ns)
+
+    def _on_event(self, message: dict[str, Any], now: int) -> None:
+        seq, kind, data = message.get("seq"), str(message.get("kind")), message.get("data")
+        if type(seq) is not int or not isinstance(data, dict):
+            return
+        self.seqs.append(seq)
+        self.tally.delivered(kind, now, self._sent_at(seq, kind, data))
+        if kind == "poll.created" and self.on_poll is not None:
+            self.on_poll(self, seq)
+        elif kind == "lobby.waiting" and self.is_teacher:
+            who = data.get("participant") or {}
+            if who.get("class_id") == self.class_id:
+                self.waiting.add(str(who.get("id")))
+        elif kind in ("lobby.admitted", "lobby.denied", "lobby.left") and self.is_teacher:
+            self.waiting -= set(data.get("participants") or [data.get("participant_id")])
+
+    def _sent_at(self, seq: int, kind: str, data: dict[str, Any]) -> int | None:
+        book, s = self.book, self.session
+        if kind == "chat.posted":
+            return parse_stamp(data.get("text"))
+        if kind == "poll.created":
+            return parse_stamp(data.get("question"))
+        if kind == "board.put":
+            return book.get(("board", s, (data.get("record") or {}).get("id"), 0))
+        if kind == "board.appended":
+            return book.get(("board", s, data.get("id"), data.get("offset")))
+        if kind in ("hand.raised", "hand.lowered"):
+            return book.get((kind, s, data.get("participant")))
+        if kind == "poll.answered":
+            sent = book.get(("poll.answered", s, data.get("poll"), data.get("by")))
+            if sent is not None:
+                book[("answer seq", s, seq)] = sent  # for the poll.counts that counts it
+            return sent
+        if kind == "poll.counts":
+            return book.get(("answer seq", s, data.get("as_of")))
+        if kind == "poll.closed":
+            return book.get(("poll.closed", s, data.get("poll")))
+        if kind == "lobby.admitted":
+            return book.get(("lobby.admitted", s, data.get("class_id")))
+        return None
+
+    def _on_cursors(self, message: dict[str, Any], now: int) -> None:
+        for entry in message.get("cursors") or ():
+            sender = entry.get("from")
+            if sender == self.participant_id:
+                continue
+            key = ("cursor", self.session, sender, entry.get("x"), entry.get("y"))
+            self.tally.delivered("peer.cursors", now, self.book.get(key))
+
+    def _on_signal(self, message: dict[str, Any], now: int) -> None:
+        key = signal_key(message.get("pc"), message)
+        self.signal_keys[key] += 1
+        self.tally.delivered("peer.signal", now, self.book.get(("signal", key)))
+        if key.endswith("/offer") and self.answer_signal is not None:
+            self.answer_signal(self, str(message.get("from")), str(message.get("pc")))
+
+    def _on_ack(self, message: dict[str, Any], now: int) -> None:
+        entry = self.pending.pop(message.get("id"), None)  # type: ignore[arg-type]
+        if entry is None:
+            return
+        command, sent_ns, extra = entry
+        self.tally.on_ack(command, now - sent_ns)
+        if command == "signal":
+            self.tally.signals_acked.add(str(extra))
+        seq = message.get("seq")
+        if type(seq) is not int:
+            return
+        if command in PUBLIC:
+            self.tally.public_seqs[self.session].add(seq)
+        elif command == "poll.answer":
+            self.tally.answer_seqs[self.session][seq] = self.name
+        if command == "poll.create" and self.on_poll_acked is not None:
+            self.on_poll_acked(self, seq)
+
+    def _on_error(self, message: dict[str, Any]) -> None:
+        entry = self.pending.pop(message.get("id"), None)  # type: ignore[arg-type]
+        code = str(message.get("code"))
+        if entry is not None:
+            self.tally.on_error(entry[0], code)
+        elif message.get("id") != "join":
+            self.tally.on_error(None, code)
+
+    def _on_welcome(self, message: dict[str, Any], now: int) -> None:
+        participant = message.get("participant") or {}
+        self.participant_id = str(participant.get("id"))
+        self.class_id = str(participant.get("class_id"))
+        self.welcome_seq = int(message.get("seq") or 0)
+        self.joined = True
+        if self.is_teacher:  # who waits already: later ones come as lobby.waiting events
+            lobby = (message.get("session") or {}).get("lobby") or {}
+            waiting = (lobby.get("waiting") or {}).get(self.class_id) or []
+            self.waiting |= {str(entry.get("id")) for entry in waiting}
+        if self._lobby_ns:
+            self.tally.lobby_waits_ns.append(now - self._lobby_ns)
+        else:
+            self.tally.joins_ns.append(now - self._connect_ns)
+        if self._welcome is not None and not self._welcome.done():
+            self._welcome.set_result(None)
+
+    def _note_error(self, code: str) -> None:
+        if code.startswith("closed by server"):
+            self.tally.closes += 1
+        self.tally.on_error(None, code)

@@ -84,9 +84,14 @@ async def test_a_locked_session_refuses_newcomers_and_lets_known_ones_back(
     known_token = await classroom.student_token(1, "Amani")
     known = await classroom.join(known_token)
     await known.close()
-    await teacher.request({"type": "moderation.lock", "locked": True})
+    # A token got before the lock (a link handed out earlier); the class code gives none now.
     newcomer = classroom.server.client(await classroom.student_token(1, "Zawadi"))
+    await teacher.request({"type": "moderation.lock", "locked": True})
     assert await _join_refused(newcomer) == (4015, "session_locked")
+    refused = await classroom.server.http.post(
+        "/api/join", json={"code": classroom.join_code(1), "name": "Baraka"}
+    )
+    assert (refused.status_code, refused.json()["code"]) == (403, "session_locked")
     back = await classroom.join(known_token)
     assert back.welcome is not None
     await teacher.request({"type": "moderation.lock", "locked": False})

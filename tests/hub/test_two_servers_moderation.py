@@ -37,10 +37,10 @@ async def test_removal_and_end_close_connections_on_the_other_worker(
     posted = await teacher.chat("Rui, still there?")
     assert (await wait_event(rui, "chat.posted")).seq == posted.seq
 
+    late = second.client(await room.student_token(0, "Inês"))  # a token got before the end
     await teacher.request({"type": "session.end"})
     for client in (teacher, rui):
         assert await client.wait_closed() == 4007
-    late = second.client(await room.student_token(0, "Inês"))
     with pytest.raises(ConnectionError):
         await late.connect()
     assert (late.close_code, late.close_reason) == (4007, "session_ended")

@@ -70,6 +70,16 @@ class Recovery:
             log.info("replica behind its log; reading %s events", top.seq - replica.state.seq)
             await self.hub._catch_up(session_id, replica)
 
+    async def follow(self, replica: SessionReplica) -> None:
+        """Before a resume is answered. A client reset (4009) by another worker resumes with
+        a position in a history this replica may not know is gone yet; answered from it, the
+        client would get a snapshot of the dead epoch, then a second reset once this worker
+        noticed. So the log's top is read first, and a lost history recovered from."""
+        top = await self.hub.broker.position(replica.session_id)
+        if top.epoch != replica.epoch or top.seq < replica.state.seq:
+            log.warning("session %s: a resume found the log's history lost", replica.session_id)
+            await self.recover(replica)
+
     async def _recover(self, replica: SessionReplica) -> None:
         replica.recovering = True
         try:

@@ -75,6 +75,7 @@ def _chart(
     unit: str,
     lines: list[tuple[str, str, list[tuple[int, float | None]]]],
     seconds: int,
+    marks: Sequence[tuple[float, str]] = (),
 ) -> str:
     values = [v for _, _, points in lines for _, v in points if v is not None]
     top = _nice_top(max(values, default=0.0))
@@ -84,6 +85,7 @@ def _chart(
     ]
     parts += _axes(seconds, top, unit)
     parts += [_polyline(points, seconds, top, color) for _, color, points in lines]
+    parts += _marks(marks, seconds)
     for i, (label, color, _) in enumerate(lines):
         x = WIDTH - RIGHT - 120 * (len(lines) - i)
         parts.append(f'<rect x="{x}" y="{TOP - 20}" width="12" height="4" fill="{color}"/>')
@@ -92,8 +94,23 @@ def _chart(
     return f"<h2>{html.escape(title)}</h2>\n" + "\n".join(parts)
 
 
+def _marks(marks: Sequence[tuple[float, str]], seconds: int) -> list[str]:
+    """A chaos run's faults: a dashed vertical line at each, named."""
+    parts = []
+    for at_s, name in marks:
+        x = _x(at_s, seconds)
+        parts.append(
+            f'<line x1="{x:.1f}" y1="{TOP}" x2="{x:.1f}" y2="{HEIGHT - BOTTOM}" '
+            'stroke="#ff7f0e" stroke-dasharray="4 3"/>'
+        )
+        parts.append(f'<text x="{x + 3:.1f}" y="{TOP + 12}">{html.escape(name)}</text>')
+    return parts
+
+
 def render_chart(result: LessonResult, heading: str) -> str:
     points: list[SecondPoint] = result.series
+    faults = result.chaos.faults if result.chaos is not None else []
+    marks = [(fault.at_s, fault.fault) for fault in faults]
     seconds = len(points)
     latency = [
         ("p50", "#1f77b4", [(p.second, p.p50_ms) for p in points]),
@@ -103,8 +120,8 @@ def render_chart(result: LessonResult, heading: str) -> str:
         ("delivered/s", "#2ca02c", [(p.second, float(p.delivered)) for p in points])
     ]
     body = [
-        _chart("Latency per second, every event type but cursors", "ms", latency, seconds),
-        _chart("Delivered events per second, all types", "events/s", delivered, seconds),
+        _chart("Latency per second, every event type but cursors", "ms", latency, seconds, marks),
+        _chart("Delivered events per second, all types", "events/s", delivered, seconds, marks),
         _kinds(result),
     ]
     return (

@@ -6,11 +6,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from load_tests.chaos import run_chaos_lesson
 from load_tests.lesson_chart import render_chart
-from load_tests.lesson_config import BROKERS, LessonConfig, validate
+from load_tests.lesson_config import BROKERS, FAULTS, PERSISTENCE, LessonConfig, validate
 from load_tests.lesson_report import build_lesson_report, format_lesson_table
 from load_tests.lesson_result import LessonResult
 from load_tests.lesson_run import run_lesson
+from load_tests.progress import Progress
 from load_tests.scenario import busy_then, config_from_args, run_and_publish
 
 
@@ -20,6 +22,27 @@ def _seconds(text: str) -> tuple[float, float]:
         return float(low), float(high or low)
     except ValueError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _faults(text: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
+def _chaos(p: argparse.ArgumentParser, d: LessonConfig) -> None:
+    chaos = p.add_argument_group("chaos (with --broker redis; see load_tests/README.md)")
+    chaos.add_argument(
+        "--chaos",
+        type=_faults,
+        default=d.chaos,
+        help=f"faults to inject during the lesson, evenly spread, in order: {', '.join(FAULTS)}",
+    )
+    chaos.add_argument(
+        "--redis-persistence",
+        choices=PERSISTENCE,
+        default=d.redis_persistence,
+        help="the chaos Redis: aof (appendonly, appendfsync always) or none (nothing kept)",
+    )
+    chaos.add_argument("--pause-seconds", type=float, default=d.pause_seconds)
 
 
 def _rates(p: argparse.ArgumentParser, d: LessonConfig) -> None:
@@ -63,6 +86,7 @@ def add_lesson_parser(commands: argparse._SubParsersAction[argparse.ArgumentPars
     p.add_argument("--admit-every", type=float, default=d.admit_every, help="s between batches")
     p.add_argument("--media", type=int, default=d.media, help="sessions with real aiortc stations")
     _rates(p, d)
+    _chaos(p, d)
     p.add_argument("--broker", choices=BROKERS, default=d.broker)
     p.add_argument("--workers", dest="redis_workers", type=int, default=d.redis_workers)
     p.add_argument("--spawn", action="store_true", default=True, help="(default) start the server")
@@ -82,6 +106,9 @@ def lesson_config_from_args(args: argparse.Namespace) -> LessonConfig:
 
 
 async def _run(config: LessonConfig) -> tuple[LessonResult, float | None]:
+    if config.chaos:
+        progress = Progress(enabled=config.progress)
+        return await busy_then(config.progress, lambda: run_chaos_lesson(config, progress))
     return await busy_then(config.progress, lambda: run_lesson(config))
 
 

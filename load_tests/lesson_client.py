@@ -13,18 +13,19 @@ newest answer it counts: its latency runs from that answer's send.
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
 from load_tests.connection import Connection
+from load_tests.lesson_resume import Outage, Segment, come_back, resumable
 from load_tests.lesson_stats import LessonTally
+from load_tests.lesson_timing import Book, sent_at
 from load_tests.transport import LeanSocket
 from load_tests.wire import Codec
 
-Book = dict[tuple[Any, ...], int]  # what a sent message's event is matched by -> sent_ns
-STAMP = 20  # digits of a monotonic_ns stamp at the start of a chat text or poll question
 # Commands whose event reaches every member of the session: each acked seq must reach all.
 PUBLIC = frozenset(
     ("chat.send", "board.put", "board.append", "hand.raise", "hand.lower", "poll.create",
@@ -32,14 +33,8 @@ PUBLIC = frozenset(
 )  # fmt: skip
 
 
-def stamp(text: str) -> str:
-    return f"{time.monotonic_ns():0{STAMP}d} {text}"
-
-
-def parse_stamp(text: object) -> int | None:
-    if isinstance(text, str) and len(text) > STAMP and text[:STAMP].isdigit():
-        return int(text[:STAMP])
-    return None
+def _ignore(_: bytes | str) -> None:
+    pass
 
 
 def signal_key(pc: object, message: dict[str, Any]) -> str:
@@ -64,6 +59,15 @@ class LessonClient(Connection):
         self.welcome_seq = 0
         self.joined = False
         self.seqs: list[int] = []  # every event seq received, in arrival order
+        self.segments: list[Segment] = []  # the same, cut at each snapshot (lesson_resume)
+        self.epoch = ""
+        self.position = 0  # what a resume sends (docs/protocol.md section 8)
+        self.outages: list[Outage] = []  # every lost connection and its way back
+        self.links = 0  # connections that had their welcome (a resume is a new one)
+        self.board_refusals = 0  # board ops answered with an error
+        self._url = self._token = self._resumed = ""
+        self._rng = random.Random(name)
+        self._coming_back: asyncio.Task[None] | None = None
         self.signal_keys: Counter[str] = Counter()  # signals received, by key
         self.waiting: set[str] = set()  # teachers: students of their class in the lobby
         self.pending: dict[int, tuple[str, int, Any]] = {}  # id -> command, sent_ns, extra
@@ -79,14 +83,49 @@ class LessonClient(Connection):
 
     async def join(self, url: str, token: str, timeout: float) -> None:
         """Connect and wait for the welcome (through the lobby: as long as ``timeout``)."""
+        self._url, self._token = url, token
         self._connect_ns = time.monotonic_ns()
+        await self._open({"type": "join", "token": token, "id": "join"}, timeout)
+
+    async def resume(self, timeout: float) -> str:
+        """A new connection that resumes from ``position``; the welcome's ``resume``."""
+        resume = {"seq": self.position, "epoch": self.epoch}
+        message = {"type": "join", "token": self._token, "resume": resume, "id": "join"}
+        self._resumed = ""
+        await self._open(message, timeout)
+        return self._resumed
+
+    async def _open(self, join: dict[str, Any], timeout: float) -> None:
         self._welcome = asyncio.get_running_loop().create_future()
-        self._socket = await LeanSocket.connect(
-            url, self.codec.subprotocol, self._on_frame, timeout
-        )
-        self._socket.closed.add_done_callback(self._on_closed)
-        self._socket.send(self.codec.encode({"type": "join", "token": token, "id": "join"}))
-        await asyncio.wait_for(asyncio.shield(self._welcome), timeout)
+        socket = None
+        try:
+            async with asyncio.timeout(timeout):
+                socket = await LeanSocket.connect(
+                    self._url, self.codec.subprotocol, self._on_frame, timeout
+                )
+                self._socket = socket
+                socket.closed.add_done_callback(self._on_closed)
+                socket.send(self.codec.encode(join))
+                await asyncio.shield(self._welcome)
+        except BaseException:
+            if socket is not None and not socket.closed.done():
+                # No welcome in time: drop it, so that a late welcome (and its events) on
+                # it can never mix with the next attempt's.
+                socket.on_message = _ignore
+                self._socket = None
+                socket.abort()
+            raise
+
+    async def close(self) -> None:
+        self.closing = True
+        if self._coming_back is not None:
+            self._coming_back.cancel()
+        await super().close()
+
+    @property
+    def coming_back(self) -> bool:
+        """Lost its connection and not back yet."""
+        return self._coming_back is not None and not self._coming_back.done()
 
     def request(
         self, command: str, message: dict[str, Any], key: tuple[Any, ...] | None = None,
@@ -103,7 +142,7 @@ class LessonClient(Connection):
         self.tally.on_sent(command)
         if not self._socket.send(self.codec.encode({**message, "type": command, "id": request_id})):
             self.pending.pop(request_id)
-            self.tally.on_error(command, "send on a closed connection")
+            self.tally.on_interrupted(command)  # the connection broke: its close is counted
 
     def cursor(self, x: int, y: int) -> None:
         if self._socket is None or not self.joined:
@@ -141,7 +180,10 @@ class LessonClient(Connection):
         if type(seq) is not int or not isinstance(data, dict):
             return
         self.seqs.append(seq)
-        self.tally.delivered(kind, now, self._sent_at(seq, kind, data))
+        if self.segments:
+            self.segments[-1].seqs.append(seq)
+        self.position = seq
+        self.tally.delivered(kind, now, sent_at(self.book, self.session, seq, kind, data))
         if kind == "poll.created" and self.on_poll is not None:
             self.on_poll(self, seq)
         elif kind == "lobby.waiting" and self.is_teacher:
@@ -150,31 +192,6 @@ class LessonClient(Connection):
                 self.waiting.add(str(who.get("id")))
         elif kind in ("lobby.admitted", "lobby.denied", "lobby.left") and self.is_teacher:
             self.waiting -= set(data.get("participants") or [data.get("participant_id")])
-
-    def _sent_at(self, seq: int, kind: str, data: dict[str, Any]) -> int | None:
-        book, s = self.book, self.session
-        if kind == "chat.posted":
-            return parse_stamp(data.get("text"))
-        if kind == "poll.created":
-            return parse_stamp(data.get("question"))
-        if kind == "board.put":
-            return book.get(("board", s, (data.get("record") or {}).get("id"), 0))
-        if kind == "board.appended":
-            return book.get(("board", s, data.get("id"), data.get("offset")))
-        if kind in ("hand.raised", "hand.lowered"):
-            return book.get((kind, s, data.get("participant")))
-        if kind == "poll.answered":
-            sent = book.get(("poll.answered", s, data.get("poll"), data.get("by")))
-            if sent is not None:
-                book[("answer seq", s, seq)] = sent  # for the poll.counts that counts it
-            return sent
-        if kind == "poll.counts":
-            return book.get(("answer seq", s, data.get("as_of")))
-        if kind == "poll.closed":
-            return book.get(("poll.closed", s, data.get("poll")))
-        if kind == "lobby.admitted":
-            return book.get(("lobby.admitted", s, data.get("class_id")))
-        return None
 
     def _on_cursors(self, message: dict[str, Any], now: int) -> None:
         for entry in message.get("cursors") or ():
@@ -203,9 +220,9 @@ class LessonClient(Connection):
         if type(seq) is not int:
             return
         if command in PUBLIC:
-            self.tally.public_seqs[self.session].add(seq)
+            self.tally.public_seqs[self.session][seq] = self.epoch
         elif command == "poll.answer":
-            self.tally.answer_seqs[self.session][seq] = self.name
+            self.tally.answer_seqs[self.session][seq] = (self.name, self.epoch)
         if command == "poll.create" and self.on_poll_acked is not None:
             self.on_poll_acked(self, seq)
 
@@ -214,6 +231,7 @@ class LessonClient(Connection):
         code = str(message.get("code"))
         if entry is not None:
             self.tally.on_error(entry[0], code)
+            self.board_refusals += entry[0].startswith("board.")
         elif message.get("id") != "join":
             self.tally.on_error(None, code)
 
@@ -221,8 +239,19 @@ class LessonClient(Connection):
         participant = message.get("participant") or {}
         self.participant_id = str(participant.get("id"))
         self.class_id = str(participant.get("class_id"))
-        self.welcome_seq = int(message.get("seq") or 0)
+        self._resumed = str(message.get("resume") or "none")
         self.joined = True
+        self.links += 1
+        self.epoch = str(message.get("epoch") or "")
+        if self._resumed != "events":  # a snapshot at welcome.seq: a new segment starts
+            if self.segments:
+                self.segments[-1].end = self.position
+            self.position = int(message.get("seq") or 0)
+            self.segments.append(Segment(self.epoch, self.position))
+        if self.outages:  # a resume: its figures are the outage's, not the join's
+            self._welcome_done()
+            return
+        self.welcome_seq = int(message.get("seq") or 0)
         if self.is_teacher:  # who waits already: later ones come as lobby.waiting events
             lobby = (message.get("session") or {}).get("lobby") or {}
             waiting = (lobby.get("waiting") or {}).get(self.class_id) or []
@@ -231,10 +260,39 @@ class LessonClient(Connection):
             self.tally.lobby_waits_ns.append(now - self._lobby_ns)
         else:
             self.tally.joins_ns.append(now - self._connect_ns)
+        self._welcome_done()
+
+    def _welcome_done(self) -> None:
         if self._welcome is not None and not self._welcome.done():
             self._welcome.set_result(None)
+
+    # --- a lost connection -----------------------------------------------------------------
+
+    def _on_closed(self, done: asyncio.Future[None]) -> None:
+        socket = self._socket
+        if socket is None or socket.closed is not done:
+            return  # an attempt given up on (see _open)
+        super()._on_closed(done)  # fails a welcome in wait; notes a close we did not ask for
+        if self.closing or not self.joined:
+            return  # ours, or an attempt to come back that failed (come_back tries again)
+        self.joined = False
+        for command, _, _ in self.pending.values():  # their outcome is unknown: not waited for
+            self.tally.on_interrupted(command)
+        self.pending.clear()
+        if not self.tally.reconnect:
+            return
+        outage = Outage(self.name, socket.close_code, time.monotonic_ns())
+        self.outages.append(outage)
+        self.tally.outages.append(outage)  # a final code: never back, and reported so
+        if resumable(socket.close_code):
+            self._coming_back = asyncio.get_running_loop().create_task(
+                come_back(self, outage, self._rng)
+            )
 
     def _note_error(self, code: str) -> None:
         if code.startswith("closed by server"):
             self.tally.closes += 1
+            self.tally.close_codes[code.removeprefix("closed by server: ")] += 1
+            if self.tally.closes_expected:  # chaos: counted per fault, not as an error
+                return
         self.tally.on_error(None, code)

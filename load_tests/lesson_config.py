@@ -8,6 +8,9 @@ from dataclasses import dataclass
 from load_tests.config import MAX_CLIENTS, MAX_SECONDS, MAX_WORKERS, check_loopback
 
 BROKERS = ("memory", "redis")
+FAULTS = ("kill-worker", "restart-redis", "pause-redis")  # chaos.py injects them
+PERSISTENCE = ("aof", "none")  # the chaos Redis's: appendfsync always, or nothing kept
+MAX_FAULTS = 12
 MAX_CLASSES = 8  # the HTTP API's limit per session
 MAX_POLLS = 90  # the server keeps at most 100 polls a session
 MAX_RECORDS = 4500  # the server's limit is 5000 records a board
@@ -45,6 +48,9 @@ class LessonConfig:
     drain_timeout: float = 5.0
     server_log_level: str = "warning"
     progress: bool = True
+    chaos: tuple[str, ...] = ()  # faults injected during the lesson, in order (chaos.py)
+    redis_persistence: str = "aof"  # of the Redis a chaos run starts
+    pause_seconds: float = 3.0  # how long pause-redis keeps Redis stopped
 
     @property
     def systems(self) -> tuple[str, ...]:
@@ -66,7 +72,8 @@ class LessonConfig:
     def time_budget(self) -> float:
         """An upper bound on the run's wall time; the run is cancelled past it."""
         startup = 60.0 + (30.0 if self.broker == "redis" else 0.0) + 20.0 * self.media
-        return startup + self.ramp + self.total_clients * 0.1 + self.duration * 2 + 30.0
+        chaos = 60.0 + 10.0 * len(self.chaos) if self.chaos else 0.0  # restarts, comebacks
+        return startup + self.ramp + self.total_clients * 0.1 + self.duration * 2 + 30.0 + chaos
 
 
 def validate(config: LessonConfig) -> None:
@@ -99,7 +106,28 @@ def validate(config: LessonConfig) -> None:
     for ok, problem in checks:
         if not ok:
             raise ValueError(problem)
+    _validate_chaos(config)
     if config.url is not None:
         check_loopback(config.url)
         if config.api_key is None or config.broker != "memory":
             raise ValueError("--url needs --api-key, and no --broker (the server has its own)")
+
+
+def _validate_chaos(config: LessonConfig) -> None:
+    if not config.chaos:
+        return
+    unknown = set(config.chaos) - set(FAULTS)
+    if unknown:
+        raise ValueError(f"unknown fault(s) {sorted(unknown)}; known: {', '.join(FAULTS)}")
+    if config.broker != "redis" or config.url is not None:
+        raise ValueError("--chaos needs --broker redis (spawned here: it kills and pauses it)")
+    if len(config.chaos) > MAX_FAULTS:
+        raise ValueError(f"at most {MAX_FAULTS} faults a run")
+    if not 0.5 <= config.pause_seconds <= 10:
+        raise ValueError("pause seconds: 0.5 .. 10")
+    # A fault must be over, and the lesson seen going on, before the next one starts.
+    needed = max(4.0, config.pause_seconds + 1 if "pause-redis" in config.chaos else 0)
+    if config.duration / (len(config.chaos) + 1) < needed:
+        raise ValueError(f"--chaos needs >= {needed:g} s of lesson around each fault")
+    if config.redis_persistence not in PERSISTENCE:
+        raise ValueError("redis persistence is aof or none")

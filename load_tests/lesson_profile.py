@@ -22,8 +22,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from load_tests.lesson_client import LessonClient, stamp
+from load_tests.lesson_client import LessonClient
 from load_tests.lesson_config import LessonConfig
+from load_tests.lesson_timing import stamp
 from load_tests.signal_client import CANDIDATE, make_sdp
 
 Action = Callable[[int], None]  # called with its due time
@@ -82,6 +83,7 @@ class Student:
     y: int = 0
     strokes: int = 0
     hand_up: bool = False
+    stroke_link: tuple[int, int] = (0, 0)  # the client's connection and board refusals then
 
 
 class Lesson:
@@ -144,6 +146,7 @@ class Lesson:
     def _stroke(self, st: Student, due: int) -> None:
         c = st.client
         st.strokes += 1
+        st.stroke_link = (c.links, c.board_refusals)
         record = f"{c.name}k{st.strokes}"
         points = self._points(st)
         props = {"points": points, "color": st.rng.choice(COLORS), "width": st.rng.randint(2, 8)}
@@ -155,6 +158,11 @@ class Lesson:
 
     def _append(self, st: Student, record: str, offset: int, ends: int, due: int) -> None:
         c = st.client
+        if (c.links, c.board_refusals) != st.stroke_link or not c.joined:
+            # The connection broke or an op was refused (a fault in the broker) meanwhile: the
+            # next offset is unknown, so this stroke ends here and the student draws a new one.
+            self.s.after(due, 1 / self.config.draw_hz, lambda d: self._stroke(st, d))
+            return
         points = self._points(st)
         end = due >= ends or due + int(1e9 / self.config.draw_hz) >= self.s.end_ns
         message = {"board": "main", "record": record, "offset": offset, "points": points}

@@ -7,6 +7,7 @@ import os
 from typing import Any
 
 from load_tests.cells import fmt, line, pct
+from load_tests.chaos_report import format_chaos
 from load_tests.lesson_config import LessonConfig
 from load_tests.lesson_result import LessonResult
 from load_tests.scenario import report_head
@@ -93,7 +94,10 @@ def format_lesson_table(report: dict[str, Any], result: LessonResult) -> str:
         cells = [command, str(result.sent.get(command, 0)), str(result.acked.get(command, 0))]
         cells += [fmt(lat.p50_ms, 2), fmt(lat.p95_ms, 2), fmt(lat.p99_ms, 2), fmt(lat.max_ms, 1)]
         lines.append(line(ACK_COLUMNS, cells))
-    lines += ["", *_summary(result), "", "Note: " + report["machine"]["note"]]
+    lines += ["", *_summary(result)]
+    if result.chaos is not None:
+        lines += ["", *format_chaos(result.chaos)]
+    lines += ["", "Note: " + report["machine"]["note"]]
     return "\n".join(lines)
 
 
@@ -108,8 +112,9 @@ def _summary(r: LessonResult) -> list[str]:
         f"out of order {s.out_of_order}, teacher gaps {s.teacher_gaps}; signals lost "
         f"{s.signals_lost}, duplicated {s.signals_duplicated}; unanswered commands "
         f"{r.unanswered}",
-        f"errors {sum(r.errors.values())} {r.errors_by_command or ''}; closed by the server "
-        f"{r.closes}, reconnects 0 (the simulated clients do not reconnect)",
+        f"errors {sum(r.errors.values())} {r.errors_by_command or ''}; connections closed or "
+        f"lost {r.closes} {r.close_codes or ''}",
+        *_reconnects(r),
         f"server CPU {pct(r.server_cpu_share)} of one core ({r.server_processes or '?'} "
         f"process(es)), peak RSS {fmt(r.server_peak_rss_mb)} MB; redis CPU "
         f"{pct(r.redis_cpu_share)}, RSS {fmt(r.redis_peak_rss_mb)} MB; generator CPU "
@@ -129,3 +134,20 @@ def _summary(r: LessonResult) -> list[str]:
             f"unreadable), {m.audio_frames} audio frames" + (f"; {m.errors}" if m.errors else "")
         )
     return lines
+
+
+def _reconnects(r: LessonResult) -> list[str]:
+    c, s = r.reconnects, r.seq
+    if c is None or not c.lost:
+        return ["reconnects 0"]
+    b = c.back_ms
+    return [
+        f"reconnects {c.lost} by {c.clients} clients ({c.attempts} attempts; close codes "
+        f"{c.by_code}): back {c.back}, not back {c.not_back}; resumed with events "
+        f"{c.resumed_events}, with a snapshot {c.resumed_snapshot}; time to back p50 "
+        f"{fmt(b.p50_ms, 1)} ms, p99 {fmt(b.p99_ms, 1)} ms, max {fmt(b.max_ms, 1)} ms",
+        f"snapshot resumes {s.snapshot_resumes}: {s.snapshot_covered} acked events after "
+        f"their positions came in the snapshot instead (not checkable one by one); acked "
+        f"events no receiver got {s.never_delivered}; commands in flight at a lost "
+        f"connection {sum(r.interrupted.values())} {r.interrupted or ''}",
+    ]

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from load_tests.lesson_media import MediaFigures
+from load_tests.lesson_resume import Outage
 from load_tests.lesson_stats import (
     LessonTally,
     SecondPoint,
@@ -35,7 +37,7 @@ class LessonResult:
     seq: SeqCheck
     errors: dict[str, int]  # by code
     errors_by_command: dict[str, int]
-    closes: int  # connections the server closed; nothing reconnects, so each is a failure
+    closes: int  # connections the server closed or lost (an error, but in a chaos run)
     server_cpu_share: float | None  # of one core, over the window (all server processes)
     server_peak_rss_mb: float | None
     server_processes: int | None
@@ -47,18 +49,74 @@ class LessonResult:
     actions: int  # scheduled actions the profile carried out
     series: list[SecondPoint] = field(default_factory=list)
     media: MediaFigures | None = None
+    reconnects: Reconnects | None = None
+    close_codes: dict[str, int] = field(default_factory=dict)  # "code reason" -> count
+    interrupted: dict[str, int] = field(default_factory=dict)  # in flight at a lost connection
+    chaos: Any = None  # chaos_report.ChaosFigures in a chaos run
 
     @property
     def ok(self) -> bool:
         s = self.seq
-        failures = (s.lost, s.duplicates, s.out_of_order, s.signals_lost, s.signals_duplicated)
-        return not any(failures) and not self.errors and not self.unanswered
+        back = self.reconnects is None or not self.reconnects.not_back
+        if not back or s.lost or s.duplicates or s.out_of_order or self.unanswered:
+            return False
+        if self.chaos is not None:  # refusals and signals around a fault are its effects
+            return True
+        return not (s.signals_lost or s.signals_duplicated or self.errors)
+
+
+@dataclass(frozen=True, slots=True)
+class Reconnects:
+    """Every lost connection and the client's way back (lesson_resume.py)."""
+
+    lost: int  # connections lost (each one reconnect)
+    clients: int  # clients that lost at least one
+    back: int
+    not_back: int  # still away at the end: every client must be back
+    resumed_events: int  # welcomes with resume "events": exactly the missed events followed
+    resumed_snapshot: int  # welcomes with resume "snapshot": the history was gone
+    attempts: int
+    back_ms: LatencySummary  # lost -> the welcome of the resumed connection
+    by_code: dict[str, int]
+    by_client: dict[str, dict[str, Any]]  # name -> reconnects, back_ms (each), snapshots
+
+
+def reconnects(outages: list[Outage]) -> Reconnects:
+    back = [o for o in outages if o.back_ns is not None]
+    by_client: dict[str, dict[str, Any]] = {}
+    by_code: dict[str, int] = {}
+    for o in outages:
+        entry = by_client.setdefault(o.client, {"reconnects": 0, "back_ms": [], "snapshots": 0})
+        entry["reconnects"] += 1
+        entry["back_ms"].append(None if o.back_s is None else round(o.back_s * 1000, 1))
+        entry["snapshots"] += o.resumed == "snapshot"
+        by_code[str(o.code)] = by_code.get(str(o.code), 0) + 1
+    return Reconnects(
+        lost=len(outages),
+        clients=len(by_client),
+        back=len(back),
+        not_back=len(outages) - len(back),
+        resumed_events=sum(o.resumed == "events" for o in back),
+        resumed_snapshot=sum(o.resumed == "snapshot" for o in back),
+        attempts=sum(o.attempts for o in outages),
+        back_ms=summarize_latency([o.back_ns - o.lost_ns for o in back if o.back_ns]),
+        by_code=dict(sorted(by_code.items())),
+        by_client=dict(sorted(by_client.items())),
+    )
 
 
 def _share(before: float | None, after: float | None, seconds: float) -> float | None:
     if before is None or after is None or seconds <= 0:
         return None
     return round((after - before) / seconds, 3)
+
+
+def _server_cpu(samples: Samples, seconds: float) -> float | None:
+    """Summed over the processes alive at both edges of the window: a worker killed or
+    started during it (a chaos run) would make the sums of the two edges incomparable."""
+    if not samples.cpu_per_process or seconds <= 0:
+        return None
+    return round(sum(samples.cpu_per_process.values()) / seconds, 3)
 
 
 def _busy(samples: Samples) -> float | None:
@@ -81,7 +139,7 @@ def lesson_result(
     """``names``: the system's name, its broker, its workers, the clients simulated."""
     window = (tally.end_ns - tally.start_ns) / 1e9
     server_a, redis_a = samples.server_after, samples.redis_after
-    server_b, redis_b = samples.server_before, samples.redis_before
+    redis_b = samples.redis_before
     per_s = {kind: round(n / window, 1) for kind, n in sorted(tally.window_deliveries.items())}
     return LessonResult(
         *names,
@@ -100,11 +158,7 @@ def lesson_result(
         errors=dict(tally.errors),
         errors_by_command=dict(tally.errors_by_command),
         closes=tally.closes,
-        server_cpu_share=_share(
-            server_b.cpu_seconds if server_b else None,
-            server_a.cpu_seconds if server_a else None,
-            window,
-        ),
+        server_cpu_share=_server_cpu(samples, window),
         server_peak_rss_mb=round(server_a.peak_rss_bytes / MB, 1) if server_a else None,
         server_processes=server_a.processes if server_a else None,
         redis_cpu_share=_share(
@@ -119,4 +173,7 @@ def lesson_result(
         actions=actions,
         series=series(tally),
         media=media,
+        reconnects=reconnects(tally.outages),
+        close_codes=dict(tally.close_codes),
+        interrupted=dict(tally.interrupted),
     )

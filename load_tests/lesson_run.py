@@ -9,18 +9,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import time
-from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING
+from collections.abc import AsyncIterator, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
 
 from load_tests.fanout import SETTLE, START_DELAY_NS
-from load_tests.lesson_client import Book, LessonClient
+from load_tests.lesson_client import LessonClient
 from load_tests.lesson_config import LessonConfig
 from load_tests.lesson_media import MediaFigures, close_stations, media_figures, start_stations
 from load_tests.lesson_profile import Lesson, Scheduler, action_limit
 from load_tests.lesson_provision import LessonSession, provision_lessons
 from load_tests.lesson_result import LessonResult, lesson_result
 from load_tests.lesson_stats import LessonTally, check_seqs
+from load_tests.lesson_timing import Book
 from load_tests.measure import measure
 from load_tests.progress import Progress
 from load_tests.scenario import run_classbridge
@@ -35,6 +37,16 @@ if TYPE_CHECKING:
 JOIN_TIMEOUT = 15.0
 DRAIN_POLL = 0.02
 JOIN_ORDER = {"teacher": 0, "station": 1, "student": 2}
+
+
+class Disruption(Protocol):
+    """Faults injected while the lesson runs (chaos.py), and what they did."""
+
+    def prepare(self, tally: LessonTally) -> None: ...
+
+    async def run(self, window: Window) -> None: ...
+
+    def figures(self, tally: LessonTally, clients: Sequence[LessonClient]) -> Any: ...
 
 
 async def run_lesson(config: LessonConfig, progress: Progress | None = None) -> LessonResult:
@@ -67,7 +79,9 @@ def make_clients(
     return clients, media
 
 
-async def run_system(target: Target, config: LessonConfig, progress: Progress) -> LessonResult:
+async def run_system(
+    target: Target, config: LessonConfig, progress: Progress, chaos: Disruption | None = None
+) -> LessonResult:
     progress.note(
         f"{target.name}: {config.sessions} session(s) x {config.classes} classes x "
         f"({config.students} students + teacher + station) joining over {config.ramp:g} s"
@@ -87,7 +101,7 @@ async def run_system(target: Target, config: LessonConfig, progress: Progress) -
         if media_tokens:
             stations, media_errors = await start_stations(target.ws_url, media_tokens)
         return await run_activity(
-            target, clients, tally, config, progress, (stations, media_errors)
+            target, clients, tally, config, progress, (stations, media_errors), chaos
         )
     finally:
         await asyncio.gather(*(c.close() for c in clients))
@@ -150,19 +164,27 @@ async def run_activity(
     config: LessonConfig,
     progress: Progress,
     media: tuple[list[SyntheticStation], list[str]],
+    chaos: Disruption | None = None,
 ) -> LessonResult:
     start = time.monotonic_ns() + START_DELAY_NS
     window = Window(start, start + int(config.duration * 1e9))
     tally.start_ns, tally.end_ns = window.start_ns, window.end_ns
     scheduler = Scheduler(window.end_ns, action_limit(config))
     plan(clients, config, Lesson(config, scheduler), start)
+    if chaos is not None:
+        chaos.prepare(tally)
     async with progress.ticking(lambda: _line(target.name, tally, window)):
         actions = asyncio.create_task(scheduler.run())
+        faults = asyncio.create_task(chaos.run(window)) if chaos is not None else None
         try:
             samples = await measure(target, window)
             await actions
+            if faults is not None:
+                await faults
         finally:
             actions.cancel()
+            if faults is not None:
+                faults.cancel()
         if scheduler.cut_short:
             tally.on_error(None, "generator: the profile's turn limit ended it early")
         drain_s = await drain(tally, clients, config.drain_timeout)
@@ -170,22 +192,36 @@ async def run_activity(
     figures: MediaFigures | None = media_figures(*media) if media[0] or media[1] else None
     seq = check_seqs(tally, clients)
     names = (target.name, target.broker, target.workers, len(clients))
-    return lesson_result(names, tally, seq, samples, drain_s, scheduler.done, figures)
+    result = lesson_result(names, tally, seq, samples, drain_s, scheduler.done, figures)
+    if chaos is None:
+        return result
+    return dataclasses.replace(result, chaos=chaos.figures(tally, clients))
 
 
 async def drain(tally: LessonTally, clients: list[LessonClient], timeout: float) -> float:
-    """Wait (bounded) until every command sent has its ack or error, and every client has
-    reached the newest acked event that everyone sees (on another worker it may come later
-    than the sender's ack)."""
+    """Wait (bounded) until every command sent has its ack or error, and every client is
+    connected and has reached the newest acked event that everyone sees (on another worker it
+    may come later than the sender's ack)."""
     started = time.monotonic()
-    newest = [max(seqs, default=0) for seqs in tally.public_seqs]
     for _ in range(int(timeout / DRAIN_POLL) + 1):
-        behind = any((c.seqs[-1] if c.seqs else c.welcome_seq) < newest[c.session] for c in clients)
+        newest = _newest(tally)
+        # Clients on their way back count as behind: they resume, then catch up.
+        behind = any(
+            c.coming_back or c.position < newest[c.session].get(c.epoch, 0) for c in clients
+        )
         if tally.pending <= 0 and not behind:
             break
         await asyncio.sleep(DRAIN_POLL)
-        newest = [max(seqs, default=0) for seqs in tally.public_seqs]
     return time.monotonic() - started
+
+
+def _newest(tally: LessonTally) -> list[dict[str, int]]:
+    """Per session and epoch, the newest acked seq of an event everyone sees."""
+    newest: list[dict[str, int]] = [{} for _ in tally.public_seqs]
+    for session, acked in enumerate(tally.public_seqs):
+        for seq, epoch in acked.items():
+            newest[session][epoch] = max(seq, newest[session].get(epoch, 0))
+    return newest
 
 
 def _line(name: str, tally: LessonTally, window: Window) -> str:

@@ -6,18 +6,29 @@ Times are ``time.monotonic_ns()`` of this one process (sender and receiver share
 
 from __future__ import annotations
 
+import itertools
 from array import array
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from load_tests.lesson_resume import Outage, Segment
 from load_tests.stats import LatencySummary, percentile, summarize_latency
 
 MAX_SECONDS = 3600  # per-second buckets a run may fill: bounds the series
 # Left out of the per-second latency: the server batches cursors every 50 ms, which would
 # hide every other event type's latency under its own.
 UNSERIED = frozenset({"peer.cursors"})
+# Not in the session's log: no seq, and not carried by Redis's stream.
+VOLATILE = frozenset({"peer.cursors", "peer.signal"})
+TICK_NS = 100_000_000  # the fine series (deliveries per 100 ms) a fault's recovery is read from
+
+
+class FreshWatch(Protocol):
+    """Told of every logged event delivered whose send time is known (chaos.py)."""
+
+    def delivered(self, now: int, sent_ns: int) -> None: ...
 
 
 @dataclass(slots=True)
@@ -36,19 +47,27 @@ class LessonTally:
     pending: int = 0  # commands sent that wait for an ack or an error
     errors: Counter[str] = field(default_factory=Counter)  # by code
     errors_by_command: Counter[str] = field(default_factory=Counter)  # "type: code"
-    closes: int = 0  # connections the server closed (nothing reconnects: each is a failure)
+    closes: int = 0  # connections the server closed (or lost): an error unless expected
+    close_codes: Counter[str] = field(default_factory=Counter)  # "code reason" -> count
+    closes_expected: bool = False  # a chaos run: closes are counted per fault, not errors
+    reconnect: bool = True  # clients reconnect and resume after a lost connection
+    interrupted: Counter[str] = field(default_factory=Counter)  # in flight at a lost connection
+    watch: FreshWatch | None = None
+    outages: list[Outage] = field(default_factory=list)  # every client's lost connections
+    ticks: list[int] = field(default_factory=list)  # deliveries in each TICK_NS from start_ns
     joins_ns: array[int] = field(default_factory=lambda: array("q"))  # connect -> welcome/lobby
     lobby_waits_ns: array[int] = field(default_factory=lambda: array("q"))  # lobby -> welcome
     per_second: list[int] = field(default_factory=list)  # deliveries in each second
     second_latencies: list[array[int]] = field(default_factory=list)  # samples each second
-    # Per session: seqs acked for events every member sees, and poll answers (their seq ->
-    # the answering client's name: the student and the teachers see those).
-    public_seqs: list[set[int]] = field(default_factory=list)
-    answer_seqs: list[dict[int, str]] = field(default_factory=list)
+    # Per session: seqs acked for events every member sees (seq -> the epoch the acking client
+    # was in), and poll answers (seq -> the answering client's name, its epoch: the student
+    # and the teachers see those).
+    public_seqs: list[dict[int, str]] = field(default_factory=list)
+    answer_seqs: list[dict[int, tuple[str, str]]] = field(default_factory=list)
     signals_acked: set[str] = field(default_factory=set)  # keys of the signals acked
 
     def __post_init__(self) -> None:
-        self.public_seqs = [set() for _ in range(self.sessions)]
+        self.public_seqs = [{} for _ in range(self.sessions)]
         self.answer_seqs = [{} for _ in range(self.sessions)]
 
     def _second(self, now: int) -> int | None:
@@ -70,8 +89,14 @@ class LessonTally:
         second = self._second(now)
         if second is not None:
             self.per_second[second] += 1
+            tick = (now - self.start_ns) // TICK_NS
+            while len(self.ticks) <= tick:
+                self.ticks.append(0)
+            self.ticks[tick] += 1
         if sent_ns is None:
             return
+        if self.watch is not None and kind not in VOLATILE:
+            self.watch.delivered(now, sent_ns)
         self.latencies.setdefault(kind, array("q")).append(now - sent_ns)
         if second is not None and kind not in UNSERIED:
             self.second_latencies[second].append(now - sent_ns)
@@ -85,6 +110,11 @@ class LessonTally:
         self.acked[command] += 1
         self.ack_rtt.setdefault(command, array("q")).append(rtt_ns)
 
+    def on_interrupted(self, command: str) -> None:
+        """A command whose connection broke before its answer: applied or not, unknown."""
+        self.pending -= 1
+        self.interrupted[command] += 1
+
     def on_error(self, command: str | None, code: str) -> None:
         if command is not None:
             self.pending -= 1
@@ -94,15 +124,19 @@ class LessonTally:
 
 @dataclass(frozen=True, slots=True)
 class SeqCheck:
-    """Every receiver's event seqs against what it had to get (docs/protocol.md section 8)."""
+    """Every receiver's event seqs against what it had to get (docs/protocol.md sections 8
+    and 9), segment by segment (lesson_resume.py): across resumes answered with events too."""
 
     receivers: int = 0
     lost: int = 0  # acked seqs a receiver may see but never got
-    duplicates: int = 0  # a seq received twice on one connection
+    duplicates: int = 0  # a seq received twice in one segment (one connection, or a resume)
     out_of_order: int = 0  # a seq not above the one before it
     teacher_gaps: int = 0  # teachers see every event here: missing seqs between theirs
     signals_lost: int = 0  # acked signals that never reached their recipient
     signals_duplicated: int = 0
+    snapshot_resumes: int = 0  # resumes answered with a snapshot: a segment ended there
+    snapshot_covered: int = 0  # acked events after such a position, in the snapshot instead
+    never_delivered: int = 0  # acked events that reached no receiver of their session
 
 
 class Receiver(Protocol):
@@ -110,36 +144,75 @@ class Receiver(Protocol):
 
     name: str
     session: int
-    welcome_seq: int
-    seqs: list[int]
+    segments: list[Segment]
     signal_keys: Counter[str]
 
     @property
     def is_teacher(self) -> bool: ...
 
 
-def check_seqs(tally: LessonTally, receivers: Iterable[Receiver]) -> SeqCheck:
-    lost = duplicates = out_of_order = gaps = count = 0
-    signals_seen: Counter[str] = Counter()
-    for r in receivers:
-        count += 1
-        seen = set(r.seqs)
-        duplicates += len(r.seqs) - len(seen)
-        out_of_order += sum(1 for a, b in zip(r.seqs, r.seqs[1:], strict=False) if b <= a)
-        expected = {s for s in tally.public_seqs[r.session] if s > r.welcome_seq}
-        answers = tally.answer_seqs[r.session]
-        expected |= {
-            s for s, by in answers.items() if s > r.welcome_seq and (r.is_teacher or by == r.name)
-        }
-        lost += len(expected - seen)
+def _owed(tally: LessonTally, r: Receiver) -> dict[int, str]:
+    """Acked seqs the receiver may see, with the epoch they were acked in."""
+    owed = dict(tally.public_seqs[r.session])
+    for seq, (by, epoch) in tally.answer_seqs[r.session].items():
+        if r.is_teacher or by == r.name:
+            owed[seq] = epoch
+    return owed
+
+
+def _in(segment: Segment, seq: int, epoch: str) -> bool:
+    same = not epoch or not segment.epoch or epoch == segment.epoch
+    return same and seq > segment.base and (segment.end is None or seq <= segment.end)
+
+
+@dataclass(slots=True)
+class _Counts:
+    lost: int = 0
+    duplicates: int = 0
+    out_of_order: int = 0
+    gaps: int = 0
+    snapshots: int = 0
+    covered: int = 0
+
+
+def _check_segments(r: Receiver, owed: dict[int, str], counts: _Counts) -> set[int]:
+    received: set[int] = set()
+    for index, segment in enumerate(r.segments):
+        seqs, seen = segment.seqs, set(segment.seqs)
+        received |= seen
+        counts.duplicates += len(seqs) - len(seen)
+        counts.out_of_order += sum(1 for a, b in itertools.pairwise(seqs) if b <= a)
+        counts.lost += sum(1 for s, e in owed.items() if _in(segment, s, e) and s not in seen)
         if r.is_teacher and seen:
-            gaps += len(set(range(r.welcome_seq + 1, max(seen) + 1)) - seen)
+            counts.gaps += len(set(range(segment.base + 1, max(seen) + 1)) - seen)
+        if index:  # this segment began with a snapshot resume
+            counts.snapshots += 1
+    for before, after in itertools.pairwise(r.segments):
+        end = before.end if before.end is not None else before.base
+        counts.covered += sum(
+            1
+            for s, e in owed.items()
+            if s > end and e in ("", before.epoch) and s not in received and not _in(after, s, e)
+        )
+    return received
+
+
+def check_seqs(tally: LessonTally, receivers: Sequence[Receiver]) -> SeqCheck:
+    counts = _Counts()
+    signals_seen: Counter[str] = Counter()
+    delivered: list[set[int]] = [set() for _ in range(tally.sessions)]
+    for r in receivers:
+        delivered[r.session] |= _check_segments(r, _owed(tally, r), counts)
         for key, n in r.signal_keys.items():
             signals_seen[key] += n
     signals_lost = sum(1 for key in tally.signals_acked if signals_seen[key] == 0)
     # Only ours: a real station (--media) may offer again under the same name.
     signals_dup = sum(signals_seen[key] - 1 for key in tally.signals_acked if signals_seen[key] > 1)
-    return SeqCheck(count, lost, duplicates, out_of_order, gaps, signals_lost, signals_dup)
+    never = sum(len(set(acked) - delivered[s]) for s, acked in enumerate(tally.public_seqs))
+    return SeqCheck(
+        len(receivers), counts.lost, counts.duplicates, counts.out_of_order, counts.gaps,
+        signals_lost, signals_dup, counts.snapshots, counts.covered, never,
+    )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

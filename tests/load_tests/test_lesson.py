@@ -20,10 +20,12 @@ from typing import Any
 import pytest
 
 from load_tests.cli import main
-from load_tests.lesson_client import parse_stamp, signal_key, stamp
+from load_tests.lesson_client import signal_key
 from load_tests.lesson_config import LessonConfig, validate
 from load_tests.lesson_profile import Scheduler
+from load_tests.lesson_resume import Segment
 from load_tests.lesson_stats import LessonTally, check_seqs, series
+from load_tests.lesson_timing import parse_stamp, stamp
 from server.cli import main as server_main
 from tests.tools import required_tool
 
@@ -130,11 +132,15 @@ class _Receiver:
     signal_keys: Counter[str] = field(default_factory=Counter)
     is_teacher: bool = False
 
+    @property
+    def segments(self) -> list[Segment]:  # one connection, never resumed
+        return [Segment("e1", self.welcome_seq, self.seqs)]
+
 
 def test_seq_check_counts_loss_duplicates_and_disorder() -> None:
     tally = LessonTally(sessions=1)
-    tally.public_seqs[0] |= {5, 6, 7, 8}
-    tally.answer_seqs[0][9] = "s0c0p1"  # a poll answer: its student and the teachers see it
+    tally.public_seqs[0].update(dict.fromkeys((5, 6, 7, 8), "e1"))
+    tally.answer_seqs[0][9] = ("s0c0p1", "e1")  # a poll answer: its student and the teachers
     tally.signals_acked |= {"pc1/offer", "pc1/c1"}
     receivers = [
         _Receiver("s0c0p1", 0, 4, [5, 6, 7, 8, 9], Counter({"pc1/offer": 1, "pc1/c1": 2})),
@@ -150,6 +156,7 @@ def test_seq_check_counts_loss_duplicates_and_disorder() -> None:
     assert check.out_of_order == 1  # 7 -> 6
     assert check.signals_lost == 0
     assert check.signals_duplicated == 1
+    assert check.snapshot_resumes == check.snapshot_covered == check.never_delivered == 0
 
 
 def test_stamps_keys_and_series() -> None:

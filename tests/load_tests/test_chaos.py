@@ -1,0 +1,179 @@
+"""Chaos under load: the lesson scenario on two workers over a redis-server the tool starts,
+while a worker is killed (-9), Redis is killed and started again, and Redis is paused (SIGSTOP
+for 3 s). Every simulated client reconnects and resumes; the seq check holds across resumes.
+
+The runs are small and bounded (2 sessions x 2 classes x 3 students, 18 s of lesson). They
+check what the tool reports (no event lost or twice for any client, every client back,
+reconnects after the worker's death, a recovery time per fault), never how fast.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from load_tests.chaos import schedule
+from load_tests.chaos_report import Fault, fault_figures
+from load_tests.cli import main
+from load_tests.lesson_config import LessonConfig, validate
+from load_tests.lesson_resume import FINAL, MAX_BACKOFF, Outage, Segment, backoff, resumable
+from load_tests.lesson_stats import LessonTally, check_seqs
+from tests.tools import required_tool
+
+SMALL = [
+    "lesson", "--sessions", "2", "--classes", "2", "--students", "3", "--ramp", "0.5",
+    "--broker", "redis", "--workers", "2", "--quiet",
+]  # fmt: skip
+S = 1_000_000_000
+
+
+def _chaos(tmp_path: Path, *extra: str) -> dict[str, Any]:
+    required_tool("redis-server")
+    report_path, chart_path = tmp_path / "chaos.json", tmp_path / "chaos.html"
+    assert main([*SMALL, *extra, "--json", str(report_path), "--chart", str(chart_path)]) == 0
+    report = json.loads(report_path.read_text())
+    assert report["ok"] is True
+    result: dict[str, Any] = report["result"]
+    seq = result["seq"]
+    assert seq["receivers"] == 2 * 2 * (3 + 2)
+    assert (seq["lost"], seq["duplicates"], seq["out_of_order"], seq["teacher_gaps"]) == (0,) * 4
+    assert result["reconnects"]["not_back"] == 0  # every client came back
+    assert result["unanswered"] == 0
+    faults = result["chaos"]["faults"]
+    chart = chart_path.read_text()
+    assert chart.count('stroke-dasharray="4 3"') == 2 * len(faults)  # marked on both charts
+    assert all(f">{fault['fault']}</text>" in chart for fault in faults)
+    return result
+
+
+def test_each_fault_once_loses_nothing_and_every_client_comes_back(tmp_path: Path) -> None:
+    faults = "kill-worker,restart-redis,pause-redis"
+    result = _chaos(tmp_path, "--duration", "18", "--chaos", faults)
+
+    chaos = result["chaos"]
+    assert chaos["persistence"] == "aof"
+    figures = {f["fault"]: f for f in chaos["faults"]}
+    assert list(figures) == faults.split(",")
+    killed = figures["kill-worker"]
+    assert killed["closed"] > 0  # the busiest worker held clients: they reconnected
+    assert killed["resumed_events"] == killed["closed"]  # with exactly the events they missed
+    assert killed["back_s"] is not None
+    for figure in chaos["faults"]:
+        assert figure["recovered_s"] is not None, figure
+        assert figure["not_back"] == 0, figure
+        assert figure["resumed_snapshot"] == 0, figure  # persistence: the history survives
+    reconnects = result["reconnects"]
+    assert reconnects["lost"] >= killed["closed"]
+    assert reconnects["back"] == reconnects["lost"]
+    assert reconnects["back_ms"]["count"] == reconnects["lost"]
+    assert result["seq"]["snapshot_resumes"] == 0
+
+
+def test_a_redis_restart_without_persistence_resumes_into_snapshots(tmp_path: Path) -> None:
+    extra = ("--duration", "8", "--chaos", "restart-redis", "--redis-persistence", "none")
+    result = _chaos(tmp_path, *extra)
+
+    (restart,) = result["chaos"]["faults"]
+    assert restart["closed"] > 0
+    assert restart["resumed_snapshot"] == restart["closed"]  # 4009: the history was gone
+    assert result["close_codes"].get("4009 history_reset", 0) > 0
+    assert result["seq"]["snapshot_resumes"] == restart["closed"]
+
+
+# --- the pieces, without servers --------------------------------------------------------------
+
+
+@dataclass
+class _Resumed:
+    name: str
+    session: int
+    segments: list[Segment]
+    signal_keys: Counter[str] = field(default_factory=Counter)
+    is_teacher: bool = False
+
+
+def test_seq_check_holds_across_resumes_and_cuts_at_snapshots() -> None:
+    tally = LessonTally(sessions=1)
+    tally.public_seqs[0].update(dict.fromkeys(range(5, 10), "e1"))
+    tally.public_seqs[0].update({11: "e2", 12: "e2"})
+    receivers = [
+        # Resumed with events after 6: one segment; 8 never came, 7 came twice.
+        _Resumed("a", 0, [Segment("e1", 4, [5, 6, 7, 7, 9, 11, 12])]),
+        # Resumed from 6 into a snapshot at 8 (same epoch): 7 and 8 are in the snapshot.
+        _Resumed("b", 0, [Segment("e1", 4, [5, 6], end=6), Segment("e1", 8, [9])]),
+        # A history reset at 9: a new epoch from 10 on; all owed events arrived.
+        _Resumed("c", 0, [Segment("e1", 4, [5, 6, 7, 8, 9], end=9), Segment("e2", 10, [11, 12])]),
+    ]
+
+    check = check_seqs(tally, receivers)
+
+    assert check.lost == 1  # a's 8
+    assert check.duplicates == 1
+    assert check.out_of_order == 1  # a's second 7
+    assert check.snapshot_resumes == 2  # b and c
+    assert check.snapshot_covered == 2  # b's 7 and 8
+    assert check.never_delivered == 0
+
+
+def test_backoff_is_immediate_after_a_history_reset_and_bounded() -> None:
+    rng = random.Random(1)
+    assert backoff(0, 4009, rng) == 0.0
+    delays = [backoff(attempt, 1006, rng) for attempt in range(30)]
+    assert all(0 <= delay <= MAX_BACKOFF for delay in delays)
+    assert max(delays[10:]) > max(delays[:2])  # it grows
+    assert resumable(1006)
+    assert resumable(4008)
+    assert resumable(4009)
+    assert not any(resumable(code) for code in FINAL)  # removed, ended, barred ...
+
+
+def test_recovery_figures_per_fault() -> None:
+    start = 10 * S
+    ticks = [10] * 100  # 100 events/s for 10 s, at 100 ms steps
+    for tick in range(40, 55):  # a fault at 4 s: nothing delivered for 1.5 s
+        ticks[tick] = 0
+    fault = Fault("kill-worker", start + 4 * S, done_ns=start + 4 * S, first_fresh_ns=start + 5 * S)
+    outages = [
+        Outage("a", 1006, start + 4 * S + S // 10, back_ns=start + 4 * S + S // 2),
+        Outage("b", 1006, start + 4 * S + S // 10, back_ns=start + 6 * S),
+        Outage("c", 1006, start + S, back_ns=start + 2 * S),  # before the fault: not its own
+    ]
+
+    (figures,) = fault_figures([fault], outages, ticks, start)
+
+    assert figures.closed == figures.resumed_events + 2 == 2  # resumed "" in this test
+    assert figures.back_s == 2.0
+    assert figures.flowing_s == 1.0
+    assert figures.recovered_s == 2.0  # the later of the two
+    assert figures.rate_before == 100.0
+    assert figures.rate_low == 0.0
+    assert figures.rate_back_s is not None
+    assert 1.5 < figures.rate_back_s < 3.0
+
+    lull = [10] * 100
+    lull[80:90] = [0] * 10  # 4 s after the fault, long after it was injected: not its doing
+    (calm,) = fault_figures([fault], [], lull, start)
+    assert (calm.rate_low, calm.rate_back_s) == (0.0, 0.0)
+    assert calm.back_s is None  # nobody dropped
+
+
+def test_faults_are_spread_evenly_and_refused_where_they_cannot_run() -> None:
+    config = LessonConfig(broker="redis", duration=20, chaos=("kill-worker", "pause-redis"))
+    validate(config)
+    assert schedule(config) == pytest.approx([20 / 3, 40 / 3])
+    for change in (
+        {"chaos": ("kill-worker",)},  # memory://: no worker to kill, no Redis
+        {"broker": "redis", "chaos": ("unplug-cable",)},
+        {"broker": "redis", "duration": 6, "chaos": ("kill-worker", "pause-redis")},
+        {"broker": "redis", "chaos": ("pause-redis",), "pause_seconds": 60.0},
+        {"broker": "redis", "duration": 16, "chaos": ("pause-redis",) * 3, "pause_seconds": 8},
+        {"broker": "redis", "chaos": ("restart-redis",), "redis_persistence": "rdb"},
+    ):
+        with pytest.raises(ValueError):  # noqa: PT011 -- the message names the problem
+            validate(LessonConfig(**change))  # type: ignore[arg-type]

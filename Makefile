@@ -27,7 +27,7 @@ lint: $(VENV)/.test
 test: lint
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-bench: $(VENV)/.runtime
+bench: $(VENV)/.test  # the benchmarks' baselines (python-socketio) are in the test extra
 	$(PY) -m load_tests $(ARGS)
 
 clean:

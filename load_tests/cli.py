@@ -9,7 +9,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from load_tests.board_cli import add_board_parser, board_config_from_args, board_draw
-from load_tests.config import SYSTEMS, FanoutConfig, validate
+from load_tests.capacity_cli import add_capacity_parser, capacity_config_from_args, chat_capacity
+from load_tests.config import (
+    SYSTEMS,
+    FanoutConfig,
+    check_socketio_installed,
+    systems_arg,
+    validate,
+)
 from load_tests.fanout import run_benchmark
 from load_tests.lesson_cli import add_lesson_parser, lesson, lesson_config_from_args
 from load_tests.report import build_report
@@ -18,15 +25,6 @@ from load_tests.scenario import config_from_args as config_from_args_of
 from load_tests.signal_cli import add_signal_parser, signal_config_from_args, signal_rtt
 from load_tests.stats import RateResult
 from load_tests.table import format_table
-
-
-def _systems(text: str) -> tuple[str, ...]:
-    names = tuple(part.strip() for part in text.split(",") if part.strip())
-    names = tuple("memory" if name == "classbridge" else name for name in names)
-    unknown = sorted(set(names) - set(SYSTEMS))
-    if unknown:
-        raise argparse.ArgumentTypeError(f"unknown systems {unknown}: choose from {SYSTEMS}")
-    return names
 
 
 def _fanout_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -64,17 +62,19 @@ def _fanout_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]
     p.add_argument("--server-pid", type=int, help="its process id, for CPU and memory")
     p.add_argument(
         "--systems",
-        type=_systems,
+        type=systems_arg,
         help="which systems run, in this order: memory (Classbridge, 1 process, memory://; or "
         "the server at --url), redis (Classbridge, --redis-workers workers over a redis-server "
-        "started on a free loopback port), ceiling (the bare broadcast baseline). "
+        "started on a free loopback port), socketio (python-socketio on uvicorn, 1 process), "
+        "socketio-redis (python-socketio, --redis-workers workers, AsyncRedisManager), ceiling "
+        "(the bare broadcast baseline); 'all' is all five. "
         "Default: memory,redis,ceiling; with --url: memory,ceiling",
     )
     p.add_argument(
         "--redis-workers",
         type=int,
         default=d.redis_workers,
-        help="worker processes of the redis system (classbridge serve --workers N)",
+        help="worker processes of the redis and socketio-redis systems",
     )
     ceiling_help = "add or drop the ceiling baseline from --systems (kept for older commands)"
     p.add_argument("--ceiling", action=argparse.BooleanOptionalAction, help=ceiling_help)
@@ -98,9 +98,9 @@ def config_from_args(args: argparse.Namespace) -> FanoutConfig:
     if not args.spawn and args.url is None:
         raise ValueError("--no-spawn needs --url")
     fields = FanoutConfig.__dataclass_fields__
-    return config_from_args_of(
-        FanoutConfig, fields, args, validate, systems=systems_from_args(args)
-    )
+    systems = systems_from_args(args)
+    check_socketio_installed(systems)
+    return config_from_args_of(FanoutConfig, fields, args, validate, systems=systems)
 
 
 async def _run(config: FanoutConfig) -> tuple[dict[str, list[RateResult]], float | None]:
@@ -133,11 +133,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         argv = ["chat-fanout", *argv]  # the first benchmark is the default one
     parser = argparse.ArgumentParser(
         prog="python -m load_tests",
-        description="Classbridge benchmarks on loopback: chat-fanout (the default), board-draw, "
-        "signal-rtt and lesson.",
+        description="Classbridge benchmarks on loopback: chat-fanout (the default), "
+        "chat-capacity, board-draw, signal-rtt and lesson.",
     )
     commands = parser.add_subparsers(dest="command", required=True)
     _fanout_parser(commands)
+    add_capacity_parser(commands)
     add_board_parser(commands)
     add_signal_parser(commands)
     add_lesson_parser(commands)
@@ -147,6 +148,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         board = board_config_from_args(args) if args.command == "board-draw" else None
         signals = signal_config_from_args(args) if args.command == "signal-rtt" else None
         lessons = lesson_config_from_args(args) if args.command == "lesson" else None
+        capacity = capacity_config_from_args(args) if args.command == "chat-capacity" else None
     except ValueError as error:
         parser.error(str(error))
     try:
@@ -156,6 +158,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return signal_rtt(signals, args.json, _command_line(argv))
         if lessons is not None:
             return lesson(lessons, args.json, args.chart, _command_line(argv))
+        if capacity is not None:
+            return chat_capacity(capacity, args.json, _command_line(argv))
         assert config is not None
         return chat_fanout(config, args.json, _command_line(argv))
     except (OSError, RuntimeError, TimeoutError, ExceptionGroup) as error:

@@ -93,12 +93,19 @@ class BenchClient(Connection):
         seq = message.get("seq")
         if type(seq) is not int:
             return
+        data = message.get("data")
+        if message.get("kind") != "chat.posted" or type(data) is not dict:
+            data = {}  # an event that is not a chat still moves last_seq on
+        self.on_chat(seq, data.get("text"), now)
+
+    def on_chat(self, seq: int, text: object, now: int) -> None:
+        """One event of seq ``seq`` (a chat when ``text`` is ours) arrived at ``now``; shared
+        by every wire the generator speaks, so that all systems are tallied alike."""
         in_order = seq > self.last_seq
         if in_order:
             self.last_seq = seq
-        data = message.get("data")
-        stamp = parse_stamp(data.get("text")) if type(data) is dict else None
-        if stamp is None or message.get("kind") != "chat.posted" or stamp[2] >= len(self.tallies):
+        stamp = parse_stamp(text)
+        if stamp is None or stamp[2] >= len(self.tallies):
             return
         due_ns, sent_ns, index, measured = stamp
         tally = self.tallies[index]

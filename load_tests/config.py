@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+import importlib.util
 import ipaddress
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -15,6 +17,11 @@ MAX_WORKERS = 8  # classbridge processes for the redis system; more only oversub
 # memory:// (or the server at --url), Classbridge on several workers over a spawned Redis, and
 # the bare broadcast baseline.
 SYSTEMS = ("memory", "redis", "ceiling")
+# The python-socketio baseline (load_tests/baselines/socketio_server.py): one process with
+# in-memory rooms, and --redis-workers workers over a spawned Redis (AsyncRedisManager).
+SOCKETIO_SYSTEMS = ("socketio", "socketio-redis")
+ALL_SYSTEMS = ("memory", "redis", "socketio", "socketio-redis", "ceiling")  # --systems all
+REDIS_SYSTEMS = ("redis", "socketio-redis")  # those that start a redis-server
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,8 +60,9 @@ class FanoutConfig:
         """An upper bound on the run's wall time; the run is cancelled past it."""
         per_rate = self.warmup + self.duration + self.drain_timeout + 2.0
         per_system = 30.0 + self.ramp + self.total_clients * 0.05 + per_rate * len(self.rates)
-        # The redis system also starts redis-server and waits until every worker answers.
-        return per_system * len(self.systems) + (40.0 if "redis" in self.systems else 0.0)
+        # A redis system also starts redis-server and waits until every worker answers.
+        redis_systems = sum(1 for name in self.systems if name in REDIS_SYSTEMS)
+        return per_system * len(self.systems) + 40.0 * redis_systems
 
 
 def validate(config: FanoutConfig) -> None:
@@ -72,7 +80,7 @@ def validate(config: FanoutConfig) -> None:
         (config.wire_format in ("msgpack", "json"), "format is msgpack or json"),
         (0 <= config.pad <= MAX_PAD, f"pad must be 0 .. {MAX_PAD}"),
         (bool(config.systems), "give at least one system"),
-        (set(config.systems) <= set(SYSTEMS), f"systems are {', '.join(SYSTEMS)}"),
+        (set(config.systems) <= set(ALL_SYSTEMS), f"systems are {', '.join(ALL_SYSTEMS)}"),
         (len(set(config.systems)) == len(config.systems), "name each system once"),
         (1 <= config.redis_workers <= MAX_WORKERS, f"redis workers must be 1 .. {MAX_WORKERS}"),
     ]
@@ -83,6 +91,35 @@ def validate(config: FanoutConfig) -> None:
         check_loopback(config.url)
         if not config.api_key:
             raise ValueError("--url needs --api-key (the server's operator API key)")
+
+
+def check_socketio_installed(systems: tuple[str, ...]) -> None:
+    """The socketio systems need python-socketio (a benchmark dependency: the test extra)."""
+    if set(systems) & set(SOCKETIO_SYSTEMS) and importlib.util.find_spec("socketio") is None:
+        raise ValueError(
+            "python-socketio is not installed: the socketio systems need it "
+            "(pip install -e '.[test]'), or leave them out of --systems"
+        )
+
+
+def parse_systems(text: str) -> tuple[str, ...]:
+    """``--systems``: names in the order they run ("classbridge" means memory, "all" all five)."""
+    if text.strip() == "all":
+        return ALL_SYSTEMS
+    names = tuple(part.strip() for part in text.split(",") if part.strip())
+    names = tuple("memory" if name == "classbridge" else name for name in names)
+    unknown = sorted(set(names) - set(ALL_SYSTEMS))
+    if unknown:
+        raise ValueError(f"unknown systems {unknown}: choose from {ALL_SYSTEMS} or all")
+    return names
+
+
+def systems_arg(text: str) -> tuple[str, ...]:
+    """``parse_systems`` for argparse, which shows an ArgumentTypeError's own message."""
+    try:
+        return parse_systems(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def check_loopback(url: str) -> None:

@@ -25,7 +25,14 @@ from load_tests.redis_server import spawn_redis
 from load_tests.redis_stats import RedisProbe, step_figures
 from load_tests.scenario import run_systems
 from load_tests.schedule import interleave, offer_load
-from load_tests.servers import WORKERS_TIMEOUT, Target, spawn_ceiling, spawn_classbridge
+from load_tests.servers import (
+    WORKERS_TIMEOUT,
+    Target,
+    spawn_ceiling,
+    spawn_classbridge,
+    spawn_socketio,
+)
+from load_tests.sio_client import SocketIOClient
 from load_tests.spread import wait_for_workers
 from load_tests.stats import RateResult, SystemFacts, rate_result
 from load_tests.tally import PhaseTally, Window, check_deliveries
@@ -48,15 +55,21 @@ async def run_benchmark(
     return await run_systems(
         config.systems,
         config.time_budget(),
-        lambda system: _system(system, config),
+        lambda system: system_under_test(system, config),
         lambda target: run_system(target, config, progress),
     )
 
 
 @contextlib.asynccontextmanager
-async def _system(system: str, config: FanoutConfig) -> AsyncIterator[Target]:
+async def system_under_test(system: str, config: FanoutConfig) -> AsyncIterator[Target]:
     if system == "ceiling":
         async with spawn_ceiling() as target:
+            yield target
+    elif system == "socketio":
+        async with spawn_socketio() as target:
+            yield target
+    elif system == "socketio-redis":
+        async with spawn_redis() as redis, spawn_socketio(config.redis_workers, redis) as target:
             yield target
     elif system == "redis":
         # Exit order: the workers stop before their Redis does.
@@ -79,21 +92,33 @@ async def _classbridge(config: FanoutConfig) -> AsyncIterator[Target]:
 
 
 async def run_system(target: Target, config: FanoutConfig, progress: Progress) -> list[RateResult]:
+    async with joined(target, config, progress) as (clients, tallies, probe):
+        return [
+            await run_rate(target, clients, tallies, index, config, progress, probe)
+            for index in range(len(config.rates))
+        ]
+
+
+@contextlib.asynccontextmanager
+async def joined(
+    target: Target, config: FanoutConfig, progress: Progress
+) -> AsyncIterator[tuple[Clients, list[PhaseTally], RedisProbe | None]]:
+    """Every client joined (over the ramp), their shared tallies and the Redis probe; closed
+    on the way out."""
     progress.note(f"{target.name}: {config.sessions} sessions x {config.clients} clients joining")
     tokens = await provision(target, config.sessions, config.clients)
     tallies: list[PhaseTally] = []
     codec = Codec(config.wire_format)
+    # The same tallies and stamps for every system; only the wire differs.
+    kind = SocketIOClient if target.wire == "socketio" else BenchClient
     clients = [
-        [BenchClient(s, codec, tallies, config.pad) for _ in range(config.clients)]
+        [kind(s, codec, tallies, config.pad) for _ in range(config.clients)]
         for s in range(config.sessions)
     ]
     probe = RedisProbe(target.redis) if target.redis is not None else None
     try:
         await join_all(target.ws_url, clients, tokens, config.ramp)
-        return [
-            await run_rate(target, clients, tallies, index, config, progress, probe)
-            for index in range(len(config.rates))
-        ]
+        yield clients, tallies, probe
     finally:
         await asyncio.gather(*(c.close() for row in clients for c in row))
         if probe is not None:

@@ -59,7 +59,7 @@ def config_from_args(
     values = {name: getattr(args, name) for name in names if hasattr(args, name)}
     config = kind(**values, **fixed, progress=not args.quiet)
     validate(config)
-    if "redis" in config.systems:  # type: ignore[attr-defined]
+    if {"redis", "socketio-redis"} & set(config.systems):  # type: ignore[attr-defined]
         try:
             redis_executable()  # fail now, not after the first system has run
         except RuntimeError as error:

@@ -58,6 +58,7 @@ class Target:
     redis: RedisInstance | None = None  # the Redis it uses, when the benchmark started one
     healthz: dict[str, int] = field(default_factory=dict)  # worker id -> probes it answered
     broker: str | None = None  # for the report; None when not started here
+    wire: str = "classbridge"  # what the generator speaks to it: or "socketio"
 
     @property
     def ws_url(self) -> str:
@@ -108,11 +109,19 @@ def child_env(**extra: str) -> dict[str, str]:
 
 
 def classbridge_env(raised: bool = True) -> dict[str, str]:
+    # Every simulated client connects from 127.0.0.1: the per-address limit on new connections
+    # (against floods from one host) would refuse a class's worth of them, whatever the run.
+    one_host = {
+        "CLASSBRIDGE_CONNECTIONS_PER_IP_PER_MINUTE": UNLIMITED,
+        "CLASSBRIDGE_CONNECTIONS_PER_IP_BURST": UNLIMITED,
+    }
     if not raised:
-        return child_env()
+        return child_env(**one_host)
     # Bursts to match the raised rates (`serve` has options for them too; the environment
     # is what older commands used, and Settings reads every limit from it).
-    return child_env(CLASSBRIDGE_CHAT_BURST=UNLIMITED, CLASSBRIDGE_MESSAGES_BURST=UNLIMITED)
+    return child_env(
+        CLASSBRIDGE_CHAT_BURST=UNLIMITED, CLASSBRIDGE_MESSAGES_BURST=UNLIMITED, **one_host
+    )
 
 
 @contextlib.asynccontextmanager
@@ -142,6 +151,28 @@ async def spawn_ceiling() -> AsyncIterator[Target]:
     command = [sys.executable, "-m", "load_tests.baselines.ceiling", "--port", str(port)]
     async with _spawned("ceiling", command, child_env(), port) as pid:
         yield Target("ceiling", f"http://127.0.0.1:{port}", pid)
+
+
+@contextlib.asynccontextmanager
+async def spawn_socketio(
+    workers: int = 1, redis: RedisInstance | None = None
+) -> AsyncIterator[Target]:
+    """load_tests/baselines/socketio_server.py: one process with in-memory rooms, or
+    ``workers`` uvicorn workers sharing ``redis`` through python-socketio's AsyncRedisManager."""
+    port = free_port()
+    module = "load_tests.baselines.socketio_server"
+    command = [sys.executable, "-m", module, "--port", str(port)]
+    if redis is not None:
+        command += ["--workers", str(workers), "--redis", redis.url]
+    name = "socketio" if redis is None else f"sio-redis-{workers}w"
+    async with _spawned(name, command, child_env(), port) as pid:
+        base_url = f"http://127.0.0.1:{port}"
+        seen = await wait_for_workers(base_url, workers if redis else 1, WORKERS_TIMEOUT)
+        described = "in-memory" if redis is None else f"{redis.url} (redis {redis.version})"
+        worker_count = workers if redis else 1
+        yield Target(
+            name, base_url, pid, None, worker_count, redis, dict(seen), described, "socketio"
+        )
 
 
 @contextlib.asynccontextmanager

@@ -27,10 +27,9 @@ OnMessage = Callable[[bytes | str], None]
 
 
 class LeanSocket(asyncio.Protocol):
-    def __init__(self, url: str, subprotocol: str, on_message: OnMessage) -> None:
-        self.protocol = ClientProtocol(
-            parse_uri(url), subprotocols=[Subprotocol(subprotocol)], max_size=MAX_MESSAGE
-        )
+    def __init__(self, url: str, subprotocol: str | None, on_message: OnMessage) -> None:
+        offered = [Subprotocol(subprotocol)] if subprotocol else None  # socket.io asks for none
+        self.protocol = ClientProtocol(parse_uri(url), subprotocols=offered, max_size=MAX_MESSAGE)
         self.on_message = on_message
         loop = asyncio.get_running_loop()
         self.opened: asyncio.Future[None] = loop.create_future()
@@ -44,7 +43,7 @@ class LeanSocket(asyncio.Protocol):
 
     @classmethod
     async def connect(
-        cls, url: str, subprotocol: str, on_message: OnMessage, timeout: float
+        cls, url: str, subprotocol: str | None, on_message: OnMessage, timeout: float
     ) -> LeanSocket:
         uri = parse_uri(url)
         loop = asyncio.get_running_loop()
@@ -81,6 +80,11 @@ class LeanSocket(asyncio.Protocol):
             self.protocol.send_binary(message)
         self._flush()
         return True
+
+    def abort(self) -> None:
+        """Drop the TCP connection at once (no closing handshake)."""
+        if self._transport is not None:
+            self._transport.abort()
 
     async def close(self) -> None:
         """Closing handshake, bounded; the TCP connection is dropped if it takes too long."""

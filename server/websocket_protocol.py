@@ -13,16 +13,25 @@ full):
   connection stayed open, and uvicorn's shutdown waited for it forever. A connection that has
   not got its buffer out ``close_timeout`` seconds after its close (or the server's shutdown),
   or that missed its keepalive pong, is aborted instead.
+
+And two about what clients cause, logged as what they are rather than as server errors: a
+text frame that is not UTF-8 still ends the connection with 1007, but is an info line, not an
+error with a traceback; and an upgrade refused with an HTTP answer (403, 429) is a finished
+handshake, not "returned without completing handshake".
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from uvicorn._types import ASGISendEvent
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
 CLOSE_TIMEOUT = 10.0  # what uvicorn gives a closing handshake
+INVALID_UTF8 = 1007  # RFC 6455: a text frame's payload is not UTF-8
+
+log = logging.getLogger(__name__)
 
 
 class ClassbridgeWebSocketProtocol(WebSocketsSansIOProtocol):
@@ -35,9 +44,36 @@ class ClassbridgeWebSocketProtocol(WebSocketsSansIOProtocol):
         if closing:
             self.writable.set()
         await super().send(message)
+        if message["type"] == "websocket.http.response.body" and not message.get("more_body"):
+            # An upgrade refused with an HTTP answer (server/access.py) is a finished handshake;
+            # uvicorn does not count it as one and would log an error for every refusal.
+            self.handshake_complete = True
         if closing and self.close_timer is not None:
             self.close_timer.cancel()
             self.close_timer = self.loop.call_later(self.close_timeout, self._give_up)
+
+    def send_receive_event_to_app(self) -> None:
+        # uvicorn logs a text frame that is not UTF-8 as an error, with a traceback: any client
+        # could fill the error log (and page whoever watches it) at will. It is the client's
+        # fault, so it is an info line here; the connection still ends with 1007.
+        if self.curr_msg_data_type != "text" or self.close_sent:
+            super().send_receive_event_to_app()
+            return
+        data = self.frames[0] if len(self.frames) == 1 else b"".join(self.frames)
+        try:
+            text = data.decode()
+        except UnicodeDecodeError:
+            self.frames = []
+            log.info("closing a connection that sent a text frame that is not UTF-8 (1007)")
+            self.conn.send_close(INVALID_UTF8)
+            self.handle_parser_exception()
+            return
+        # What uvicorn does with a valid text frame (decoding it once more would cost as much).
+        self.frames = []
+        self.queue.put_nowait({"type": "websocket.receive", "text": text})
+        if not self.read_paused:
+            self.read_paused = True
+            self.transport.pause_reading()
 
     def shutdown(self) -> None:
         super().shutdown()

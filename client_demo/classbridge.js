@@ -73,6 +73,10 @@ export const CLIENT_BUG_CLOSE_CODES = Object.freeze({
   4013: "too_many_connections", // another tab must close first: the page decides when to retry
 });
 
+// Close code of a server that is restarting or draining: reconnect at once and resume.
+export const RESTART_CLOSE_CODE = 1012;
+const RESTART_JITTER_MS = 250;
+
 const DEFAULTS = {
   url: null, // ws(s)://host/ws; by default the page's own server
   session: null, // the session id this token must belong to (a join with another fails: 4012)
@@ -275,7 +279,11 @@ export class Classbridge {
     // Exponential backoff with "equal jitter": half of the step, plus a random part of the rest,
     // so that a whole class dropped by the same outage does not come back in one burst.
     const step = Math.min(maxMs, initialMs * 2 ** Math.min(this._attempt - 1, 16));
-    const delayMs = Math.max(this._retryFloorMs, Math.round(step / 2 + Math.random() * step / 2));
+    let delayMs = Math.max(this._retryFloorMs, Math.round(step / 2 + Math.random() * step / 2));
+    // 1012 "draining" (section 17): this server is stopping and the others are ready, so the
+    // first try goes at once (a little jitter spreads a whole class). Refused again? The
+    // usual backoff follows.
+    if (code === RESTART_CLOSE_CODE && this._attempt === 1) delayMs = Math.round(Math.random() * RESTART_JITTER_MS);
     this._retryFloorMs = 0;
     this._retryTimer = setTimeout(() => this._open(), delayMs);
     this._setState("reconnecting", { attempt: this._attempt, delayMs, code, reason });

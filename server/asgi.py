@@ -12,4 +12,4 @@ from server.settings import settings_from_env
 
 def app_from_env() -> Starlette:
     install_redaction()  # in this process too: access logs are written by each worker
-    return create_app(settings_from_env())
+    return create_app(settings_from_env(), drain_on_signal=True)  # SIGTERM drains first

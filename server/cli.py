@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import logging.config
 import socket
 import sys
 from collections.abc import Sequence
@@ -13,6 +14,7 @@ from typing import Any
 import uvicorn
 
 from server.app import create_app
+from server.logs import logging_config
 from server.media import simulate
 from server.redaction import install_redaction
 from server.settings import Settings, settings_from_env, split_list
@@ -31,6 +33,17 @@ def _serve_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser])
     serve.add_argument(
         "--log-level", dest="log_level", help="debug, info, warning, error, critical"
     )
+    serve.add_argument(
+        "--log-format",
+        dest="log_format",
+        choices=("text", "json"),
+        help="log records as text lines (default) or one JSON object per line",
+    )
+    serve.add_argument(
+        "--metrics-token",
+        dest="metrics_token",
+        help="bearer token for GET /metrics (without one, only this host may read it)",
+    )
     serve.add_argument("--public-url", dest="public_url", help="base URL printed in links")
     serve.add_argument(
         "--recordings-dir",
@@ -38,6 +51,8 @@ def _serve_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser])
         help="folder the relay writes recordings to (recording is off when not set)",
     )
     _ice_options(serve)
+    _access_options(serve)
+    _lifecycle_options(serve)
     demo = serve.add_mutually_exclusive_group()
     demo.add_argument("--demo", dest="demo", action="store_true", default=None)
     demo.add_argument("--no-demo", dest="demo", action="store_false")
@@ -67,6 +82,51 @@ def _serve_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser])
     limits.add_argument("--snapshot-every", dest="snapshot_every", type=int)
     limits.add_argument("--presence-grace", dest="presence_grace", type=float)
     limits.add_argument("--join-timeout", dest="join_timeout", type=float)
+
+
+def _access_options(serve: argparse.ArgumentParser) -> None:
+    access = serve.add_argument_group("browsers and proxies (see docs/security.md)")
+    access.add_argument(
+        "--allowed-origins",
+        dest="allowed_origins",
+        action="extend",
+        type=split_list,
+        metavar="ORIGINS",
+        help="pages (scheme://host[:port]) that may connect besides the server's own; '*': any",
+    )
+    access.add_argument(
+        "--proxy-headers",
+        dest="proxy_headers",
+        action="store_true",
+        default=None,
+        help="take the client address from X-Forwarded-For sent by a trusted proxy",
+    )
+    access.add_argument(
+        "--forwarded-allow-ips",
+        dest="forwarded_allow_ips",
+        action="extend",
+        type=split_list,
+        metavar="IPS",
+        help="proxy addresses trusted with --proxy-headers (default 127.0.0.1)",
+    )
+    access.add_argument(
+        "--connections-per-ip-per-minute", dest="connections_per_ip_per_minute", type=float
+    )
+    access.add_argument("--connections-per-ip-burst", dest="connections_per_ip_burst", type=int)
+
+
+def _lifecycle_options(serve: argparse.ArgumentParser) -> None:
+    group = serve.add_argument_group("stopping and webhooks (see docs/operations.md)")
+    group.add_argument(
+        "--drain-timeout",
+        dest="drain_timeout",
+        type=float,
+        help="seconds SIGTERM may spend moving clients to other workers (default 10)",
+    )
+    group.add_argument("--webhook-url", dest="webhook_url", help="where notices are POSTed")
+    group.add_argument(
+        "--webhook-secret", dest="webhook_secret", help="signs the notices (HMAC-SHA256)"
+    )
 
 
 def _ice_options(serve: argparse.ArgumentParser) -> None:
@@ -104,6 +164,7 @@ def listen(host: str, port: int) -> socket.socket:
 
 def uvicorn_options(settings: Settings) -> dict[str, Any]:
     """The uvicorn settings every worker shares."""
+    json_logs = settings.log_format == "json"
     return {
         "host": settings.host,
         "port": settings.port,
@@ -111,12 +172,19 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         "ws_max_size": settings.limits.max_frame_bytes,
         "ws": ClassbridgeWebSocketProtocol,
         "ws_per_message_deflate": settings.permessage_deflate,
-        "proxy_headers": False,
+        # Off unless asked: a forwarded address is believed only from the proxies listed, so
+        # nobody else can pick the address the per-address limits charge.
+        "proxy_headers": settings.proxy_headers,
+        "forwarded_allow_ips": list(settings.forwarded_allow_ips),
         "lifespan": "on",
+        # JSON: uvicorn applies our config (root and its own loggers) in every worker too.
+        **({"log_config": logging_config("json", settings.log_level)} if json_logs else {}),
     }
 
 
 def serve(settings: Settings, sock: socket.socket) -> None:
+    if settings.log_format == "json":
+        logging.config.dictConfig(logging_config("json", settings.log_level))
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -134,7 +202,9 @@ def serve(settings: Settings, sock: socket.socket) -> None:
     def announce(text: str) -> None:
         print(text, flush=True)
 
-    config = uvicorn.Config(create_app(settings, announce=announce), **uvicorn_options(settings))
+    config = uvicorn.Config(
+        create_app(settings, announce=announce, drain_on_signal=True), **uvicorn_options(settings)
+    )
     install_redaction()  # after uvicorn's Config has set up its loggers
     uvicorn.Server(config).run(sockets=[sock])
 

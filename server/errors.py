@@ -191,3 +191,18 @@ class WaitingInLobby(ClassbridgeError):
 
     code = "in_lobby"
     http_status = 409
+
+
+class OriginNotAllowed(ClassbridgeError):
+    """A browser page of an origin not in ``allowed_origins`` asked for a WebSocket."""
+
+    code = "origin_not_allowed"
+    http_status = 403
+
+
+class Draining(ClassbridgeError):
+    """This worker is shutting down: new joins and new sessions go to another worker."""
+
+    code = "draining"
+    http_status = 503
+    close_code = 1012  # "service restart": reconnect (at once, elsewhere) and resume

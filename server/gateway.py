@@ -10,10 +10,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from server import logs, metrics
 from server.auth import Grant, TokenService
 from server.budgets import ConnectionBudgets
 from server.errors import (
@@ -60,6 +62,7 @@ class Gateway:
         self.hub = hub
         self.tokens = tokens
         self.limits = limits
+        self.live: set[ClientSession] = set()  # open connections, for the drain (server/drain.py)
 
     async def handle(self, websocket: WebSocket) -> None:
         offered = list(websocket.scope.get("subprotocols", []))
@@ -67,9 +70,20 @@ class Gateway:
         if wire_format is None:
             await websocket.accept()
             await websocket.close(CloseCode.UNSUPPORTED_SUBPROTOCOL, "unsupported_subprotocol")
+            metrics.count_close(CloseCode.UNSUPPORTED_SUBPROTOCOL)
             return
         await websocket.accept(subprotocol=wire_format.value if offered else None)
-        await ClientSession(self, websocket, wire_format).run()
+        session = ClientSession(self, websocket, wire_format)
+        self.live.add(session)
+        try:
+            await session.run()
+        finally:
+            self.live.discard(session)
+
+    def close_all(self, code: int, reason: str) -> None:
+        """End every open connection with ``code`` once what is queued for it is sent."""
+        for session in list(self.live):
+            session.connection.close(code, reason)
 
 
 class ClientSession:
@@ -97,11 +111,15 @@ class ClientSession:
 
     async def run(self) -> None:
         self._task = asyncio.current_task()
+        logs.bind(connection=self.connection.id)  # on every record this task logs (logs.py)
         self._writer = asyncio.create_task(self._write_loop())
         outcome: Outcome = None
+        metrics.CONNECTIONS.inc()
         try:
             outcome = await self._serve_until_done()
         finally:
+            metrics.CONNECTIONS.dec()
+            metrics.count_close(None if outcome is None else outcome[0])
             # Also on the way out of a cancellation: the writer must not outlive the connection.
             self._task = None  # from here on an overflow has nothing left to interrupt
             self.cursor.close()
@@ -123,6 +141,7 @@ class ClientSession:
             if closing is not None:
                 return closing
             log.warning("closing slow consumer (%s)", self._who())
+            metrics.SLOW_CONSUMERS.inc()
             return CloseCode.SLOW_CONSUMER, "slow_consumer"
 
     async def _close(self, outcome: Outcome) -> None:
@@ -199,6 +218,7 @@ class ClientSession:
 
     async def _join(self, frame: Frame) -> Outcome:
         request_id: str | int | None = None
+        started = time.perf_counter()
         try:
             data = decode_frame(frame, self.wire_format)
             request_id = _peek_request_id(data)
@@ -206,6 +226,7 @@ class ClientSession:
             if not isinstance(message, Join):
                 raise InvalidMessage("the first message must be a join", detail="type")
             grant = self._grant = self.gateway.tokens.verify(message.token)
+            logs.bind(session=grant.session_id, participant=grant.actor.participant_id)
             if message.session is not None and message.session != grant.session_id:
                 raise WrongSession("the token is for another session")
             await self.hub.attach(
@@ -214,13 +235,17 @@ class ClientSession:
         except ClassbridgeError as error:
             self._reply_error(error, request_id)
             log.info("join refused: %s (%s)", error.code, self._who())
+            metrics.JOIN_REFUSED.observe(time.perf_counter() - started)
             return error.close_code or CloseCode.JOIN_REQUIRED, error.code
-        except Exception:
+        except Exception as error:
             # Not the client's fault (the broker failed, say): tell it so, and let it retry.
             log.exception("join failed (%s)", self._who())
+            metrics.note_failure(error)
+            metrics.JOIN_FAILED.observe(time.perf_counter() - started)
             self._reply_error(ClassbridgeError("internal error"), request_id)
             return CloseCode.INTERNAL_ERROR, "internal_error"
         self.joined = True
+        metrics.JOIN_OK.observe(time.perf_counter() - started)
         return None
 
     async def _handle(self, frame: Frame) -> Outcome:
@@ -244,8 +269,9 @@ class ClientSession:
             return await self._route(message)
         except ClassbridgeError as error:
             self._reply_error(error, request_id)
-        except Exception:
+        except Exception as error:
             log.exception("command failed (%s)", self._who())
+            metrics.note_failure(error)
             self._reply_error(ClassbridgeError("internal error"), request_id)
         return None
 
@@ -293,6 +319,7 @@ class ClientSession:
             await self.hub.peers.publish_cursor(self.connection, position)
 
     def _reply_error(self, error: ClassbridgeError, request_id: str | int | None) -> None:
+        metrics.count_error_reply(error.code)
         retry = getattr(error, "retry_after", None)
         reply = ErrorReply(
             code=error.code,

@@ -25,6 +25,17 @@ class RedactTokens(logging.Filter):
         return True
 
 
+class DropWireDumps(logging.Filter):
+    """At the debug level the WebSocket library logs each frame and handshake header
+    (``< TEXT '{"type": "join", "token": ...'``): tokens, cookies, and what children write.
+    None of it is worth that: those records are dropped."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        dump = isinstance(record.msg, str) and record.msg[:2] in ("< ", "> ", "= ")
+        return not (record.levelno <= logging.DEBUG and dump)
+
+
 def install_redaction() -> None:
     for name in ("uvicorn.access", "uvicorn.error"):
         logging.getLogger(name).addFilter(RedactTokens())
+    logging.getLogger("uvicorn.error").addFilter(DropWireDumps())

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from server.auth import MIN_SECRET_BYTES
+from server.origins import check_allowed_origin
 from server.rooms.reducer import DELETED_MEMORY
 from server.signaling.ice import (
     DEFAULT_TURN_TTL,
@@ -55,6 +56,9 @@ class Limits:
     connections_per_participant: int = 5
     self_joins_per_minute: float = 20.0
     self_joins_burst: int = 10
+    # New WebSocket connections per client address (a school's NAT puts classes behind one).
+    connections_per_ip_per_minute: float = 120.0
+    connections_per_ip_burst: int = 60
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +83,27 @@ class Settings:
     turn_ttl: int = DEFAULT_TURN_TTL
     # Where the relay writes recordings (one folder per session); None: recording is off.
     recordings_dir: str | None = None
+    # Log records as text lines (default) or one JSON object per line (server/logs.py).
+    log_format: str = "text"
+    # Bearer token for GET /metrics; None: served to clients on this host only
+    # (server/metrics_http.py). A secret: kept out of repr, so of logs.
+    metrics_token: str | None = field(default=None, repr=False)
+    # Browser pages that may open a WebSocket or call the API (server/origins.py); empty: the
+    # server's own pages only; "*": any page.
+    allowed_origins: tuple[str, ...] = ()
+    # Behind a reverse proxy: take the client address from X-Forwarded-For / X-Forwarded-Proto,
+    # but only from these proxy addresses (uvicorn's --proxy-headers --forwarded-allow-ips).
+    proxy_headers: bool = False
+    forwarded_allow_ips: tuple[str, ...] = ("127.0.0.1",)
+    # Seconds a SIGTERM'd worker may spend handing its clients to the others (server/drain.py).
+    drain_timeout: float = 10.0
+    # Where session and participant notices are POSTed (server/webhooks); None: none are sent.
+    # The secret signs them (HMAC-SHA256), so it is kept out of repr, so of logs.
+    webhook_url: str | None = None
+    webhook_secret: str | None = field(default=None, repr=False)
+    webhook_queue: int = 1000  # notices waiting to be sent; beyond that the oldest is dropped
+    webhook_attempts: int = 6  # tries per notice, with exponential backoff between them
+    webhook_timeout: float = 5.0  # seconds one try may take
     limits: Limits = field(default_factory=Limits)
 
     @property
@@ -166,6 +191,7 @@ def settings_from_env(env: Mapping[str, str] | None = None, **overrides: Any) ->
 
 MAX_HISTORY_SIZE = DELETED_MEMORY
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+LOG_FORMATS = ("text", "json")
 # memory:// for one process, redis:// for many workers and hosts, redis+cluster:// for the same
 # on a Redis Cluster (a scheme of its own: it names several seed nodes, see
 # server/broker/redis_cluster.py); anything else is refused up front with a clear message
@@ -188,7 +214,7 @@ def validate(settings: Settings) -> None:
         "joins_per_minute",
     )
     intervals = ("repair_interval", "worker_heartbeat")
-    for name in (*positive, "self_joins_per_minute", *intervals):
+    for name in (*positive, "self_joins_per_minute", "connections_per_ip_per_minute", *intervals):
         if getattr(limits, name) <= 0:
             raise ValueError(f"{name} must be more than 0")  # a rate of 0 divides by zero
     bursts = (
@@ -199,6 +225,7 @@ def validate(settings: Settings) -> None:
         "board_ops_burst",
         "joins_burst",
         "self_joins_burst",
+        "connections_per_ip_burst",
     )
     for name in (*bursts, "connections_per_participant"):
         if getattr(limits, name) < 1:
@@ -214,6 +241,10 @@ def validate(settings: Settings) -> None:
         raise ValueError("several workers need a shared broker: use --broker redis://...")
     if settings.log_level.lower() not in LOG_LEVELS:
         raise ValueError(f"log_level must be one of {', '.join(LOG_LEVELS)}")
+    if settings.log_format not in LOG_FORMATS:
+        raise ValueError(f"log_format must be one of {', '.join(LOG_FORMATS)}")
+    if settings.metrics_token is not None and len(settings.metrics_token.encode()) < 16:
+        raise ValueError("metrics_token must be at least 16 bytes long")
     if scheme not in BROKER_SCHEMES:
         raise ValueError(
             f"broker URL '{settings.broker_url}' is not supported (use {', '.join(BROKER_SCHEMES)})"
@@ -235,8 +266,30 @@ def validate(settings: Settings) -> None:
     if limits.send_queue_bytes < limits.max_frame_bytes:
         raise ValueError("send_queue_bytes must be at least max_frame_bytes")
     _validate_ice(settings)
+    for origin in settings.allowed_origins:
+        check_allowed_origin(origin)
     if settings.recordings_dir is not None and not settings.recordings_dir.strip():
         raise ValueError("recordings_dir must name a folder")
+    if settings.drain_timeout < 0:
+        raise ValueError("drain_timeout must not be negative")
+    _validate_webhooks(settings)
+
+
+def _validate_webhooks(settings: Settings) -> None:
+    url = settings.webhook_url
+    if url is None:
+        if settings.webhook_secret:
+            raise ValueError("webhook_secret is set but webhook_url is not")
+        return
+    if not url.startswith(("http://", "https://")) or url.endswith("://"):
+        raise ValueError("webhook_url must be an http:// or https:// URL")
+    if not settings.webhook_secret or len(settings.webhook_secret.encode()) < 16:
+        # Unsigned notices could be forged by anyone who can reach the receiver.
+        raise ValueError("webhook_url needs webhook_secret (at least 16 bytes)")
+    if settings.webhook_queue < 1 or settings.webhook_attempts < 1:
+        raise ValueError("webhook_queue and webhook_attempts must be at least 1")
+    if settings.webhook_timeout <= 0:
+        raise ValueError("webhook_timeout must be more than 0")
 
 
 def _validate_ice(settings: Settings) -> None:

@@ -12,7 +12,9 @@ import asyncio
 import logging
 import os
 import secrets
+import shutil
 import socket
+import tempfile
 from dataclasses import fields, replace
 from typing import Any
 
@@ -21,6 +23,7 @@ from uvicorn.supervisors import Multiprocess
 
 from server.app import build_services
 from server.demo import create_demo, describe_demo
+from server.metrics_http import MULTIPROC_ENV
 from server.redaction import install_redaction
 from server.settings import Limits, Settings
 
@@ -67,4 +70,12 @@ def serve_workers(settings: Settings, sock: socket.socket, options: dict[str, An
     config = uvicorn.Config("server.asgi:app_from_env", factory=True, **options)
     config.workers = settings.workers
     install_redaction()
-    Multiprocess(config, sockets=[sock]).run()
+    # Each worker writes its metrics to files here, so a scrape of any worker reports the
+    # whole server (server/metrics_http.py). Set before the workers start: prometheus_client
+    # picks its storage at import. Fresh for every run, and removed at exit.
+    metrics_dir = tempfile.mkdtemp(prefix="classbridge-metrics-")
+    os.environ[MULTIPROC_ENV] = metrics_dir
+    try:
+        Multiprocess(config, sockets=[sock]).run()
+    finally:
+        shutil.rmtree(metrics_dir, ignore_errors=True)

@@ -94,6 +94,9 @@ async def start_server(broker: Broker | None = None, **overrides: Any) -> LiveSe
     a server without an operator API key.
     """
     options: dict[str, Any] = {"api_key": API_KEY, "secret": SECRET, "demo": False}
+    # Every test client connects from 127.0.0.1, and a module's shared server sees hundreds of
+    # connections: the per-address limit would refuse them. Its own tests set it (test_access).
+    options.update(connections_per_ip_per_minute=1e6, connections_per_ip_burst=100_000)
     options.update(overrides)
     settings = settings_from_env({}, **options)
     if options["api_key"] is None:
@@ -108,6 +111,8 @@ async def start_server(broker: Broker | None = None, **overrides: Any) -> LiveSe
         ws=ClassbridgeWebSocketProtocol,
         ws_per_message_deflate=False,
         lifespan="on",
+        proxy_headers=settings.proxy_headers,
+        forwarded_allow_ips=list(settings.forwarded_allow_ips),
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))

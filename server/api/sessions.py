@@ -12,7 +12,7 @@ from server.api.credentials import caller, operator
 from server.api.responses import json_body
 from server.api.tokens import issue_token
 from server.directory import SessionRecord, SessionSpec, create_session, load_record
-from server.errors import ApiDisabled, InvalidMessage, SessionNotFound
+from server.errors import ApiDisabled, Draining, InvalidMessage, SessionNotFound
 from server.ids import format_join_code, participant_id
 from server.protocol.fields import optional
 from server.rooms.actor import Actor
@@ -65,6 +65,8 @@ async def create(request: Request) -> JSONResponse:
     if services.settings.api_key is None:
         raise ApiDisabled("no operator API key is configured (set CLASSBRIDGE_API_KEY)")
     operator(request, services)
+    if services.draining:  # this worker is stopping: the load balancer retries another one
+        raise Draining("this server is shutting down; try again")
     body = await json_body(request)
     spec = parse_spec(body)
     given = body.get("host_name")  # null means absent, as for every optional field

@@ -35,6 +35,7 @@ from redis.crc import key_slot
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError, ResponseError
 
+from server import metrics
 from server.broker.base import EventListener, VolatileListener
 from server.broker.redis_scripts import decode_delivery
 
@@ -214,8 +215,10 @@ class SessionChannels:
             try:
                 if not self._live:
                     await self._resubscribe()
+                    metrics.REDIS_RECONNECTS.inc()  # only after a loss: start() connects first
                 await self._pump()
             except (RedisError, OSError) as error:
+                metrics.REDIS_PUBSUB_ERRORS.inc()
                 self._live = False
                 await self._conn.disconnect(nowait=True)
                 log.warning("pub/sub connection lost (%s); retrying in %.1fs", error, self._backoff)

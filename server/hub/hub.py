@@ -17,8 +17,9 @@ from typing import Any
 
 import msgpack
 
+from server import metrics
 from server.broker.base import Broker, HistoryGone, LogPosition, StoredSnapshot
-from server.errors import ClassbridgeError, SessionNotFound
+from server.errors import ClassbridgeError, Draining, SessionNotFound
 from server.hub.connection import Connection
 from server.hub.enforcement import enforce
 from server.hub.lobby import LobbyKeeper
@@ -42,6 +43,7 @@ from server.rooms.presence import joined_event
 from server.rooms.state import SessionState, dump_state, load_state
 from server.settings import Limits
 from server.signaling.ice import IceConfig, welcome_ice
+from server.webhooks import Notices
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +79,8 @@ class SessionHub:
         self.recording = RecordingKeeper(self)
         self.recovery = Recovery(self)
         self.lobby = LobbyKeeper(self)
+        self.notices = Notices()  # the operator's webhook (server/webhooks); off by default
+        self.draining = False  # set by server/drain.py: new joins are refused (close 1012)
 
     def now_ms(self) -> int:
         return int(self._clock() * 1000)
@@ -120,12 +124,13 @@ class SessionHub:
         replica.on_gap = self._schedule_repair
         replica.on_foreign_epoch = self.recovery.schedule
         replica.on_relay_signal = self.media_relay.receive
-        replica.on_event = enforce
+        replica.on_event = self.notices.watching(enforce)
         replica.subscription = await self.broker.subscribe(
             session_id, replica.receive, replica.receive_volatile
         )
         await self._catch_up(session_id, replica)
         self._replicas[session_id] = replica
+        metrics.SESSIONS.inc()
         if self._watcher is None:
             self._watcher = asyncio.ensure_future(
                 watch_replicas(self._replicas, self.recovery.check, self.limits)
@@ -166,6 +171,7 @@ class SessionHub:
     def _maybe_unload(self, replica: SessionReplica) -> None:
         if replica.unused and self._replicas.get(replica.session_id) is replica:
             del self._replicas[replica.session_id]
+            metrics.SESSIONS.dec()
             self._spawn(self._unload(replica))
 
     async def _unload(self, replica: SessionReplica) -> None:
@@ -188,6 +194,8 @@ class SessionHub:
         A join that fails half-way (the broker fails, or the connection is closed meanwhile)
         detaches again: presence must never keep a connection that is gone.
         """
+        if self.draining:  # this worker is stopping: the client joins another one
+            raise Draining("this server is shutting down; reconnect")
         async with self.pinned(session_id) as replica:
             check_identity(replica.state, actor)
             check_may_join(replica.state, actor)  # ended, barred, or locked to newcomers
@@ -208,6 +216,8 @@ class SessionHub:
         resume: ResumePoint | None,
         request_id: str | int | None,
     ) -> None:
+        if resume is not None:  # never answer a resume from a history already lost
+            await self.recovery.follow(replica)
         async with replica.presence_lock:
             now = asyncio.get_running_loop().time()
             # The cap counts this participant's connections on every worker, not just here.
@@ -292,15 +302,18 @@ class SessionHub:
             return await self._append(replica, event)
 
     async def _append(self, replica: SessionReplica, event: Event) -> int:
+        started = time.perf_counter()
         position = await self.broker.append(replica.session_id, event.to_bytes())
+        metrics.count_appended(event.kind)
         if position.epoch != replica.epoch:
             # The log was lost and restarted under us: the recovery moves this event into the
             # rebuilt history and closes this replica's connections, so do not wait for it.
             await self.recovery.recover(replica)
             return position.seq
-        await replica.wait_applied(position.seq)
+        metrics.FANOUT_SECONDS.observe(await replica.wait_applied(position.seq) - started)
         await self.topology.after(replica, event)
         await self.recording.after(replica, event)
+        self.notices.appended(replica.state, position.seq, event)  # sent once: by this worker
         # A poll's new totals, counted on this replica once it applied the answer (polls.py).
         totals = poll_follow_up(replica.state, event, self.now_ms())
         if totals is not None:
@@ -317,6 +330,7 @@ class SessionHub:
     def _task_done(self, task: asyncio.Task[Any]) -> None:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
+            metrics.note_failure(task.exception())
             log.error("hub task failed", exc_info=task.exception())
 
     def start(self) -> None:
@@ -347,4 +361,5 @@ class SessionHub:
                 await self._unload(replica)
             except Exception:  # the broker is away: the shutdown goes on without a snapshot
                 log.warning("no snapshot saved at shutdown (session=%s)", replica.session_id)
+        metrics.SESSIONS.dec(len(self._replicas))
         self._replicas.clear()

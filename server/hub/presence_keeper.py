@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+SETTLE_INTERVAL = 0.1  # seconds between looks for drained participants back elsewhere
+
 
 class PresenceKeeper:
     def __init__(self, hub: SessionHub) -> None:
@@ -53,9 +55,9 @@ class PresenceKeeper:
         replica.presence_timer = None
         self.hub._spawn(self._expire_presence(replica))
 
-    async def _expire_presence(self, replica: SessionReplica) -> None:
+    async def _expire_presence(self, replica: SessionReplica, now: float | None = None) -> None:
         async with replica.presence_lock:
-            now = asyncio.get_running_loop().time()
+            now = asyncio.get_running_loop().time() if now is None else now
             for participant_id in replica.presence.due(now):
                 if await self._gone_everywhere(replica, participant_id):
                     event = left_event(participant_id, "disconnected", self.hub.now_ms())
@@ -105,3 +107,35 @@ class PresenceKeeper:
                     if await self._gone_everywhere(replica, participant_id):
                         event = left_event(participant_id, "disconnected", self.hub.now_ms())
                         await self.hub._append(replica, event)
+
+    async def settle(self, deadline: float) -> None:
+        """A drain (server/drain.py) closed this worker's connections: their participants are
+        in their grace period, like after a lost connection. Wait until each has reconnected
+        (on another worker: nothing to log) or its grace ran out (``left`` logged as usual);
+        what is still pending at ``deadline`` is decided then, not forgotten at shutdown."""
+        loop = asyncio.get_running_loop()
+        while loop.time() < deadline:
+            pending = [r for r in self.hub._replicas.values() if r.presence.leave_deadlines]
+            if not pending:
+                return
+            for replica in pending:
+                await self._forget_reconnected(replica)
+            await asyncio.sleep(SETTLE_INTERVAL)
+        for replica in list(self.hub._replicas.values()):
+            if replica.presence.leave_deadlines:
+                await self._expire_presence(replica, now=float("inf"))
+
+    async def _forget_reconnected(self, replica: SessionReplica) -> None:
+        async with replica.presence_lock:
+            for participant_id in list(replica.presence.leave_deadlines):
+                try:
+                    elsewhere = await self.hub.broker.count_connections(
+                        replica.session_id, participant_id
+                    )
+                except Exception:  # the broker is away: the grace timer decides later
+                    log.warning("presence check failed (session=%s)", replica.session_id)
+                    return
+                if elsewhere:  # back on another worker: its presence is that worker's now
+                    del replica.presence.leave_deadlines[participant_id]
+        self._arm_presence_timer(replica)
+        self.hub._maybe_unload(replica)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 
 from server.broker.base import Subscription
@@ -21,6 +22,7 @@ from server.hub.cursors import CursorRelay
 from server.hub.encoded import EncodedEvent
 from server.hub.volatile import CURSOR_ENVELOPE, VolatileEnvelope, deliver_volatile
 from server.ids import RELAY_ID
+from server.metrics import EVENTS_DELIVERED
 from server.rooms.events import Event
 from server.rooms.presence import PresenceTracker
 from server.rooms.reducer import apply_event
@@ -64,7 +66,7 @@ class SessionReplica:
         self._ahead: dict[int, bytes] = {}
         self._ahead_bytes = 0
         self._aside: tuple[str, dict[int, bytes]] = ("", {})  # the newest other epoch's events
-        self._waiters: list[tuple[int, asyncio.Future[None]]] = []
+        self._waiters: list[tuple[int, asyncio.Future[float]]] = []
 
     @property
     def session_id(self) -> str:
@@ -115,7 +117,7 @@ class SessionReplica:
         self._ahead_bytes = 0
         for _, future in self._waiters:
             if not future.done():
-                future.set_result(None)  # their events were moved or lost with the old epoch
+                future.set_result(time.perf_counter())  # their events moved or were lost
         self._waiters = []
         connections = list(self.connections.values())
         self.connections.clear()
@@ -145,9 +147,13 @@ class SessionReplica:
         event = Event.from_bytes(payload)
         apply_event(self.state, seq, event)
         encoded = EncodedEvent(seq, event)
+        delivered = 0
         for connection in list(self.connections.values()):
             if connection.actor is not None and can_see(self.state, connection.actor, event):
                 connection.send_event(encoded)
+                delivered += 1
+        if delivered:
+            EVENTS_DELIVERED.inc(delivered)  # once per event, not per connection: cheap
         if self.on_event is not None:
             self.on_event(self, event)
         self._wake(seq)
@@ -157,25 +163,30 @@ class SessionReplica:
     def _wake(self, seq: int) -> None:
         if not self._waiters:
             return
+        applied_at = time.perf_counter()
         still_waiting = []
         for target, future in self._waiters:
             if target <= seq:
                 if not future.done():
-                    future.set_result(None)
+                    future.set_result(applied_at)
             else:
                 still_waiting.append((target, future))
         self._waiters = still_waiting
 
-    async def wait_applied(self, seq: int) -> None:
-        """Wait until the event at ``seq`` has been applied here (immediate with memory://)."""
+    async def wait_applied(self, seq: int) -> float:
+        """Wait until the event at ``seq`` has been applied here (immediate with memory://).
+
+        Returns when (``time.perf_counter``) it was, so after the fan-out to the local
+        connections: the moment the fan-out latency metric ends (not when this task resumes).
+        """
         if self.state.seq >= seq:
-            return
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            return time.perf_counter()
+        future: asyncio.Future[float] = asyncio.get_running_loop().create_future()
         self._waiters.append((seq, future))
         try:
             # Bounded: should the event never be applied here (a broken replica), the command
             # fails with internal_error instead of hanging its connection forever.
-            await asyncio.wait_for(future, APPLY_TIMEOUT)
+            return await asyncio.wait_for(future, APPLY_TIMEOUT)
         except TimeoutError as error:
             log.error("event %d not applied in time (session=%s)", seq, self.session_id)
             raise ClassbridgeError("internal error") from error

@@ -212,6 +212,9 @@ class SessionRecorder:
         self.folder, self.session_id = folder / safe_part(session_id), session_id
         self._media, self._now_ms = media, now_ms
         self.running: dict[str, tuple[RelayPublisher, PublisherRecorder]] = {}
+        # Told of each finished file (its sidecar's facts and its size): the webhook's
+        # recording.ready (server/webhooks/notices.py).
+        self.on_finished: Callable[[dict[str, Any], int], None] | None = None
 
     async def update(self, state: SessionState, publishers: Mapping[str, RelayPublisher]) -> None:
         classes = recorded_classes(state.recording)
@@ -250,10 +253,15 @@ class SessionRecorder:
         entry = self.running.get(participant)
         if entry is None:
             return
+        recorder, stopped_at = entry[1], self._now_ms()
         try:
-            await entry[1].stop(self._now_ms())
+            await recorder.stop(stopped_at)
         except Exception:  # a file that cannot be finished must not stop the relay
-            log.exception("recorder: %s not finished", entry[1].path.name)
+            log.exception("recorder: %s not finished", recorder.path.name)
+        else:
+            if self.on_finished is not None and recorder.path.exists():
+                about = {**recorder.about, "stopped_at": stopped_at}
+                self.on_finished(about, recorder.path.stat().st_size)
         del self.running[participant]  # only now: it is listed as running until finished
 
     async def close(self) -> None:

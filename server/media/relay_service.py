@@ -47,6 +47,8 @@ class RelayService:
         folder = self.hub.recordings_dir
         recordings = None if folder is None else (folder, self.hub.now_ms)
         relay = SessionRelay(replica, self.hub.broker, self.hub.worker_id, self._ended, recordings)
+        if relay.recorder is not None:
+            relay.recorder.on_finished = self.hub.notices.recording_ready
         self.sessions[replica.session_id] = relay
         relay.start()
         return relay

@@ -10,6 +10,7 @@ class CloseCode(IntEnum):
     GOING_AWAY = 1001
     MESSAGE_TOO_BIG = 1009
     INTERNAL_ERROR = 1011
+    SERVICE_RESTART = 1012  # reason "draining": this worker stops; reconnect elsewhere, resume
     JOIN_TIMEOUT = 4001
     JOIN_REQUIRED = 4002
     TOO_MANY_ERRORS = 4003

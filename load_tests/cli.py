@@ -17,6 +17,7 @@ from load_tests.config import (
     systems_arg,
     validate,
 )
+from load_tests.crowd_cli import add_crowd_parsers, crowd, crowd_config_from_args
 from load_tests.fanout import run_benchmark
 from load_tests.lesson_cli import add_lesson_parser, lesson, lesson_config_from_args
 from load_tests.report import build_report
@@ -25,6 +26,8 @@ from load_tests.scenario import config_from_args as config_from_args_of
 from load_tests.signal_cli import add_signal_parser, signal_config_from_args, signal_rtt
 from load_tests.stats import RateResult
 from load_tests.table import format_table
+
+CROWD_COMMANDS = ("idle-connections", "join-storm")
 
 
 def _fanout_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -134,7 +137,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m load_tests",
         description="Classbridge benchmarks on loopback: chat-fanout (the default), "
-        "chat-capacity, board-draw, signal-rtt and lesson.",
+        "chat-capacity, board-draw, signal-rtt, lesson, idle-connections and join-storm.",
     )
     commands = parser.add_subparsers(dest="command", required=True)
     _fanout_parser(commands)
@@ -142,6 +145,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     add_board_parser(commands)
     add_signal_parser(commands)
     add_lesson_parser(commands)
+    add_crowd_parsers(commands)
     args = parser.parse_args(argv)
     try:
         config = config_from_args(args) if args.command == "chat-fanout" else None
@@ -149,6 +153,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         signals = signal_config_from_args(args) if args.command == "signal-rtt" else None
         lessons = lesson_config_from_args(args) if args.command == "lesson" else None
         capacity = capacity_config_from_args(args) if args.command == "chat-capacity" else None
+        crowds = crowd_config_from_args(args) if args.command in CROWD_COMMANDS else None
     except ValueError as error:
         parser.error(str(error))
     try:
@@ -160,6 +165,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return lesson(lessons, args.json, args.chart, _command_line(argv))
         if capacity is not None:
             return chat_capacity(capacity, args.json, _command_line(argv))
+        if crowds is not None:
+            return crowd(crowds, args.json, _command_line(argv))
         assert config is not None
         return chat_fanout(config, args.json, _command_line(argv))
     except (OSError, RuntimeError, TimeoutError, ExceptionGroup) as error:

@@ -30,6 +30,7 @@ from server.ratelimit import KeyedLimiter
 from server.services import Services
 from server.settings import Settings
 from server.webhooks.sender import WebhookSender
+from server.ws_shortcut import ClassbridgeApp
 
 log = logging.getLogger(__name__)
 
@@ -168,7 +169,7 @@ def create_app(
     """The ASGI app. ``announce`` receives the demo session's description (the CLI prints it).
     With ``drain_on_signal``, SIGTERM drains the worker before uvicorn stops (server/drain.py)."""
     services = build_services(settings, broker)
-    app = Starlette(
+    app = ClassbridgeApp(  # /ws skips the middleware: server/ws_shortcut.py
         routes=_routes(services),
         lifespan=_lifespan(services, announce, drain_on_signal),
         exception_handlers=_HANDLERS,

@@ -28,42 +28,63 @@ REACTIONS_BURST = 5
 
 
 class ConnectionBudgets:
+    """A connection's buckets, each made when first charged: most connections sit idle, and
+    one that never draws or signals carries no bucket for it (docs/performance.md)."""
+
+    __slots__ = ("_buckets", "_limits")
+
     def __init__(self, limits: Limits) -> None:
-        self.messages = TokenBucket(limits.messages_per_second, limits.messages_burst)
-        self.chat = TokenBucket(limits.chat_per_second, limits.chat_burst)
-        # Negotiating one peer connection takes an offer, an answer and a burst of candidates.
-        self.signals = TokenBucket(limits.signals_per_second, limits.signals_burst)
-        self.typing = TokenBucket(limits.typing_per_second, limits.typing_burst)
-        # A stroke being drawn appends every 30-50 ms; moving and editing come on top.
-        self.board_ops = TokenBucket(limits.board_ops_per_second, limits.board_ops_burst)
-        self.cursors = TokenBucket(CURSORS_PER_SECOND, CURSORS_PER_SECOND)
-        self.reactions = TokenBucket(REACTIONS_PER_SECOND, REACTIONS_BURST)
+        self._limits = limits
+        self._buckets: dict[str, TokenBucket] = {}
+
+    def _bucket(self, kind: str) -> TokenBucket:
+        bucket = self._buckets.get(kind)
+        if bucket is None:  # a new bucket starts full, as if made with the connection
+            bucket = self._buckets[kind] = TokenBucket(*_rate_and_burst(self._limits, kind))
+        return bucket
 
     def charge(self, message: ClientMessage) -> None:
         """Take what ``message`` costs, or raise ``RateLimited`` (nothing else is taken then
         from the kind's own budget)."""
         if isinstance(message, Cursor):
             return  # see cursor_fits
-        _take(self.messages, "too many messages")
-        own = self._own_budget(message)
+        _take(self._bucket("messages"), "too many messages")
+        own = _own_budget(message)
         if own is not None:
-            _take(*own)
-
-    def _own_budget(self, message: ClientMessage) -> tuple[TokenBucket, str] | None:
-        if isinstance(message, ChatSend):
-            return self.chat, "too many chat messages"
-        if isinstance(message, Signal):
-            return self.signals, "too many signals"
-        if isinstance(message, Typing):
-            return self.typing, "too many typing notices"
-        if isinstance(message, Reaction):
-            return self.reactions, "too many reactions"
-        if is_board_command(message):
-            return self.board_ops, "too many board operations"
-        return None
+            kind, what = own
+            _take(self._bucket(kind), what)
 
     def cursor_fits(self) -> bool:
-        return self.cursors.take(time.monotonic()) == 0
+        return self._bucket("cursors").take(time.monotonic()) == 0
+
+
+def _rate_and_burst(limits: Limits, kind: str) -> tuple[float, float]:
+    rates = {
+        "messages": (limits.messages_per_second, limits.messages_burst),
+        "chat": (limits.chat_per_second, limits.chat_burst),
+        # Negotiating one peer connection takes an offer, an answer and a burst of candidates.
+        "signals": (limits.signals_per_second, limits.signals_burst),
+        "typing": (limits.typing_per_second, limits.typing_burst),
+        # A stroke being drawn appends every 30-50 ms; moving and editing come on top.
+        "board_ops": (limits.board_ops_per_second, limits.board_ops_burst),
+        "cursors": (CURSORS_PER_SECOND, CURSORS_PER_SECOND),
+        "reactions": (REACTIONS_PER_SECOND, REACTIONS_BURST),
+    }
+    return rates[kind]
+
+
+def _own_budget(message: ClientMessage) -> tuple[str, str] | None:
+    if isinstance(message, ChatSend):
+        return "chat", "too many chat messages"
+    if isinstance(message, Signal):
+        return "signals", "too many signals"
+    if isinstance(message, Typing):
+        return "typing", "too many typing notices"
+    if isinstance(message, Reaction):
+        return "reactions", "too many reactions"
+    if is_board_command(message):
+        return "board_ops", "too many board operations"
+    return None
 
 
 def _take(bucket: TokenBucket, what: str) -> None:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import logging.config
+import resource
 import socket
 import sys
 from collections.abc import Sequence
@@ -59,6 +61,7 @@ def _serve_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser])
     limits = serve.add_argument_group("limits")
     limits.add_argument("--max-frame-bytes", dest="max_frame_bytes", type=int)
     limits.add_argument("--send-queue-bytes", dest="send_queue_bytes", type=int)
+    limits.add_argument("--send-interval-ms", dest="send_interval_ms", type=float)
     limits.add_argument("--chat-max-chars", dest="chat_max_chars", type=int)
     limits.add_argument("--chat-per-second", dest="chat_per_second", type=float)
     limits.add_argument("--chat-burst", dest="chat_burst", type=int)
@@ -182,7 +185,22 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
     }
 
 
+def raise_open_files_limit() -> int:
+    """The soft limit on open files raised to the hard one; the limit now in force.
+
+    Every connection is a file descriptor, and many systems start processes with a soft limit
+    of 1024: a worker would refuse connections long before memory or CPU ran out (10,000 idle
+    students on one worker: docs/performance.md). The workers of ``--workers N`` inherit it.
+    """
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and (hard == resource.RLIM_INFINITY or soft < hard):
+        with contextlib.suppress(ValueError, OSError):  # some systems cap it below the hard one
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
 def serve(settings: Settings, sock: socket.socket) -> None:
+    raise_open_files_limit()
     if settings.log_format == "json":
         logging.config.dictConfig(logging_config("json", settings.log_level))
     logging.basicConfig(

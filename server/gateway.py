@@ -18,6 +18,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from server import logs, metrics
 from server.auth import Grant, TokenService
 from server.budgets import ConnectionBudgets
+from server.direct_send import direct_sink
 from server.errors import (
     AlreadyJoined,
     BadMessage,
@@ -28,7 +29,7 @@ from server.errors import (
 )
 from server.hub import Connection, SessionHub
 from server.hub.cursors import CursorSender
-from server.hub.outbox import Outbox
+from server.hub.outbox import Flusher, Outbox
 from server.protocol.classroom import Reaction
 from server.protocol.closecodes import CloseCode
 from server.protocol.codec import Frame, WireFormat, decode_frame, pack_batch
@@ -63,6 +64,8 @@ class Gateway:
         self.tokens = tokens
         self.limits = limits
         self.live: set[ClientSession] = set()  # open connections, for the drain (server/drain.py)
+        # Writes every connection's queued messages once per loop turn (server/hub/outbox.py).
+        self.flusher = Flusher(limits.send_interval_ms / 1000)
 
     async def handle(self, websocket: WebSocket) -> None:
         offered = list(websocket.scope.get("subprotocols", []))
@@ -96,7 +99,8 @@ class ClientSession:
         self.limits = limits
         self.websocket = websocket
         self.wire_format = wire_format
-        outbox = Outbox(limits.send_queue_bytes, batch_bytes=limits.max_frame_bytes)
+        outbox = Outbox(limits.send_queue_bytes, limits.max_frame_bytes, gateway.flusher)
+        outbox.sink = direct_sink(websocket.scope, wire_format)  # server/direct_send.py
         self.connection = Connection(wire_format, outbox, self._on_overflow)
         self.budgets = ConnectionBudgets(limits)
         self.cursor = CursorSender(self._publish_cursor)

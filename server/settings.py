@@ -29,6 +29,9 @@ from server.signaling.ice import (
 class Limits:
     max_frame_bytes: int = 64 * 1024
     send_queue_bytes: int = 1024 * 1024
+    # At most about one write per connection per this many ms (0: every loop turn): busy
+    # connections get fewer, fuller frames for that much latency (docs/performance.md).
+    send_interval_ms: float = 0.0
     chat_max_chars: int = 2000
     chat_per_second: float = 2.0
     chat_burst: int = 10
@@ -263,6 +266,8 @@ def validate(settings: Settings) -> None:
         raise ValueError(f"history_size must be at most {MAX_HISTORY_SIZE}")
     if limits.max_frame_bytes < 1024:
         raise ValueError("max_frame_bytes must be at least 1024")
+    if not 0 <= limits.send_interval_ms <= 1000:
+        raise ValueError("send_interval_ms must be between 0 and 1000")
     if limits.send_queue_bytes < limits.max_frame_bytes:
         raise ValueError("send_queue_bytes must be at least max_frame_bytes")
     _validate_ice(settings)

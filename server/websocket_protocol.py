@@ -27,6 +27,11 @@ from typing import Any
 
 from uvicorn._types import ASGISendEvent
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.http11 import Request
+from websockets.protocol import State
+
+from server.direct_send import DIRECT_SEND
+from server.lean_sync import LeanEvent, LeanQueue
 
 CLOSE_TIMEOUT = 10.0  # what uvicorn gives a closing handshake
 INVALID_UTF8 = 1007  # RFC 6455: a text frame's payload is not UTF-8
@@ -38,12 +43,19 @@ class ClassbridgeWebSocketProtocol(WebSocketsSansIOProtocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.close_timeout = CLOSE_TIMEOUT
+        # The same interface without asyncio's deques: some 4 KB less per idle connection
+        # (server/lean_sync.py; docs/performance.md, "Idle connections").
+        self.queue = LeanQueue()  # type: ignore[assignment]
+        self.writable = LeanEvent()  # type: ignore[assignment]
+        self.writable.set()
 
     async def send(self, message: ASGISendEvent) -> None:
         closing = message["type"] == "websocket.close" and self.handshake_complete
         if closing:
             self.writable.set()
         await super().send(message)
+        if message["type"] == "websocket.accept" and self.handshake_complete:
+            self._forget_handshake()
         if message["type"] == "websocket.http.response.body" and not message.get("more_body"):
             # An upgrade refused with an HTTP answer (server/access.py) is a finished handshake;
             # uvicorn does not count it as one and would log an error for every refusal.
@@ -51,6 +63,16 @@ class ClassbridgeWebSocketProtocol(WebSocketsSansIOProtocol):
         if closing and self.close_timer is not None:
             self.close_timer.cancel()
             self.close_timer = self.loop.call_later(self.close_timeout, self._give_up)
+
+    def _forget_handshake(self) -> None:
+        # The upgrade request and our 101 answer are read only during the handshake, yet stay
+        # referenced for the connection's life (here, and the request in websockets' parser):
+        # their headers were 3-4 KB of every idle connection. The scope keeps its own copy.
+        request, response = getattr(self, "request", None), getattr(self, "response", None)
+        if request is not None:
+            request.headers.clear()
+        if response is not None:
+            response.headers.clear()
 
     def send_receive_event_to_app(self) -> None:
         # uvicorn logs a text frame that is not UTF-8 as an error, with a traceback: any client
@@ -74,6 +96,27 @@ class ClassbridgeWebSocketProtocol(WebSocketsSansIOProtocol):
         if not self.read_paused:
             self.read_paused = True
             self.transport.pause_reading()
+
+    def handle_connect(self, event: Request) -> None:
+        super().handle_connect(event)
+        if self.handshake_initiated and not self.close_sent:
+            # The app's task has not started yet: it finds the offer in its scope (see
+            # server/direct_send.py). Messages then leave without the ASGI send path.
+            self.scope["extensions"][DIRECT_SEND] = {"writer": self}
+
+    def can_write_now(self) -> bool:
+        """Whether a message can go straight to the transport (server/direct_send.py): open,
+        not closing, not backed up, and no extension (permessage-deflate) to encode it."""
+        return (
+            self.writable.is_set()
+            and not self.close_sent
+            and self.conn.state is State.OPEN
+            and not self.conn.extensions
+            and not self.transport.is_closing()
+        )
+
+    def write_frame(self, header: bytes, payload: bytes) -> None:
+        self.transport.write(header + payload)
 
     def shutdown(self) -> None:
         super().shutdown()

@@ -150,6 +150,15 @@ def test_frame_and_queue_sizes() -> None:
     assert settings.limits.send_queue_bytes == 4096
 
 
+def test_send_interval() -> None:
+    assert settings_from_env({}).limits.send_interval_ms == 0  # every loop turn by default
+    env = {"CLASSBRIDGE_SEND_INTERVAL_MS": "20"}
+    assert settings_from_env(env).limits.send_interval_ms == 20
+    for wrong in (-1.0, 1001.0):
+        with pytest.raises(ValueError, match="send_interval_ms"):
+            settings_from_env({}, send_interval_ms=wrong)
+
+
 def test_short_secret_is_refused_at_startup() -> None:
     with pytest.raises(ValueError, match="secret"):
         settings_from_env({"CLASSBRIDGE_SECRET": "too-short"})

@@ -32,9 +32,14 @@ class TranscriptEntry:
     deleted_by: str | None = None
     deleted_at: int | None = None
     group: str | None = None  # a breakout group's chat; rows of older snapshots have none
+    # Every snapshot dumps the whole transcript (up to 5000 rows, every ``snapshot_every``
+    # events): each row is built once and kept until the entry changes (a deletion).
+    _row: list[Any] | None = field(default=None, repr=False, compare=False)
 
     def to_row(self) -> list[Any]:
-        return [
+        if self._row is not None:
+            return self._row
+        self._row = [
             self.id,
             self.sender,
             self.class_id,
@@ -45,6 +50,7 @@ class TranscriptEntry:
             self.deleted_at,
             self.group,
         ]
+        return self._row
 
 
 @dataclass(slots=True)
@@ -68,6 +74,7 @@ class Transcript:
                 if entry.text is not None:
                     self.chars -= len(entry.text)
                     entry.text, entry.deleted_by, entry.deleted_at = None, by, ts
+                    entry._row = None
                 return
 
     def dump(self) -> dict[str, Any]:

@@ -66,12 +66,10 @@ def _from_index(data: Mapping[str, Any]) -> int:
 
 
 @dataclass(frozen=True, slots=True)
-class AgendaAdvance(Message):
-    """Start the next phase (the first when ``from`` is -1), or finish after the last.
-    ``from`` is the phase the sender sees running: a stale one is refused, so two teachers
-    pressing "next" together move the agenda once."""
+class _AgendaMove(Message):
+    """A move of the agenda from phase ``from``: the phase the sender sees running. A stale
+    one is refused, so two teachers pressing together move the agenda once."""
 
-    TYPE: ClassVar[str] = "agenda.advance"
     WIRE: ClassVar[dict[str, str]] = {"from_phase": "from"}
     from_phase: int
     id: RequestId | None = None
@@ -82,31 +80,24 @@ class AgendaAdvance(Message):
 
 
 @dataclass(frozen=True, slots=True)
-class AgendaBack(Message):
+class AgendaAdvance(_AgendaMove):
+    """Start the next phase (the first when ``from`` is -1), or finish after the last."""
+
+    TYPE: ClassVar[str] = "agenda.advance"
+
+
+@dataclass(frozen=True, slots=True)
+class AgendaBack(_AgendaMove):
     """Go back to the phase before ``from`` (it starts again, with a full countdown)."""
 
     TYPE: ClassVar[str] = "agenda.back"
-    WIRE: ClassVar[dict[str, str]] = {"from_phase": "from"}
-    from_phase: int
-    id: RequestId | None = None
-
-    @classmethod
-    def parse(cls, data: Mapping[str, Any]) -> Self:
-        return cls(from_phase=_from_index(data), id=request_id(data))
 
 
 @dataclass(frozen=True, slots=True)
-class AgendaFinish(Message):
+class AgendaFinish(_AgendaMove):
     """End the agenda now, while phase ``from`` runs."""
 
     TYPE: ClassVar[str] = "agenda.finish"
-    WIRE: ClassVar[dict[str, str]] = {"from_phase": "from"}
-    from_phase: int
-    id: RequestId | None = None
-
-    @classmethod
-    def parse(cls, data: Mapping[str, Any]) -> Self:
-        return cls(from_phase=_from_index(data), id=request_id(data))
 
 
 @dataclass(frozen=True, slots=True)

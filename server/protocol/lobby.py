@@ -22,10 +22,9 @@ def _target(data: Mapping[str, Any]) -> tuple[str | None, str | None]:
 
 
 @dataclass(frozen=True, slots=True)
-class LobbyAdmit(Message):
-    """A teacher lets one waiting participant, or everyone waiting from a class, in."""
+class _LobbyDecision(Message):
+    """A teacher's decision on one waiting participant, or on everyone waiting from a class."""
 
-    TYPE: ClassVar[str] = "lobby.admit"
     WIRE: ClassVar[dict[str, str]] = {"class_id": "class"}
     participant: str | None = None
     class_id: str | None = None
@@ -38,19 +37,17 @@ class LobbyAdmit(Message):
 
 
 @dataclass(frozen=True, slots=True)
-class LobbyDeny(Message):
-    """A teacher turns one waiting participant, or everyone waiting from a class, away."""
+class LobbyAdmit(_LobbyDecision):
+    """Let them in."""
+
+    TYPE: ClassVar[str] = "lobby.admit"
+
+
+@dataclass(frozen=True, slots=True)
+class LobbyDeny(_LobbyDecision):
+    """Turn them away (their waiting connections close with 4014)."""
 
     TYPE: ClassVar[str] = "lobby.deny"
-    WIRE: ClassVar[dict[str, str]] = {"class_id": "class"}
-    participant: str | None = None
-    class_id: str | None = None
-    id: RequestId | None = None
-
-    @classmethod
-    def parse(cls, data: Mapping[str, Any]) -> Self:
-        participant, class_id = _target(data)
-        return cls(participant=participant, class_id=class_id, id=request_id(data))
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,7 +25,7 @@ from server.export.context import OPERATOR, ExportContext
 from server.export.summary import summary as summary_of
 from server.rooms.actor import Actor
 from server.rooms.moderation import check_not_barred
-from server.rooms.state import dump_state, load_state
+from server.rooms.state import load_state, pack_state
 from server.services import Services
 
 # A session's export changes all the time and holds pupils' names: never keep a copy.
@@ -66,7 +66,7 @@ async def export_zip(request: Request) -> Response:
     viewer = _teacher(request, services)
     async with services.hub.pinned(request.path_params["session_id"]) as replica:
         check_not_barred(replica.state, viewer.participant_id)
-        packed: bytes = msgpack.packb(dump_state(replica.state), use_bin_type=True)
+        packed: bytes = pack_state(replica.state)
     name, archive = await run_in_threadpool(_build, packed, services.hub.now_ms(), viewer, services)
     headers: dict[str, Any] = {**NO_STORE, "Content-Disposition": f'attachment; filename="{name}"'}
     return Response(archive, media_type="application/zip", headers=headers)

@@ -40,7 +40,7 @@ from server.rooms.identity import check_identity
 from server.rooms.moderation import check_may_act, check_may_join
 from server.rooms.polls import poll_follow_up
 from server.rooms.presence import joined_event
-from server.rooms.state import SessionState, dump_state, load_state
+from server.rooms.state import SessionState, load_state, pack_state
 from server.settings import Limits
 from server.signaling.ice import IceConfig, welcome_ice
 from server.webhooks import Notices
@@ -163,7 +163,7 @@ class SessionHub:
         state = replica.state
         if state.seq <= replica.saved_seq:
             return
-        payload: bytes = msgpack.packb(dump_state(state), use_bin_type=True)
+        payload: bytes = pack_state(state)
         replica.saved_seq = state.seq
         snapshot = StoredSnapshot(seq=state.seq, epoch=replica.epoch, payload=payload)
         await self.broker.save_snapshot(state.session_id, snapshot)

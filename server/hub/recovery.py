@@ -30,7 +30,7 @@ from server.broker.base import HistoryGone, LogPosition, ReseedOutcome
 from server.directory import SessionRecord
 from server.hub.replica import SessionReplica
 from server.protocol.closecodes import CloseCode
-from server.rooms.state import SessionState, dump_state, load_state
+from server.rooms.state import SessionState, load_state, pack_state
 
 if TYPE_CHECKING:
     from server.hub.hub import SessionHub
@@ -95,7 +95,7 @@ class Recovery:
     async def _attempt(self, replica: SessionReplica) -> bool:
         broker, session_id = self.hub.broker, replica.session_id
         known = LogPosition(replica.state.seq, replica.epoch)
-        snapshot: bytes = msgpack.packb(dump_state(replica.state), use_bin_type=True)
+        snapshot: bytes = pack_state(replica.state)
         result = await broker.reseed(session_id, known, snapshot)
         state = replica.state
         if result.outcome is ReseedOutcome.RESEEDED:

@@ -6,7 +6,7 @@ import msgpack
 
 from server.protocol.messages import ChatDelete, ChatSend
 from server.rooms import transcript
-from server.rooms.state import CHAT_HISTORY, dump_state, load_state
+from server.rooms.state import CHAT_HISTORY, dump_state, load_state, pack_state
 from server.rooms.transcript import Transcript, TranscriptEntry
 from tests.rooms.builders import AMANI, HOST, INGRID, full_session, replay
 
@@ -50,6 +50,45 @@ def test_a_deleted_post_keeps_its_place_without_its_text() -> None:
     assert session.state.transcript.chars == len("hello")
     packed = msgpack.packb(dump_state(session.state))
     assert b"12 Long Road" not in packed
+
+
+def test_a_snapshot_after_a_deletion_drops_the_text_packed_by_an_earlier_one() -> None:
+    session = full_session()
+    kept = session.command(AMANI, ChatSend(text="my phone is 0123"))
+    before = msgpack.packb(dump_state(session.state))  # packs (and keeps) the row with its text
+    assert b"my phone is 0123" in before
+    session.command(HOST, ChatDelete(message_id=kept))
+    after = msgpack.packb(dump_state(session.state))
+    assert b"my phone is 0123" not in after
+    assert load_state(msgpack.unpackb(after)).transcript.entries[0].deleted_by == (
+        HOST.participant_id
+    )
+
+
+def test_a_snapshot_after_a_deletion_drops_the_text_packed_before_it() -> None:
+    session = full_session()
+    kept = session.command(AMANI, ChatSend(text="my phone is 0123"))
+    session.command(INGRID, ChatSend(text="later"))
+    before = msgpack.packb(dump_state(session.state))
+    assert b"my phone is 0123" in before
+    session.command(HOST, ChatDelete(message_id=kept))
+    after = msgpack.packb(dump_state(session.state))
+    assert b"my phone is 0123" not in after
+    loaded = load_state(msgpack.unpackb(after)).transcript
+    assert [(e.text, e.deleted_by) for e in loaded.entries] == [
+        (None, HOST.participant_id),
+        ("later", None),
+    ]
+
+
+def test_the_packed_snapshot_is_the_msgpack_of_the_dumped_state() -> None:
+    session = full_session()
+    for n in range(30):
+        session.command(AMANI, ChatSend(text=f"post {n}"))
+    session.command(HOST, ChatDelete(message_id=session.state.chat[3].id))
+    assert pack_state(session.state) == msgpack.packb(dump_state(session.state), use_bin_type=True)
+    empty = full_session().state
+    assert pack_state(empty) == msgpack.packb(dump_state(empty), use_bin_type=True)
 
 
 def test_snapshots_and_replays_carry_it() -> None:

@@ -151,9 +151,9 @@ def test_frame_and_queue_sizes() -> None:
 
 
 def test_send_interval() -> None:
-    assert settings_from_env({}).limits.send_interval_ms == 0  # every loop turn by default
-    env = {"CLASSBRIDGE_SEND_INTERVAL_MS": "20"}
-    assert settings_from_env(env).limits.send_interval_ms == 20
+    assert settings_from_env({}).limits.send_interval_ms == 20  # a 50 Hz tick by default
+    env = {"CLASSBRIDGE_SEND_INTERVAL_MS": "0"}
+    assert settings_from_env(env).limits.send_interval_ms == 0
     for wrong in (-1.0, 1001.0):
         with pytest.raises(ValueError, match="send_interval_ms"):
             settings_from_env({}, send_interval_ms=wrong)

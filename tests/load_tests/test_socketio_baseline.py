@@ -89,7 +89,10 @@ def test_socketio_on_workers_over_redis_delivers_every_chat_once(tmp_path: Path)
 @pytest.mark.slow
 def test_capacity_search_reports_each_system(tmp_path: Path) -> None:
     path = tmp_path / "capacity.json"
-    args = ["chat-capacity", "--systems", "memory,socketio", *TINY, *STEPS, "--max-steps", "2"]
+    # Enough work per step for the CPU time /proc reports (10 ms ticks) to be more than zero:
+    # a Classbridge step of 40 msg/s over 0.6 s costs it less than one tick.
+    steps = [*STEPS, "--start-rate", "150", "--duration", "1.5"]
+    args = ["chat-capacity", "--systems", "memory,socketio", *TINY, *steps, "--max-steps", "2"]
     # Limits no loopback run misses, however busy the machine: the steps pass on what they
     # deliver (no loss, no duplicate), not on speed.
     limits = ["--p99-ms", "10000", "--delivered-share", "0.5"]
@@ -97,17 +100,17 @@ def test_capacity_search_reports_each_system(tmp_path: Path) -> None:
 
     report = json.loads(path.read_text())
     assert report["benchmark"] == "chat-capacity"
-    assert report["ladder"] == [20.0, 40.0]
+    assert report["ladder"] == [150.0, 300.0]
     assert list(report["systems"]) == ["classbridge", "socketio"]
     for system in report["systems"].values():
-        assert [step["offered_rate"] for step in system["steps"]] == [20.0, 40.0]
+        assert [step["offered_rate"] for step in system["steps"]] == [150.0, 300.0]
         assert all(step["passed"] and not step["failures"] for step in system["steps"])
         for step in system["steps"]:
             _assert_every_chat_delivered_once(step["result"])
         delivered = [step["result"]["delivered_per_s"] for step in system["steps"]]
         assert system["capacity_per_s"] == max(delivered)
         assert system["limit_found"] is False  # every step passed: capacity is a floor
-    assert report["common_rate"] == 40.0
+    assert report["common_rate"] == 300.0
     assert set(report["efficiency"]) == {"classbridge", "socketio"}
     (ratio,) = report["ratios"]
     assert (ratio["system"], ratio["baseline"]) == ("classbridge", "socketio")

@@ -17,7 +17,7 @@ from load_tests.config import (
 from load_tests.scenario import busy_then, run_and_publish
 from load_tests.scenario import config_from_args as config_from_args_of
 
-# The workload's defaults for a search: shorter steps than chat-fanout's, so that five systems
+# The workload's defaults for a search: shorter steps than chat-fanout's, so that six systems
 # of up to eight steps each take minutes, not a quarter of an hour.
 DEFAULTS = CapacityConfig(FanoutConfig(duration=5.0, warmup=1.0, drain_timeout=3.0))
 
@@ -28,7 +28,8 @@ def add_capacity_parser(commands: argparse._SubParsersAction[argparse.ArgumentPa
         "chat-capacity",
         help="chat capacity search: each system's highest delivered events/s within the limits",
         description="For each system (Classbridge on memory:// and on workers over Redis, "
-        "python-socketio on one process and on workers over Redis, the bare ceiling) the chat "
+        "python-socketio on one process and on workers over Redis, the bare ceiling on one "
+        "process and on workers over Redis) the chat "
         "fan-out workload is offered at rates rising by --factor per step until a step fails: "
         "p99 >= --p99-ms, any loss, or delivered < 95 percent of ideal. Reports each capacity, the "
         "efficiency at the highest rate every system passed, and the ratios. Loopback; bounded.",
@@ -55,7 +56,7 @@ def add_capacity_parser(commands: argparse._SubParsersAction[argparse.ArgumentPa
     p.add_argument("--systems", type=systems_arg, default=ALL_SYSTEMS,
                    help="which systems, in order (as for chat-fanout); default: all")  # fmt: skip
     p.add_argument("--redis-workers", type=int, default=w.redis_workers,
-                   help="workers of the redis and socketio-redis systems")  # fmt: skip
+                   help="workers of the redis, socketio-redis, ceiling-redis systems")  # fmt: skip
     p.add_argument("--server-log-level", default=w.server_log_level)
     p.add_argument("--json", type=Path, help="write every figure to this file")
     p.add_argument("--quiet", action="store_true", help="no progress line")

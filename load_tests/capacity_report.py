@@ -144,7 +144,7 @@ def _summary(report: dict[str, Any]) -> list[str]:
         bound = " (a lower bound: the generator)" if system["lower_bound"] else ""
         bound = bound or ("" if system["limit_found"] else " (a lower bound)")
         lines.append(
-            f"  {name:<12} {fmt(system['capacity_per_s'], 0):>9} ev/s at "
+            f"  {name:<16} {fmt(system['capacity_per_s'], 0):>9} ev/s at "
             f"{fmt(system['capacity_offered_rate'], 0)}/s offered{bound}; "
             f"ended: {system['stopped_by']}"
         )
@@ -154,12 +154,12 @@ def _summary(report: dict[str, Any]) -> list[str]:
     else:
         lines += ["", f"efficiency at {rate:g}/s offered (the highest step every system passed):"]
         for name, value in report["efficiency"].items():
-            lines.append(f"  {name:<12} {fmt(value, 0):>9} delivered events per CPU-second")
-    lines += ["", f"{'ratio':<27} {'capacity':>9}   {'efficiency':>10}"]
+            lines.append(f"  {name:<16} {fmt(value, 0):>9} delivered events per CPU-second")
+    lines += ["", f"{'ratio':<32} {'capacity':>9}   {'efficiency':>10}"]
     for row in report["ratios"]:
         label = f"{row['system']} / {row['baseline']}"
         cap, eff = fmt(row["capacity_ratio"], 2), fmt(row["efficiency_ratio"], 2)
-        lines.append(f"{label:<27} {cap:>9}   {eff:>10}")
+        lines.append(f"{label:<32} {cap:>9}   {eff:>10}")
     lines += ["", "targets:"]
     for t in report["targets"]:
         met = {True: "met", False: "NOT met", None: "not measured"}[t["met"]]

@@ -70,14 +70,15 @@ def _fanout_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]
         "the server at --url), redis (Classbridge, --redis-workers workers over a redis-server "
         "started on a free loopback port), socketio (python-socketio on uvicorn, 1 process), "
         "socketio-redis (python-socketio, --redis-workers workers, AsyncRedisManager), ceiling "
-        "(the bare broadcast baseline); 'all' is all five. "
+        "(the bare broadcast baseline), ceiling-redis (the same on --redis-workers workers over "
+        "Redis pub/sub); 'all' is all six. "
         "Default: memory,redis,ceiling; with --url: memory,ceiling",
     )
     p.add_argument(
         "--redis-workers",
         type=int,
         default=d.redis_workers,
-        help="worker processes of the redis and socketio-redis systems",
+        help="worker processes of the redis, socketio-redis and ceiling-redis systems",
     )
     ceiling_help = "add or drop the ceiling baseline from --systems (kept for older commands)"
     p.add_argument("--ceiling", action=argparse.BooleanOptionalAction, help=ceiling_help)

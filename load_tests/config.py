@@ -20,8 +20,10 @@ SYSTEMS = ("memory", "redis", "ceiling")
 # The python-socketio baseline (load_tests/baselines/socketio_server.py): one process with
 # in-memory rooms, and --redis-workers workers over a spawned Redis (AsyncRedisManager).
 SOCKETIO_SYSTEMS = ("socketio", "socketio-redis")
-ALL_SYSTEMS = ("memory", "redis", "socketio", "socketio-redis", "ceiling")  # --systems all
-REDIS_SYSTEMS = ("redis", "socketio-redis")  # those that start a redis-server
+# The ceiling on --redis-workers workers over a spawned Redis (load_tests/baselines/
+# ceiling_redis.py): the barest broadcast across workers, the baseline for the redis system.
+ALL_SYSTEMS = ("memory", "redis", "socketio", "socketio-redis", "ceiling", "ceiling-redis")
+REDIS_SYSTEMS = ("redis", "socketio-redis", "ceiling-redis")  # those that start a redis-server
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +105,7 @@ def check_socketio_installed(systems: tuple[str, ...]) -> None:
 
 
 def parse_systems(text: str) -> tuple[str, ...]:
-    """``--systems``: names in the order they run ("classbridge" means memory, "all" all five)."""
+    """``--systems``: names in the order they run ("classbridge" means memory, "all" all six)."""
     if text.strip() == "all":
         return ALL_SYSTEMS
     names = tuple(part.strip() for part in text.split(",") if part.strip())

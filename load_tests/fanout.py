@@ -1,7 +1,7 @@
 """The chat fan-out benchmark: N sessions x M clients, some posting chat at fixed offered rates.
 
 For each system in turn (Classbridge on memory://, Classbridge on N workers over a Redis it
-starts, the ceiling baseline; never two at once) it starts the server, joins every client over
+starts, the baselines; never two at once) it starts the server, joins every client over
 a short ramp, then for each rate: warm-up, a measured window, and a drain that waits (bounded)
 for late deliveries before checking loss and duplicates.
 """
@@ -29,6 +29,7 @@ from load_tests.servers import (
     WORKERS_TIMEOUT,
     Target,
     spawn_ceiling,
+    spawn_ceiling_redis,
     spawn_classbridge,
     spawn_socketio,
 )
@@ -64,6 +65,10 @@ async def run_benchmark(
 async def system_under_test(system: str, config: FanoutConfig) -> AsyncIterator[Target]:
     if system == "ceiling":
         async with spawn_ceiling() as target:
+            yield target
+    elif system == "ceiling-redis":
+        workers = config.redis_workers
+        async with spawn_redis() as redis, spawn_ceiling_redis(workers, redis) as target:
             yield target
     elif system == "socketio":
         async with spawn_socketio() as target:

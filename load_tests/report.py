@@ -13,6 +13,7 @@ from load_tests.stats import RateResult
 OURS, CEILING = "classbridge", "ceiling"
 REDIS_PREFIX = "cb-redis-"
 SOCKETIO, SIO_REDIS_PREFIX = "socketio", "sio-redis-"  # the python-socketio baseline
+CEILING_REDIS_PREFIX = "ceiling-redis-"  # the ceiling on N workers over Redis pub/sub
 
 
 def machine_note(config: FanoutConfig) -> str:
@@ -21,11 +22,11 @@ def machine_note(config: FanoutConfig) -> str:
         f"The load generator (one Python process, {config.sessions * config.clients} "
         f"WebSocket clients) shares this {cpus}-core machine with the server under test. "
         "'classbridge', 'socketio' and 'ceiling' are one Python process each (at most one "
-        f"core); '{REDIS_PREFIX}Nw' and '{SIO_REDIS_PREFIX}Nw' are a supervisor and N worker "
-        "processes plus a redis-server, all on the same cores. 'socketio' systems speak "
-        "socket.io's JSON packets whatever --format says. 'srv CPU' is the server's CPU "
-        "summed over its processes, as a share of one core (above 100 % with several workers); "
-        "'rds CPU' is redis-server's; 'ev/CPU-s' "
+        f"core); '{REDIS_PREFIX}Nw', '{SIO_REDIS_PREFIX}Nw' and '{CEILING_REDIS_PREFIX}Nw' are "
+        "a supervisor and N worker processes plus a redis-server, all on the same cores. "
+        "'socketio' systems speak socket.io's JSON packets whatever --format says. 'srv CPU' is "
+        "the server's CPU summed over its processes, as a share of one core (above 100 % with "
+        "several workers); 'rds CPU' is redis-server's; 'ev/CPU-s' "
         "divides delivered events by the CPU-seconds of both. 'gen CPU' is the generator's share "
         "of one core: near 100 % the generator, not the server, limits what is delivered. "
         "Latencies run from the actual send; 'p99 sch' runs from when the schedule said to send "
@@ -65,13 +66,19 @@ def comparison(results: dict[str, list[RateResult]]) -> list[dict[str, Any]]:
 
 def comparison_pairs(names: list[str]) -> list[tuple[str, str]]:
     """Every pair worth a ratio: each Classbridge against the ceiling and against
-    python-socketio on as many workers, Redis against memory; python-socketio against the
-    ceiling. Only pairs of systems that ran."""
+    python-socketio on as many workers, Redis against memory and against the ceiling on as many
+    workers; python-socketio against the ceiling, and the ceiling over Redis against
+    python-socketio on as many workers. Only pairs of systems that ran."""
     redis = [name for name in names if name.startswith(REDIS_PREFIX)]
     sio_redis = [n.replace(REDIS_PREFIX, SIO_REDIS_PREFIX, 1) for n in redis]
+    ceiling_redis = [n.replace(REDIS_PREFIX, CEILING_REDIS_PREFIX, 1) for n in redis]
     pairs = [(OURS, CEILING), (OURS, SOCKETIO), *((name, OURS) for name in redis)]
     pairs += [(n, CEILING) for n in redis] + list(zip(redis, sio_redis, strict=True))
+    pairs += list(zip(redis, ceiling_redis, strict=True))
     pairs.append((SOCKETIO, CEILING))
+    # How far python-socketio's way across workers is from the barest one.
+    ceilings = [name for name in names if name.startswith(CEILING_REDIS_PREFIX)]
+    pairs += [(n, n.replace(CEILING_REDIS_PREFIX, SIO_REDIS_PREFIX, 1)) for n in ceilings]
     return [(a, b) for a, b in pairs if a in names and b in names]
 
 

@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Itera
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
+from load_tests.config import REDIS_SYSTEMS
 from load_tests.procstat import busy_share, sample_machine
 from load_tests.progress import Progress
 from load_tests.redis_server import redis_executable, spawn_redis
@@ -59,7 +60,7 @@ def config_from_args(
     values = {name: getattr(args, name) for name in names if hasattr(args, name)}
     config = kind(**values, **fixed, progress=not args.quiet)
     validate(config)
-    if {"redis", "socketio-redis"} & set(config.systems):  # type: ignore[attr-defined]
+    if set(REDIS_SYSTEMS) & set(config.systems):  # type: ignore[attr-defined]
         try:
             redis_executable()  # fail now, not after the first system has run
         except RuntimeError as error:

@@ -154,6 +154,24 @@ async def spawn_ceiling() -> AsyncIterator[Target]:
 
 
 @contextlib.asynccontextmanager
+async def spawn_ceiling_redis(workers: int, redis: RedisInstance) -> AsyncIterator[Target]:
+    """load_tests/baselines/ceiling_redis.py: ``workers`` uvicorn workers on one port,
+    broadcasting through ``redis``'s pub/sub."""
+    port = free_port()
+    module = "load_tests.baselines.ceiling_redis"
+    command = [sys.executable, "-m", module, "--port", str(port), "--workers", str(workers)]
+    command += ["--redis", redis.url]
+    name = f"ceiling-redis-{workers}w"
+    async with _spawned(name, command, child_env(), port) as pid:
+        base_url = f"http://127.0.0.1:{port}"
+        # As for cb-redis-Nw: every worker up before the clients join, so a session's clients
+        # spread over them and its chats cross workers.
+        seen = await wait_for_workers(base_url, workers, WORKERS_TIMEOUT)
+        described = f"{redis.url} (redis {redis.version})"
+        yield Target(name, base_url, pid, None, workers, redis, dict(seen), described)
+
+
+@contextlib.asynccontextmanager
 async def spawn_socketio(
     workers: int = 1, redis: RedisInstance | None = None
 ) -> AsyncIterator[Target]:

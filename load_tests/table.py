@@ -9,7 +9,7 @@ from load_tests.cells import fmt, line, pct
 from load_tests.stats import RateResult
 
 COLUMNS = (
-    ("system", 12), ("offered/s", 9), ("sent/s", 8), ("deliv/s", 9), ("ideal/s", 8),
+    ("system", 16), ("offered/s", 9), ("sent/s", 8), ("deliv/s", 9), ("ideal/s", 8),
     ("p50 ms", 7), ("p95 ms", 7), ("p99 ms", 7), ("max ms", 8), ("p99 sch", 8),
     ("lost", 5), ("dup", 4), ("err", 4), ("srv CPU", 7), ("rds CPU", 7), ("ev/CPU-s", 9),
     ("RSS MB", 7), ("rds MB", 6), ("cmd/ev", 6), ("gen CPU", 7), ("box CPU", 7), ("oth CPU", 7),
@@ -60,7 +60,7 @@ def _systems(results: dict[str, list[RateResult]]) -> list[str]:
         what = f"{r.server_processes or '?'} process(es) measured"
         if r.broker is not None:
             what = f"{r.server_workers} worker(s) on {r.broker}, {what}"
-        lines.append(f"  {name:<12} {what}")
+        lines.append(f"  {name:<16} {what}")
     return ["systems:", *lines] if lines else []
 
 
@@ -74,14 +74,14 @@ def _spread(results: dict[str, list[RateResult]]) -> list[str]:
         held = ", ".join(f"pid {pid}: {n}" for pid, n in first.connections_per_process.items())
         answered = "/".join(str(n) for n in first.healthz_workers.values())
         lines.append(
-            f"  {name:<12} {first.workers_serving} of {first.server_workers} workers held client "
+            f"  {name:<16} {first.workers_serving} of {first.server_workers} workers held client "
             f"connections ({held or 'none found'}); {len(first.healthz_workers)} distinct "
             f"workers answered /healthz ({answered or '-'} of "
             f"{sum(first.healthz_workers.values())} probes)"
         )
         for r in rs:
             shares = ", ".join(f"pid {pid} {pct(v)}" for pid, v in r.cpu_per_process.items())
-            lines.append(f"  {'':<12} {r.offered_rate:>7g}/s  CPU per process: {shares}")
+            lines.append(f"  {'':<16} {r.offered_rate:>7g}/s  CPU per process: {shares}")
     if not lines:
         return []
     head = "clients per worker (WebSocket connections at the end of the first window):"
@@ -97,7 +97,7 @@ def _redis_commands(results: dict[str, list[RateResult]], what: str = "chat even
                 continue
             top = ", ".join(f"{cmd} {n:.2f}" for cmd, n in c.top.items())
             lines.append(
-                f"  {name:<12} {r.offered_rate:>7g}/s  {c.appended} events: "
+                f"  {name:<16} {r.offered_rate:>7g}/s  {c.appended} events: "
                 f"{fmt(c.per_event, 2)} run/event, {fmt(c.scripts_per_event, 2)} scripts, "
                 f"{fmt(c.sent_per_event, 2)} sent by the servers "
                 f"(+{fmt(c.unsampled_per_event, 2)} not in the sample); {top}"
@@ -115,12 +115,12 @@ def _redis_commands(results: dict[str, list[RateResult]], what: str = "chat even
 def _ratio_lines(groups: list[dict[str, Any]]) -> list[str]:
     if not groups:
         return []
-    lines = ["", f"{'ratio':<27} {'offered/s':>9}   ev per CPU-s   p99 latency   delivered/s"]
+    lines = ["", f"{'ratio':<32} {'offered/s':>9}   ev per CPU-s   p99 latency   delivered/s"]
     for group in groups:
         label = f"{group['system']} / {group['baseline']}"
         for row in group["rows"]:
             lines.append(
-                f"{label:<27} {fmt(row['offered_rate'], 0):>9}   "
+                f"{label:<32} {fmt(row['offered_rate'], 0):>9}   "
                 f"{fmt(row['delivered_per_cpu_s_ratio'], 2):>12}   "
                 f"{fmt(row['p99_ratio'], 2):>11}   {fmt(row['delivered_per_s_ratio'], 2):>11}"
             )

@@ -109,6 +109,7 @@ class ClientSession:
         self._task: asyncio.Task[Any] | None = None
         self._writer: asyncio.Task[None] | None = None
         self._writer_failed = False
+        self._in_command = False  # a command is being handled: a stop waits for its reply
         self._grant: Grant | None = None
 
     # --- lifecycle -----------------------------------------------------------------------------
@@ -135,18 +136,25 @@ class ClientSession:
         try:
             return await self._serve()
         except asyncio.CancelledError:
-            closing = self.connection.closing  # the hub ended it (see Connection.close)
-            if not (self.connection.slow or self._writer_failed or closing):
+            outcome = self._stopped()
+            if outcome is None:
                 raise
             assert self._task is not None
             self._task.uncancel()
-            if self._writer_failed:
-                return CloseCode.INTERNAL_ERROR, "internal_error"
-            if closing is not None:
-                return closing
+            return outcome
+
+    def _stopped(self) -> Outcome:
+        """Why serving must stop now, if it must: the writer failed, the hub ended the
+        connection (see Connection.close), or the client reads too slowly."""
+        if self._writer_failed:
+            return CloseCode.INTERNAL_ERROR, "internal_error"
+        if self.connection.closing is not None:
+            return self.connection.closing
+        if self.connection.slow:
             log.warning("closing slow consumer (%s)", self._who())
             metrics.SLOW_CONSUMERS.inc()
             return CloseCode.SLOW_CONSUMER, "slow_consumer"
+        return None
 
     async def _close(self, outcome: Outcome) -> None:
         writer = self._writer
@@ -186,8 +194,9 @@ class ClientSession:
 
     def _on_overflow(self, connection: Connection) -> None:
         # Called from the fan-out, which must never wait: stop serving this client now.
-        # (Also used when the writer fails: either way the reader must stop.)
-        if self._task is not None and not self._task.done():
+        # (Also used when the writer fails: either way the reader must stop.) A command being
+        # handled finishes first: the serve loop asks ``_stopped`` after each one.
+        if self._task is not None and not self._task.done() and not self._in_command:
             self._task.cancel()
 
     # --- reading -------------------------------------------------------------------------------
@@ -212,10 +221,15 @@ class ClientSession:
         if outcome is not None:
             return outcome
         while (frame := await self._receive()) is not None:
-            # A close asked while the command waited for its event (the sender removed or the
-            # session ended by that very event) can lose its cancellation: on Python 3.11,
-            # ``asyncio.wait_for`` swallows a cancel that lands as its future completes.
-            outcome = await self._handle(frame) or self.connection.closing
+            # A stop asked while a command is handled (the sender removed or the session ended
+            # by that very command, the client too slow) does not interrupt it: the command was
+            # perhaps logged already, and its sender gets the ack first, on every broker,
+            # whichever of the append's reply and the event's fan-out comes first.
+            self._in_command = True
+            try:
+                outcome = await self._handle(frame) or self._stopped()
+            finally:
+                self._in_command = False
             if outcome is not None:
                 return outcome
         return None

@@ -1,10 +1,11 @@
 """``redis://``: the broker for many workers and hosts, with the semantics of ``memory://``.
 
-Appends are one Lua script each (next seq, XADD, PUBLISH: one round trip per event, never one
-per recipient); reads that must see one consistent moment run as MULTI/EXEC pipelines on one
-session's keys (one slot). Key names and scripts are in ``redis_scripts``, live delivery in
-``redis_pubsub``. The same class serves ``redis+cluster://`` (``redis_cluster``): SPUBLISH and
-SSUBSCRIBE instead of PUBLISH and SUBSCRIBE, and no MULTI across slots.
+Appends are one Lua script each (next seq, XADD, PUBLISH: one call per event, never one per
+recipient), and those of one loop turn share one round trip (``redis_append``); reads that must
+see one consistent moment run as MULTI/EXEC pipelines on one session's keys (one slot). Key names
+and scripts are in ``redis_scripts``, live delivery in ``redis_pubsub``. The same class serves
+``redis+cluster://`` (``redis_cluster``): SPUBLISH and SSUBSCRIBE instead of PUBLISH and
+SUBSCRIBE, no MULTI across slots, and appends through the general client.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import msgpack
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.connection import AbstractConnection
 from redis.commands.core import AsyncScript
+from redis.exceptions import NoScriptError
+from redis.typing import EncodableT
 
 from server.broker import redis_scripts as scripts
 from server.broker.base import (
@@ -27,6 +30,7 @@ from server.broker.base import (
     StoredSnapshot,
     VolatileListener,
 )
+from server.broker.redis_append import AppendPipeline
 from server.broker.redis_cluster import cluster_client, is_cluster_url
 from server.broker.redis_cluster_pubsub import ClusterChannels
 from server.broker.redis_pubsub import (
@@ -73,6 +77,7 @@ class RedisBroker(RedisWorkerRecords):
         self._client: Redis | None = None
         self._channels: SessionChannels | ClusterChannels | None = None
         self._scripts: dict[str, AsyncScript] = {}
+        self._appender: AppendPipeline | None = None  # plain redis:// only (redis_append)
 
     @property
     def client(self) -> Redis:
@@ -113,6 +118,8 @@ class RedisBroker(RedisWorkerRecords):
         channels = self._new_channels(client)
         await channels.start()
         self._client, self._channels = client, channels
+        if not self.cluster:  # a Cluster's appends go to the session's master: the client routes
+            self._appender = AppendPipeline(client.connection_pool)
 
     def _new_channels(self, client: Redis) -> SessionChannels | ClusterChannels:
         if self.cluster:
@@ -130,6 +137,9 @@ class RedisBroker(RedisWorkerRecords):
         return SessionChannels(connect, timing=self._probe)
 
     async def close(self) -> None:
+        if self._appender is not None:
+            await self._appender.close()
+            self._appender = None
         if self._channels is not None:
             await self._channels.close()
             self._channels = None
@@ -177,11 +187,26 @@ class RedisBroker(RedisWorkerRecords):
     # --- the log -----------------------------------------------------------------------------
     async def append(self, session_id: str, payload: bytes) -> LogPosition:
         keys = session_keys(session_id)
-        seq, epoch = await self._run(
-            "append",
-            [keys.seq, keys.epoch, keys.log, keys.snap, keys.replaced],
-            [payload, self.history_size, new_epoch(), keys.channel],
-        )
+        names = [keys.seq, keys.epoch, keys.log, keys.snap, keys.replaced]
+        args: list[EncodableT] = [payload, self.history_size, new_epoch(), keys.channel]
+        if self._appender is None:
+            seq, epoch = await self._run("append", names, args)
+            return LogPosition(int(seq), epoch.decode())
+        sha = self._scripts["append"].sha
+        try:
+            seq, epoch = await self._appender.evalsha(sha, names, args)
+        except NoScriptError:
+            # Redis lost its scripts (restarted). Loaded again on the pipeline's own connection,
+            # which just answered and so is alive: the pool's idle connections may still be the
+            # dead ones (redis-py 8 skips its stale check while maintenance notifications are
+            # on), and the first command on each would fail. Callers refused together wake in
+            # the order of their replies, so their loads and retries go out in that order too;
+            # appends issued meanwhile may land between them. Only one session's order could
+            # matter, and it does not here: the hub awaits each append before issuing the next
+            # of the same command (hub.py ``_append``), and appends of concurrent commands to
+            # one session have no order but the one the log gives them.
+            await self._appender.load_script(scripts.APPEND)
+            seq, epoch = await self._appender.evalsha(sha, names, args)
         return LogPosition(int(seq), epoch.decode())
 
     async def position(self, session_id: str) -> LogPosition:

@@ -57,7 +57,9 @@ class Connection:
             self._on_overflow(self)  # the gateway's "stop serving now"
 
     def send_message(self, message: dict[str, Any]) -> None:
-        self._put(encode_message(message, self.wire_format))
+        """A message for this client alone (a reply, a welcome, an error): never held for the
+        send interval's tick (see ``Flusher``)."""
+        self._put(encode_message(message, self.wire_format), urgent=True)
 
     def send_event(self, encoded: EncodedEvent) -> None:
         if self.held is None:
@@ -116,10 +118,10 @@ class Connection:
         for encoded in held:
             self._put(encoded.frame(self.wire_format))
 
-    def _put(self, frame: bytes | str) -> None:
+    def _put(self, frame: bytes | str, urgent: bool = False) -> None:
         if self.slow:
             return
-        if not self.outbox.put(frame):
+        if not self.outbox.put(frame, urgent):
             self._overflow()
 
     def _overflow(self) -> None:

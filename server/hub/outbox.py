@@ -45,7 +45,10 @@ class Flusher:
     With ``interval`` (seconds, 0: off) a connection is written at most about once per
     interval: the first message after a quiet spell leaves at once, later ones wait for the
     next tick and leave together. Fewer, fuller frames cost less per event (each write is a
-    system call) for at most ``interval`` of added latency (docs/performance.md).
+    system call) for at most ``interval`` of added latency (docs/performance.md). A reply to
+    the connection's own request (``put(..., urgent=True)``) never waits: it leaves at once
+    with whatever is queued before it, so a client's request-answer round trips stay as fast
+    as the network while what others do reaches it in fuller frames.
     """
 
     def __init__(self, interval: float = 0.0) -> None:
@@ -69,7 +72,7 @@ class Flusher:
         now = loop.time()
         recent = now - self.interval
         for outbox in due:
-            if outbox.written_at > recent:
+            if outbox.written_at > recent and not outbox.urgent:
                 self._held.append(outbox)  # stays due: put() does not schedule it again
             else:
                 outbox.flush(now)
@@ -96,11 +99,15 @@ class Outbox:
         self.flusher = flusher
         self.sink: Sink | None = None  # set by the gateway when the server offers one
         self._flush_due = False
+        self.urgent = False  # holds a reply the flusher must not keep for its next tick
         self._writer_idle = False  # the writer task waits for messages: none is in its hands
         self.written_at = float("-inf")  # the loop's time of the flusher's last write
 
-    def put(self, frame: Frame) -> bool:
-        """Queue an encoded message; False when it does not fit (the client is too slow)."""
+    def put(self, frame: Frame, urgent: bool = False) -> bool:
+        """Queue an encoded message; False when it does not fit (the client is too slow).
+
+        ``urgent``: a reply its client waits for, written on this loop turn even when the
+        flusher holds the connection for its next tick."""
         if self.closed:
             return True  # a closing connection silently drops what comes after
         size = len(frame)
@@ -110,10 +117,15 @@ class Outbox:
             return False
         self._frames.append(frame)
         self.queued_bytes += size
+        # A full frame's worth waits for no tick either: holding more would only fill the queue
+        # towards its limit, which marks a client that reads perfectly well as too slow.
+        urgent = urgent or self.queued_bytes >= self.batch_bytes
         if self.sink is None or self.flusher is None:
             self._ready.set()
-        elif not self._flush_due:
+        elif not self._flush_due or (urgent and not self.urgent):
+            # Held for the tick (still due) and now urgent: due once more, for this turn.
             self._flush_due = True
+            self.urgent = self.urgent or urgent
             self.flusher.due(self)
         return True
 
@@ -128,6 +140,7 @@ class Outbox:
         goes out first, and the writer takes what is queued behind it itself.
         """
         self._flush_due = False
+        self.urgent = False
         sink = self.sink
         if not self._writer_idle or self.closed or sink is None:
             return

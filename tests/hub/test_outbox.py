@@ -117,6 +117,40 @@ async def test_with_an_interval_a_busy_connection_is_written_once_per_tick() -> 
     writer.cancel()
 
 
+async def test_a_reply_is_not_held_for_the_tick_and_takes_what_waits_before_it() -> None:
+    outbox = Outbox(10_000, batch_bytes=1000, flusher=Flusher(interval=5.0))
+    writer, sink = await _idle_writer(outbox)
+    outbox.put("first")
+    await _turn()
+    outbox.put("held event")
+    await _turn()
+    assert sink.batches == [["first"]]  # held: the tick is seconds away
+    outbox.put("ack", urgent=True)
+    await _turn()
+    assert sink.batches == [["first"], ["held event", "ack"]]  # at once, in order
+    outbox.put("next event")
+    await _turn()
+    assert sink.batches == [["first"], ["held event", "ack"]]  # events wait for the tick again
+    outbox.put("second ack", urgent=True)
+    await _turn()
+    assert sink.batches[-1] == ["next event", "second ack"]
+    writer.cancel()
+
+
+async def test_a_full_frame_is_not_held_for_the_tick() -> None:
+    outbox = Outbox(100, batch_bytes=10, flusher=Flusher(interval=5.0))
+    writer, sink = await _idle_writer(outbox)
+    outbox.put("first")
+    await _turn()
+    outbox.put("12345")
+    await _turn()
+    assert sink.batches == [["first"]]  # 5 bytes queued: held for the tick
+    outbox.put("67890")  # 10 bytes: a frame's worth
+    await _turn()
+    assert sink.batches == [["first"], ["12345", "67890"]]
+    writer.cancel()
+
+
 class BrokenSink(RecordingSink):
     def write(self, batch: list[Frame]) -> None:
         raise OSError("the socket broke")

@@ -13,9 +13,19 @@ participant id, which would grow the series without bound.
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge, Histogram, disable_created_metrics
+import os
+
+from prometheus_client import Counter, Gauge, Histogram, disable_created_metrics, values
 
 from server.errors import ClassbridgeError
+
+if values.ValueClass is not values.MutexValue:  # multiprocess mode: PROMETHEUS_MULTIPROC_DIR set
+    # Each multiprocess value asks for the process id on every increment, to notice a fork
+    # that would share its file: a system call per increment, several per event delivered
+    # (2 % of a Redis worker's samples). Workers are spawned, never forked (server/workers.py),
+    # so this module and the id it reads here are new in each worker.
+    _WORKER_PID = os.getpid()
+    values.ValueClass = values.MultiProcessValue(process_identifier=lambda: _WORKER_PID)
 
 # No ``*_created`` series: with several workers they are not reported anyway, and one process
 # should answer like many.

@@ -56,10 +56,16 @@ class Flusher:
         self._due: list[Outbox] = []
         self._held: list[Outbox] = []  # written less than ``interval`` ago: wait for the tick
         self._tick: asyncio.TimerHandle | None = None
+        # Its gateway's loop, the one loop the server runs on, looked up once: on Python 3.11
+        # each get_running_loop() is a getpid() system call, and this runs every loop turn.
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def due(self, outbox: Outbox) -> None:
         if not self._due:
-            asyncio.get_running_loop().call_soon(self._flush)
+            loop = self._loop
+            if loop is None:
+                loop = self._loop = asyncio.get_running_loop()
+            loop.call_soon(self._flush)
         self._due.append(outbox)
 
     def _flush(self) -> None:
@@ -68,7 +74,7 @@ class Flusher:
             for outbox in due:
                 outbox.flush(0.0)
             return
-        loop = asyncio.get_running_loop()
+        loop = self._loop or asyncio.get_running_loop()
         now = loop.time()
         recent = now - self.interval
         for outbox in due:
@@ -82,7 +88,7 @@ class Flusher:
     def _flush_held(self) -> None:
         self._tick = None
         held, self._held = self._held, []
-        now = asyncio.get_running_loop().time()
+        now = (self._loop or asyncio.get_running_loop()).time()
         for outbox in held:
             outbox.flush(now)
 

@@ -25,7 +25,9 @@ if values.ValueClass is not values.MutexValue:  # multiprocess mode: PROMETHEUS_
     # (2 % of a Redis worker's samples). Workers are spawned, never forked (server/workers.py),
     # so this module and the id it reads here are new in each worker.
     _WORKER_PID = os.getpid()
-    values.ValueClass = values.MultiProcessValue(process_identifier=lambda: _WORKER_PID)
+    values.ValueClass = values.MultiProcessValue(  # type: ignore[no-untyped-call]
+        process_identifier=lambda: _WORKER_PID
+    )
 
 # No ``*_created`` series: with several workers they are not reported anyway, and one process
 # should answer like many.

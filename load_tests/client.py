@@ -101,15 +101,26 @@ class BenchClient(Connection):
     def on_chat(self, seq: int, text: object, now: int) -> None:
         """One event of seq ``seq`` (a chat when ``text`` is ours) arrived at ``now``; shared
         by every wire the generator speaks, so that all systems are tallied alike."""
+        # Runs once per event per receiver: at a server's capacity, hundreds of thousands of
+        # times a second in the generator, which shares the machine with the server. So the
+        # stamp's two clock values are parsed only for events sent inside a measured window,
+        # and nothing is allocated per event.
         in_order = seq > self.last_seq
         if in_order:
             self.last_seq = seq
-        stamp = parse_stamp(text)
-        if stamp is None or stamp[2] >= len(self.tallies):
+        if type(text) is not str or len(text) < STAMP_CHARS:
             return
-        due_ns, sent_ns, index, measured = stamp
-        tally = self.tallies[index]
-        seqs = self.received.setdefault(index, set())
+        try:
+            index = int(text[40:43])
+        except ValueError:
+            return
+        tallies = self.tallies
+        if index >= len(tallies):
+            return
+        tally = tallies[index]
+        seqs = self.received.get(index)
+        if seqs is None:
+            seqs = self.received[index] = set()
         if seq in seqs:
             tally.duplicates += 1
             return
@@ -117,12 +128,17 @@ class BenchClient(Connection):
         tally.unique_deliveries += 1
         if not in_order:
             tally.out_of_order += 1
-        if measured:
+        if text[43] == "1":  # sent inside a measured window
+            try:
+                due_ns, sent_ns = int(text[:20]), int(text[20:40])
+            except ValueError:
+                return
             tally.latencies_ns.append(now - sent_ns)
             tally.due_latencies_ns.append(now - due_ns)
-        window = self.tallies[-1].window
+        current = tallies[-1]
+        window = current.window
         if window.start_ns <= now < window.end_ns:
-            self.tallies[-1].window_deliveries += 1
+            current.window_deliveries += 1
 
     def _on_other(self, message: dict[str, Any]) -> None:
         kind = message.get("type")

@@ -62,6 +62,11 @@ class Connection:
         self._put(encode_message(message, self.wire_format), urgent=True)
 
     def send_event(self, encoded: EncodedEvent) -> None:
+        if self.closing is not None:
+            # Closed by what the session decided (removed, the session ended, the server
+            # draining): nothing of the session after that point, even while a command of
+            # this connection finishes and is answered before the close (gateway._serve).
+            return
         if self.held is None:
             self._put(encoded.frame(self.wire_format))
             return
@@ -80,6 +85,8 @@ class Connection:
 
     def send_volatile(self, encoded: EncodedMessage) -> None:
         """Not logged, so neither held nor replayed: only kept back until the welcome."""
+        if self.closing is not None:
+            return  # as for events (send_event)
         if self._early_volatile is None:
             self._put(encoded.frame(self.wire_format))
         elif len(self._early_volatile) < EARLY_VOLATILE_LIMIT:

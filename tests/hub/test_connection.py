@@ -109,3 +109,22 @@ async def test_volatile_messages_kept_before_the_welcome_are_bounded() -> None:
     connection.send_welcome({"type": "welcome"})
     assert await _types(connection) == ["welcome"] + ["peer.typing"] * EARLY_VOLATILE_LIMIT
     assert not overflowed
+
+
+async def test_once_closed_it_gets_replies_but_nothing_more_of_the_session() -> None:
+    connection, overflowed = _connection()
+    connection.send_welcome({"type": "welcome"})
+    connection.send_event(_event(1))  # e.g. its own removal: sent before the close
+    connection.close(4006, "removed")
+    connection.send_event(_event(2))  # what the session does next
+    connection.send_volatile(EncodedMessage({"type": "peer.cursors", "cursors": []}))
+    connection.send_message({"type": "ack", "id": 7, "seq": 2})  # its command's answer
+    messages = []
+    while len(connection.outbox):
+        messages += [decode_frame(f, WireFormat.JSON) for f in await connection.outbox.take_batch()]
+    assert [(m["type"], m.get("seq")) for m in messages] == [
+        ("welcome", None),
+        ("event", 1),
+        ("ack", 2),
+    ]
+    assert overflowed == [connection]  # the gateway was told to stop serving

@@ -63,13 +63,19 @@ async def broadcast(room: str, sender: WebSocket, message: dict[str, Any]) -> No
     await send(sender, encode(ack, rooms[room][sender]))
 
 
-async def chat(websocket: WebSocket) -> None:
+async def accept_join(websocket: WebSocket) -> tuple[str, bool] | None:
+    """Accept in the client's format and read its join: (room, msgpack?); None if it left."""
     binary = MSGPACK in websocket.scope.get("subprotocols", [])
     await websocket.accept(subprotocol=MSGPACK if binary else JSON)
     join = await receive(websocket, binary)
-    if join is None:
+    return None if join is None else (str(join.get("token")), binary)
+
+
+async def chat(websocket: WebSocket) -> None:
+    joined = await accept_join(websocket)
+    if joined is None:
         return
-    room = str(join.get("token"))
+    room, binary = joined
     rooms.setdefault(room, {})[websocket] = binary
     await send(websocket, encode({"type": "welcome", "seq": counters.get(room, 0)}, binary))
     try:

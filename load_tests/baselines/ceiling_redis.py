@@ -29,7 +29,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
-from load_tests.baselines.ceiling import JSON, MSGPACK, encode, receive, send
+from load_tests.baselines.ceiling import accept_join, encode, receive, send
 
 REDIS_ENV = "CLASSBRIDGE_CEILING_BENCH_REDIS"  # how the workers learn the Redis URL
 COUNTER, CHANNEL = "ceiling-bench:seq:", "ceiling-bench:room:"
@@ -104,12 +104,10 @@ class Worker:
 
 async def chat(websocket: WebSocket) -> None:
     worker: Worker = websocket.app.state.worker
-    binary = MSGPACK in websocket.scope.get("subprotocols", [])
-    await websocket.accept(subprotocol=MSGPACK if binary else JSON)
-    join = await receive(websocket, binary)
-    if join is None:
+    joined = await accept_join(websocket)
+    if joined is None:
         return
-    room = str(join.get("token"))
+    room, binary = joined
     seq = await worker.enter(room, websocket, binary)
     await send(websocket, encode({"type": "welcome", "seq": seq}, binary))
     try:

@@ -152,12 +152,22 @@ class SessionHub:
         self._spawn(self._catch_up(replica.session_id, replica))
 
     def _after_apply(self, replica: SessionReplica, seq: int) -> None:
+        self.lobby.review(replica)  # an admission, a denial, a teacher arriving
+
+    def _snapshot_due(self, replica: SessionReplica, seq: int) -> None:
+        """Called by the worker that appended ``seq`` only: every worker that follows the
+        session applies each event, and were each to snapshot too, a session spread over N
+        workers would be packed N times and its snapshot (up to about 0.7 MB with a full
+        transcript) written to the broker N times, all but one refused there as not newer.
+
+        Should that worker stop before saving, the next snapshot comes ``snapshot_every``
+        events later; ``history_size`` keeps at least twice that many events, so the
+        previous snapshot is still followed by its events in the history meanwhile."""
         # Each session snapshots at its own offset, so sessions that move in step (a school's
         # classes all chatting at once) do not all snapshot on the same event-loop turn.
         offset = zlib.crc32(replica.session_id.encode())
         if (seq + offset) % self.limits.snapshot_every == 0:
             self._spawn(self._save_snapshot(replica))
-        self.lobby.review(replica)  # an admission, a denial, a teacher arriving
 
     async def _save_snapshot(self, replica: SessionReplica) -> None:
         state = replica.state
@@ -311,6 +321,7 @@ class SessionHub:
             await self.recovery.recover(replica)
             return position.seq
         metrics.FANOUT_SECONDS.observe(await replica.wait_applied(position.seq) - started)
+        self._snapshot_due(replica, position.seq)
         await self.topology.after(replica, event)
         await self.recording.after(replica, event)
         self.notices.appended(replica.state, position.seq, event)  # sent once: by this worker

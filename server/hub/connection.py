@@ -68,7 +68,9 @@ class Connection:
             # this connection finishes and is answered before the close (gateway._serve).
             return
         if self.held is None:
-            self._put(encoded.frame(self.wire_format))
+            # ``_put`` written out: this runs once per connection for every event.
+            if not self.slow and not self.outbox.put(encoded.frame(self.wire_format)):
+                self._overflow()
             return
         self.held.append(encoded)
         self._held_bytes += len(encoded.frame(self.wire_format))

@@ -27,7 +27,7 @@ from server.rooms.events import Event
 from server.rooms.presence import PresenceTracker
 from server.rooms.reducer import apply_event
 from server.rooms.state import SessionState
-from server.rooms.visibility import VISIBILITY_RULES
+from server.rooms.visibility import audience_rule
 from server.settings import Limits
 
 log = logging.getLogger(__name__)
@@ -148,14 +148,21 @@ class SessionReplica:
         apply_event(self.state, seq, event)
         encoded = EncodedEvent(seq, event)
         delivered = 0
-        # Looked up once per event, not per connection: most kinds have no rule at all.
-        rule = VISIBILITY_RULES.get(event.kind)
-        state = self.state
-        for connection in list(self.connections.values()):
-            actor = connection.actor
-            if actor is not None and (rule is None or rule(state, actor, event)):
-                connection.send_event(encoded)
-                delivered += 1
+        # Decided once per event, not per connection: most events (every post to the whole
+        # room) reach everyone, and this loop runs for each connection of each event.
+        rule = audience_rule(event)
+        if rule is None:
+            for connection in list(self.connections.values()):
+                if connection.actor is not None:
+                    connection.send_event(encoded)
+                    delivered += 1
+        else:
+            state = self.state
+            for connection in list(self.connections.values()):
+                actor = connection.actor
+                if actor is not None and rule(state, actor, event):
+                    connection.send_event(encoded)
+                    delivered += 1
         if delivered:
             EVENTS_DELIVERED.inc(delivered)  # once per event, not per connection: cheap
         if self.on_event is not None:

@@ -42,6 +42,18 @@ def _sees_chat(state: SessionState, viewer: Actor, event: Event) -> bool:
     return True
 
 
+def _chat_is_public(event: Event) -> bool:
+    return event.data.get("group") is None and event.data.get("to") is None
+
+
+# Per event kind that has a rule below, when an event of it reaches everyone anyway: asked once
+# per event, it spares the fan-out a rule call per connection (most chat is for the room).
+PUBLIC_WHEN: dict[str, Callable[[Event], bool]] = {
+    EventKind.CHAT_POSTED: _chat_is_public,
+    EventKind.CHAT_DELETED: _chat_is_public,
+}
+
+
 # Event kinds that not everyone sees, each with its rule; every other event reaches everyone.
 # Features add their own rules here (a poll's answers, a breakout group's chat).
 VISIBILITY_RULES: dict[str, Callable[[SessionState, Actor, Event], bool]] = {
@@ -54,6 +66,15 @@ VISIBILITY_RULES: dict[str, Callable[[SessionState, Actor, Event], bool]] = {
     **breakout_access.VISIBILITY,  # a group's calls for a teacher: the group and teachers
     **lobby.VISIBILITY,  # teachers, and the participant concerned (protocol §23)
 }
+
+
+def audience_rule(event: Event) -> Callable[[SessionState, Actor, Event], bool] | None:
+    """The rule that decides, viewer by viewer, who sees ``event``; None when all do."""
+    rule = VISIBILITY_RULES.get(event.kind)
+    if rule is None:
+        return None
+    public = PUBLIC_WHEN.get(event.kind)
+    return None if public is not None and public(event) else rule
 
 
 def can_see(state: SessionState, viewer: Actor, event: Event) -> bool:

@@ -9,7 +9,7 @@ from server.protocol.messages import ChatDelete, ChatSend
 from server.rooms.actor import Actor
 from server.rooms.events import Event, EventKind
 from server.rooms.state import SessionSettings
-from server.rooms.visibility import can_see, is_redacted, snapshot_for
+from server.rooms.visibility import audience_rule, can_see, is_redacted, snapshot_for
 from tests.rooms.builders import (
     AMANI,
     EVERYONE,
@@ -88,6 +88,25 @@ def test_deletion_of_a_direct_message_is_seen_only_by_those_who_saw_it() -> None
     delete_seq = session.command(TEACHER, ChatDelete(message_id=seq))
     _, delete = session.log[delete_seq - 1]
     assert _viewers(session, delete_seq, delete) == saw_it == _ids(INGRID, OLA, HOST, TEACHER)
+
+
+def test_the_fan_out_rule_agrees_with_can_see_and_skips_room_posts() -> None:
+    session = full_session(SessionSettings(student_private_chat=True))
+    room_post, _ = _post(session, AMANI, None)
+    direct_post, _ = _post(session, INGRID, OLA)
+    for message_id in (room_post, direct_post):
+        session.command(TEACHER, ChatDelete(message_id=message_id))
+    per_viewer = []
+    for seq, event in session.log:
+        rule = audience_rule(event)
+        fan_out = {
+            a.participant_id for a in EVERYONE if rule is None or rule(session.state, a, event)
+        }
+        assert fan_out == _viewers(session, seq, event), (seq, event.kind)
+        if rule is not None:
+            per_viewer.append(seq)
+    # Only the direct post and its deletion need a decision per viewer.
+    assert per_viewer == [direct_post, session.state.seq]
 
 
 def test_deleted_messages_leave_snapshots_and_replays() -> None:

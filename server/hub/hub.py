@@ -119,6 +119,7 @@ class SessionHub:
         else:
             state, epoch = load_state(msgpack.unpackb(snapshot.payload)), snapshot.epoch
         replica = SessionReplica(state, epoch, self.limits)
+        replica.snapshot_offset = zlib.crc32(session_id.encode())
         replica.record = record  # kept to write it back should Redis lose it
         replica.on_applied = self._after_apply
         replica.on_gap = self._schedule_repair
@@ -163,10 +164,7 @@ class SessionHub:
         Should that worker stop before saving, the next snapshot comes ``snapshot_every``
         events later; ``history_size`` keeps at least twice that many events, so the
         previous snapshot is still followed by its events in the history meanwhile."""
-        # Each session snapshots at its own offset, so sessions that move in step (a school's
-        # classes all chatting at once) do not all snapshot on the same event-loop turn.
-        offset = zlib.crc32(replica.session_id.encode())
-        if (seq + offset) % self.limits.snapshot_every == 0:
+        if (seq + replica.snapshot_offset) % self.limits.snapshot_every == 0:
             self._spawn(self._save_snapshot(replica))
 
     async def _save_snapshot(self, replica: SessionReplica) -> None:

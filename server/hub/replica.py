@@ -54,6 +54,9 @@ class SessionReplica:
         self.cursors = CursorRelay(lambda: self.connections.values())
         self.pins = 0  # attaches and API reads in progress; a pinned replica is not unloaded
         self.saved_seq = state.seq
+        # Where in each run of ``snapshot_every`` events this session snapshots (set by the hub
+        # from the session id): sessions that move in step do not all snapshot at once.
+        self.snapshot_offset = 0
         self.on_applied: Callable[[SessionReplica, int], None] | None = None
         self.on_gap: Callable[[SessionReplica], None] | None = None
         self.on_foreign_epoch: Callable[[SessionReplica], None] | None = None

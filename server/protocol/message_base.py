@@ -19,9 +19,23 @@ class Message:
 
     def to_wire(self) -> dict[str, Any]:
         wire: dict[str, Any] = {"type": self.TYPE}
-        for f in fields(self):
-            value = getattr(self, f.name)
+        for name, wire_name in _wire_names(type(self)):
+            value = getattr(self, name)
             if value is not None:
                 to_wire = getattr(value, "to_wire", None)
-                wire[self.WIRE.get(f.name, f.name)] = value if to_wire is None else to_wire()
+                wire[wire_name] = value if to_wire is None else to_wire()
         return wire
+
+
+_WIRE_NAMES: dict[type[Message], tuple[tuple[str, str], ...]] = {}
+
+
+def _wire_names(cls: type[Message]) -> tuple[tuple[str, str], ...]:
+    """Each field's attribute and wire name, in order; worked out once per class, since every
+    reply (an ack per command) is built this way and ``fields()`` rebuilds its list each call."""
+    names = _WIRE_NAMES.get(cls)
+    if names is None:
+        names = _WIRE_NAMES[cls] = tuple(
+            (f.name, cls.WIRE.get(f.name, f.name)) for f in fields(cls)
+        )
+    return names

@@ -23,7 +23,6 @@ repaired from the stream by seq gaps.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable
@@ -44,6 +43,7 @@ log = logging.getLogger(__name__)
 SUBSCRIBE_TIMEOUT = 10.0  # seconds for Redis to confirm a SUBSCRIBE
 FIRST_BACKOFF = 0.1  # seconds before the first reconnect attempt
 MAX_BACKOFF = 5.0  # seconds between reconnect attempts at most
+CLOSE_TIMEOUT = 2.0  # seconds ``close`` waits for the reader, then for the disconnect
 
 ConnectionFactory = Callable[[], AbstractConnection]
 # Told the channels this connection can no longer serve: unsubscribed by Redis (their slot moved
@@ -136,15 +136,23 @@ class SessionChannels:
         self._reader = asyncio.create_task(self._read(), name="redis-broker-reader")
 
     async def close(self) -> None:
-        if self._reader is not None:
-            self._reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._reader
-            self._reader = None
+        """Stop reading and disconnect, in ``CLOSE_TIMEOUT`` at most per step: a reader
+        cancelled inside redis-py's read right after Redis restarted was once seen to take
+        over a minute to unwind, and a worker's shutdown must not hang on it."""
         for task in list(self._sends):
             task.cancel()
+        reader, self._reader = self._reader, None
+        if reader is not None:
+            reader.cancel()
+            await asyncio.wait({reader}, timeout=CLOSE_TIMEOUT)
+            if not reader.done():
+                log.warning("pub/sub reader still unwinding at close; not waiting for it")
         self._live = False
-        await self._conn.disconnect()
+        try:
+            async with asyncio.timeout(CLOSE_TIMEOUT):
+                await self._conn.disconnect()
+        except (TimeoutError, RedisError, OSError) as error:
+            log.warning("pub/sub connection not closed cleanly (%r)", error)
         self._channels.clear()
 
     async def add(self, name: bytes, subscriber: Subscriber) -> None:

@@ -20,7 +20,7 @@ from load_tests.measure import measure
 from load_tests.notes import with_notes
 from load_tests.progress import Progress
 from load_tests.provision import provision
-from load_tests.redis_monitor import script_shares
+from load_tests.rate_step import SETTLE, START_DELAY_NS, drain, monitor_sample
 from load_tests.redis_server import spawn_redis
 from load_tests.redis_stats import RedisProbe, step_figures
 from load_tests.scenario import run_systems
@@ -40,10 +40,6 @@ from load_tests.tally import PhaseTally, Window, check_deliveries
 from load_tests.wire import Codec
 
 JOIN_TIMEOUT = 15.0
-START_DELAY_NS = 50_000_000  # between setting a rate up and its first send
-DRAIN_POLL = 0.02
-SETTLE = 0.1  # after the drain: time for a late duplicate to show up before the check
-MONITOR_SECONDS = 0.5  # the most of each warm-up spent sampling Redis with MONITOR
 
 Clients = list[list[BenchClient]]  # per session, per client
 
@@ -182,25 +178,3 @@ async def run_rate(
     result = rate_result(tally, check, samples, config.clients, drain_s, facts, redis)
     tally.release()
     return with_notes(result)
-
-
-def monitor_sample(
-    target: Target, start_ns: int, warmup: float
-) -> asyncio.Task[dict[str, float] | None] | None:
-    """A MONITOR sample in the middle of the warm-up, well clear of the measured window."""
-    if target.redis is None or warmup <= 0:
-        return None
-    seconds = min(MONITOR_SECONDS, warmup / 3)
-    begin = start_ns + int(warmup / 3 * 1e9)
-    return asyncio.create_task(script_shares(target.redis.port, begin, seconds))
-
-
-async def drain(tally: PhaseTally, clients_per_session: int, timeout: float) -> float:
-    """Wait until every ack is in and every acked message reached every client (bounded)."""
-    started = time.monotonic()
-    for _ in range(int(timeout / DRAIN_POLL) + 1):
-        done = tally.unique_deliveries >= tally.expected_deliveries(clients_per_session)
-        if tally.pending_acks <= 0 and done:
-            break
-        await asyncio.sleep(DRAIN_POLL)
-    return time.monotonic() - started

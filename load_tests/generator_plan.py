@@ -6,7 +6,8 @@ number of senders, so a process's share of each offered rate is its share of the
 process draws its own arrivals at its share of the rate, from a seed derived from the run's
 seed, the rate and the process: the same arrivals for every system of a run. Independent
 Poisson streams add up to one Poisson stream at the summed rate, so the offered load keeps its
-model; with uniform arrivals each process's sends are evenly spaced, not the sum of them.
+model; with uniform arrivals each process's sends are evenly spaced and the processes start
+staggered, so that their sends interleave (evenly, when their shares are equal).
 
 Times are ``time.monotonic_ns()``: CLOCK_MONOTONIC is the same clock in every process of the
 machine, so a chat's stamp (sent in one process, received in another) is still one clock.
@@ -50,6 +51,13 @@ def process_seed(seed: int, rate_index: int, process: int) -> int:
     """The arrivals' seed of one rate in generator process ``process``: distinct per process
     and per rate, and the same in every system of the run."""
     return rate_seed(seed, rate_index) * MAX_GENERATOR_PROCESSES + process
+
+
+def uniform_phase_ns(rate: float, arrival: str, process: int) -> int:
+    """How much later process ``process`` starts its evenly spaced sends (of a run offering
+    ``rate`` in all): one gap of the whole run's per process before it, so that the processes
+    do not all send at the same instants. Poisson arrivals need no phase."""
+    return int(process / rate * 1e9) if arrival == "uniform" else 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,10 +12,12 @@ import asyncio
 import contextlib
 import random
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 from load_tests.client import BenchClient
 from load_tests.config import FanoutConfig
+from load_tests.fanout_processes import joined_in_processes, run_rate_in_processes
+from load_tests.generator_plan import rate_seed
 from load_tests.measure import measure
 from load_tests.notes import with_notes
 from load_tests.progress import Progress
@@ -93,11 +95,28 @@ async def _classbridge(config: FanoutConfig) -> AsyncIterator[Target]:
 
 
 async def run_system(target: Target, config: FanoutConfig, progress: Progress) -> list[RateResult]:
+    async with generating(target, config, progress) as run_step:
+        return [await run_step(index, config) for index in range(len(config.rates))]
+
+
+# Runs rate ``index`` of the config it is given (a capacity search adds a rate per step).
+RunStep = Callable[[int, FanoutConfig], Awaitable[RateResult]]
+
+
+@contextlib.asynccontextmanager
+async def generating(
+    target: Target, config: FanoutConfig, progress: Progress
+) -> AsyncIterator[RunStep]:
+    """Every client joined, and what runs one rate step on them: in this process, or, with
+    several ``generator_processes``, in that many (load_tests/fanout_processes.py)."""
+    if config.generator_processes > 1:
+        async with joined_in_processes(target, config, progress, JOIN_TIMEOUT) as (pool, probe):
+            yield lambda index, step: run_rate_in_processes(
+                target, pool, index, step, progress, probe
+            )
+        return
     async with joined(target, config, progress) as (clients, tallies, probe):
-        return [
-            await run_rate(target, clients, tallies, index, config, progress, probe)
-            for index in range(len(config.rates))
-        ]
+        yield lambda index, step: run_rate(target, clients, tallies, index, step, progress, probe)
 
 
 @contextlib.asynccontextmanager
@@ -157,7 +176,7 @@ async def run_rate(
     tally = PhaseTally(index, config.rates[index], config.sessions, window)
     tallies.append(tally)
     senders = interleave([row[: config.senders] for row in clients])
-    rng = random.Random(config.seed * 1009 + index)  # the same arrivals for every system
+    rng = random.Random(rate_seed(config.seed, index))  # the same arrivals for every system
     span = config.warmup + config.duration
     load = asyncio.create_task(offer_load(tally, senders, start, span, config.arrival, rng))
     monitor = monitor_sample(target, start, config.warmup)

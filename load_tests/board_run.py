@@ -18,11 +18,12 @@ from load_tests.board_client import BoardClient, FrameBudget, SentAt
 from load_tests.board_config import BoardConfig
 from load_tests.board_load import finish_strokes, make_pens, offer_drawing
 from load_tests.board_stats import BoardFigures, BoardResult, board_figures, traffic_edges
-from load_tests.fanout import SETTLE, START_DELAY_NS, drain, join_all, monitor_sample
+from load_tests.fanout import join_all
 from load_tests.measure import measure
 from load_tests.notes import with_notes
 from load_tests.progress import Progress
 from load_tests.provision import provision_roles
+from load_tests.rate_step import SETTLE, START_DELAY_NS, drain, monitor_sample
 from load_tests.redis_stats import RedisProbe, step_figures
 from load_tests.scenario import run_classbridge
 from load_tests.servers import Target

@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass, field, replace
 
 from load_tests.config import FanoutConfig, validate
-from load_tests.fanout import joined, run_rate, system_under_test
+from load_tests.fanout import generating, system_under_test
 from load_tests.notes import GENERATOR_BUSY
 from load_tests.progress import Progress
 from load_tests.scenario import run_systems
@@ -51,6 +51,7 @@ class CapacityConfig:
 
     def time_budget(self) -> float:
         per_system = 30.0 + self.workload.ramp + self.workload.total_clients * 0.05
+        per_system += self.workload.generator_startup()
         per_system += self.system_seconds + self.step_seconds()  # the last step may overrun
         redis = sum(1 for name in self.workload.systems if "redis" in name)
         return per_system * len(self.workload.systems) + 40.0 * redis
@@ -134,8 +135,9 @@ def step_failures(result: RateResult, config: CapacityConfig) -> list[str]:
 
 
 def generator_bound(result: RateResult) -> bool:
-    """The generator, not the system, limited the step: it used (nearly) a full core."""
-    return result.generator_cpu_share >= GENERATOR_BUSY
+    """The generator, not the system, limited the step: it (or one of its processes, each of
+    which runs on one core) used nearly a full core."""
+    return result.generator_busiest_share >= GENERATOR_BUSY
 
 
 async def search_system(
@@ -144,14 +146,14 @@ async def search_system(
     ladder, workload = config.ladder(), config.workload
     steps: list[Step] = []
     stopped_by = f"every one of the {len(ladder)} steps passed (no limit found)"
-    async with joined(target, workload, progress) as (clients, tallies, probe):
+    async with generating(target, workload, progress) as run_step:
         started = time.monotonic()
         for index, rate in enumerate(ladder):
             if index and time.monotonic() - started + config.step_seconds() > config.system_seconds:
                 stopped_by = f"time: {config.system_seconds:g} s per system before {rate:g}/s"
                 break
             step_config = replace(workload, rates=ladder[: index + 1])
-            result = await run_rate(target, clients, tallies, index, step_config, progress, probe)
+            result = await run_step(index, step_config)
             step = Step(result, step_failures(result, config), generator_bound(result))
             steps.append(step)
             if not step.passed:

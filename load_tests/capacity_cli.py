@@ -9,6 +9,7 @@ from load_tests.capacity import CapacityConfig, SystemCapacity, run_capacity, va
 from load_tests.capacity_report import build_capacity_report, format_capacity_table
 from load_tests.config import (
     ALL_SYSTEMS,
+    GENERATOR_PROCESSES_HELP,
     FanoutConfig,
     check_socketio_installed,
     systems_arg,
@@ -57,6 +58,8 @@ def add_capacity_parser(commands: argparse._SubParsersAction[argparse.ArgumentPa
                    help="which systems, in order (as for chat-fanout); default: all")  # fmt: skip
     p.add_argument("--redis-workers", type=int, default=w.redis_workers,
                    help="workers of the redis, socketio-redis, ceiling-redis systems")  # fmt: skip
+    p.add_argument("--generator-processes", type=int, default=w.generator_processes,
+                   help=GENERATOR_PROCESSES_HELP)  # fmt: skip
     p.add_argument("--server-log-level", default=w.server_log_level)
     p.add_argument("--json", type=Path, help="write every figure to this file")
     p.add_argument("--quiet", action="store_true", help="no progress line")

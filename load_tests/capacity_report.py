@@ -11,7 +11,7 @@ from load_tests.cells import fmt, line
 from load_tests.notes import MACHINE_FULL
 from load_tests.report import CEILING, OURS, SOCKETIO, comparison_pairs, machine_note
 from load_tests.scenario import report_head
-from load_tests.table import COLUMNS, _row
+from load_tests.table import COLUMNS, _row, generator_processes
 
 # (system, baseline, figure, at least): the ratios the product aims for.
 TARGETS = (
@@ -124,7 +124,8 @@ def format_capacity_table(report: dict[str, Any], searches: dict[str, SystemCapa
         f"senders each), {p['arrival']} arrivals; offered x{p['factor']:g} per step from "
         f"{p['start_rate']:g}/s, {p['duration']:g} s measured after {p['warmup']:g} s warm-up; "
         f"a step passes with p99 < {c['p99_below_ms']:g} ms, nothing lost, duplicated or "
-        f"refused, delivered >= {c['delivered_share_at_least']:.0%} of ideal",
+        f"refused, delivered >= {c['delivered_share_at_least']:.0%} of ideal"
+        + generator_processes(p),
         "",
         line(COLUMNS, [name for name, _ in COLUMNS]) + "  step",
     ]

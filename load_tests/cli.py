@@ -11,6 +11,7 @@ from pathlib import Path
 from load_tests.board_cli import add_board_parser, board_config_from_args, board_draw
 from load_tests.capacity_cli import add_capacity_parser, capacity_config_from_args, chat_capacity
 from load_tests.config import (
+    GENERATOR_PROCESSES_HELP,
     SYSTEMS,
     FanoutConfig,
     check_socketio_installed,
@@ -79,6 +80,12 @@ def _fanout_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]
         type=int,
         default=d.redis_workers,
         help="worker processes of the redis, socketio-redis and ceiling-redis systems",
+    )
+    p.add_argument(
+        "--generator-processes",
+        type=int,
+        default=d.generator_processes,
+        help=GENERATOR_PROCESSES_HELP,
     )
     ceiling_help = "add or drop the ceiling baseline from --systems (kept for older commands)"
     p.add_argument("--ceiling", action=argparse.BooleanOptionalAction, help=ceiling_help)

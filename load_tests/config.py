@@ -13,6 +13,16 @@ MAX_RATE = 50_000.0  # offered chat messages per second
 MAX_SECONDS = 600.0
 MAX_PAD = 1500  # extra characters per chat text (the server's default limit is 2000)
 MAX_WORKERS = 8  # classbridge processes for the redis system; more only oversubscribe this box
+# Generator processes of a chat run (load_tests/generator_process.py): whole sessions each, so
+# never more than there are sessions; past 16 the processes only compete with the server.
+MAX_GENERATOR_PROCESSES = 16
+GENERATOR_STARTUP_S = 10.0  # the most a run allows for spawning its generator processes ...
+GENERATOR_STARTUP_PER_PROCESS_S = 2.0  # ... plus this per process (each imports the tool)
+GENERATOR_PROCESSES_HELP = (  # chat-fanout's and chat-capacity's --generator-processes
+    f"processes that generate the load (1 .. {MAX_GENERATOR_PROCESSES}, at most --sessions), "
+    "each holding whole sessions; more than 1 when one process cannot keep up and the machine "
+    "has cores to spare (default: 1, this process)"
+)
 # The systems a run can compare, in the order they run: Classbridge on one process and
 # memory:// (or the server at --url), Classbridge on several workers over a spawned Redis, and
 # the bare broadcast baseline.
@@ -49,6 +59,8 @@ class FanoutConfig:
     redis_workers: int = 2  # `classbridge serve --workers N` for the redis system
     server_log_level: str = "warning"
     progress: bool = True
+    # Processes that generate the load, each holding whole sessions; 1: this process alone.
+    generator_processes: int = 1
 
     @property
     def total_clients(self) -> int:
@@ -58,10 +70,17 @@ class FanoutConfig:
     def ceiling(self) -> bool:
         return "ceiling" in self.systems
 
+    def generator_startup(self) -> float:
+        """Seconds allowed per system for starting the generator processes (none with one)."""
+        if self.generator_processes == 1:
+            return 0.0
+        return GENERATOR_STARTUP_S + GENERATOR_STARTUP_PER_PROCESS_S * self.generator_processes
+
     def time_budget(self) -> float:
         """An upper bound on the run's wall time; the run is cancelled past it."""
         per_rate = self.warmup + self.duration + self.drain_timeout + 2.0
         per_system = 30.0 + self.ramp + self.total_clients * 0.05 + per_rate * len(self.rates)
+        per_system += self.generator_startup()
         # A redis system also starts redis-server and waits until every worker answers.
         redis_systems = sum(1 for name in self.systems if name in REDIS_SYSTEMS)
         return per_system * len(self.systems) + 40.0 * redis_systems
@@ -85,6 +104,14 @@ def validate(config: FanoutConfig) -> None:
         (set(config.systems) <= set(ALL_SYSTEMS), f"systems are {', '.join(ALL_SYSTEMS)}"),
         (len(set(config.systems)) == len(config.systems), "name each system once"),
         (1 <= config.redis_workers <= MAX_WORKERS, f"redis workers must be 1 .. {MAX_WORKERS}"),
+        (
+            1 <= config.generator_processes <= MAX_GENERATOR_PROCESSES,
+            f"generator processes must be 1 .. {MAX_GENERATOR_PROCESSES}",
+        ),
+        (
+            config.generator_processes <= config.sessions,
+            "generator processes must be <= sessions (each process holds whole sessions)",
+        ),
     ]
     for ok, problem in checks:
         if not ok:

@@ -12,15 +12,17 @@ import asyncio
 import contextlib
 import random
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 from load_tests.client import BenchClient
 from load_tests.config import FanoutConfig
+from load_tests.fanout_processes import joined_in_processes, run_rate_in_processes
+from load_tests.generator_plan import rate_seed
 from load_tests.measure import measure
 from load_tests.notes import with_notes
 from load_tests.progress import Progress
 from load_tests.provision import provision
-from load_tests.redis_monitor import script_shares
+from load_tests.rate_step import SETTLE, START_DELAY_NS, drain, monitor_sample
 from load_tests.redis_server import spawn_redis
 from load_tests.redis_stats import RedisProbe, step_figures
 from load_tests.scenario import run_systems
@@ -40,10 +42,6 @@ from load_tests.tally import PhaseTally, Window, check_deliveries
 from load_tests.wire import Codec
 
 JOIN_TIMEOUT = 15.0
-START_DELAY_NS = 50_000_000  # between setting a rate up and its first send
-DRAIN_POLL = 0.02
-SETTLE = 0.1  # after the drain: time for a late duplicate to show up before the check
-MONITOR_SECONDS = 0.5  # the most of each warm-up spent sampling Redis with MONITOR
 
 Clients = list[list[BenchClient]]  # per session, per client
 
@@ -97,11 +95,28 @@ async def _classbridge(config: FanoutConfig) -> AsyncIterator[Target]:
 
 
 async def run_system(target: Target, config: FanoutConfig, progress: Progress) -> list[RateResult]:
+    async with generating(target, config, progress) as run_step:
+        return [await run_step(index, config) for index in range(len(config.rates))]
+
+
+# Runs rate ``index`` of the config it is given (a capacity search adds a rate per step).
+RunStep = Callable[[int, FanoutConfig], Awaitable[RateResult]]
+
+
+@contextlib.asynccontextmanager
+async def generating(
+    target: Target, config: FanoutConfig, progress: Progress
+) -> AsyncIterator[RunStep]:
+    """Every client joined, and what runs one rate step on them: in this process, or, with
+    several ``generator_processes``, in that many (load_tests/fanout_processes.py)."""
+    if config.generator_processes > 1:
+        async with joined_in_processes(target, config, progress, JOIN_TIMEOUT) as (pool, probe):
+            yield lambda index, step: run_rate_in_processes(
+                target, pool, index, step, progress, probe
+            )
+        return
     async with joined(target, config, progress) as (clients, tallies, probe):
-        return [
-            await run_rate(target, clients, tallies, index, config, progress, probe)
-            for index in range(len(config.rates))
-        ]
+        yield lambda index, step: run_rate(target, clients, tallies, index, step, progress, probe)
 
 
 @contextlib.asynccontextmanager
@@ -161,7 +176,7 @@ async def run_rate(
     tally = PhaseTally(index, config.rates[index], config.sessions, window)
     tallies.append(tally)
     senders = interleave([row[: config.senders] for row in clients])
-    rng = random.Random(config.seed * 1009 + index)  # the same arrivals for every system
+    rng = random.Random(rate_seed(config.seed, index))  # the same arrivals for every system
     span = config.warmup + config.duration
     load = asyncio.create_task(offer_load(tally, senders, start, span, config.arrival, rng))
     monitor = monitor_sample(target, start, config.warmup)
@@ -182,25 +197,3 @@ async def run_rate(
     result = rate_result(tally, check, samples, config.clients, drain_s, facts, redis)
     tally.release()
     return with_notes(result)
-
-
-def monitor_sample(
-    target: Target, start_ns: int, warmup: float
-) -> asyncio.Task[dict[str, float] | None] | None:
-    """A MONITOR sample in the middle of the warm-up, well clear of the measured window."""
-    if target.redis is None or warmup <= 0:
-        return None
-    seconds = min(MONITOR_SECONDS, warmup / 3)
-    begin = start_ns + int(warmup / 3 * 1e9)
-    return asyncio.create_task(script_shares(target.redis.port, begin, seconds))
-
-
-async def drain(tally: PhaseTally, clients_per_session: int, timeout: float) -> float:
-    """Wait until every ack is in and every acked message reached every client (bounded)."""
-    started = time.monotonic()
-    for _ in range(int(timeout / DRAIN_POLL) + 1):
-        done = tally.unique_deliveries >= tally.expected_deliveries(clients_per_session)
-        if tally.pending_acks <= 0 and done:
-            break
-        await asyncio.sleep(DRAIN_POLL)
-    return time.monotonic() - started

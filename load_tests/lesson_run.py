@@ -14,7 +14,6 @@ import time
 from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
-from load_tests.fanout import SETTLE, START_DELAY_NS
 from load_tests.lesson_client import LessonClient
 from load_tests.lesson_config import LessonConfig
 from load_tests.lesson_media import MediaFigures, close_stations, media_figures, start_stations
@@ -25,6 +24,7 @@ from load_tests.lesson_stats import LessonTally, check_seqs
 from load_tests.lesson_timing import Book
 from load_tests.measure import measure
 from load_tests.progress import Progress
+from load_tests.rate_step import SETTLE, START_DELAY_NS
 from load_tests.scenario import run_classbridge
 from load_tests.servers import WORKERS_TIMEOUT, Target
 from load_tests.spread import wait_for_workers

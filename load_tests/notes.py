@@ -20,8 +20,9 @@ def with_notes(result: RateResult) -> RateResult:
 
 def notes_for(result: RateResult) -> list[str]:
     notes = []
-    if result.generator_cpu_share >= GENERATOR_BUSY:
-        notes.append("the generator used nearly a full core: figures may be generator-bound")
+    if result.generator_busiest_share >= GENERATOR_BUSY:
+        what = "the generator" if result.generator_processes == 1 else "a generator process"
+        notes.append(f"{what} used nearly a full core: figures may be generator-bound")
     if result.send_lag_p99_ms > GENERATOR_LATE_MS:
         notes.append(f"the generator sent late (p99 {result.send_lag_p99_ms:.1f} ms behind)")
     if result.lost or result.unacked:

@@ -6,12 +6,49 @@ import asyncio
 import contextlib
 import sys
 import time
-from collections.abc import AsyncIterator, Callable
-from typing import TextIO
+from collections.abc import AsyncIterator, Callable, Iterable
+from dataclasses import dataclass
+from typing import NamedTuple, TextIO
 
-from load_tests.tally import PhaseTally
+from load_tests.tally import PhaseTally, Window
 
 MAX_TICKS = 100_000  # the loop is cancelled when its rate ends; this only bounds it
+
+
+class Counts(NamedTuple):
+    """What the progress line shows of a rate so far (a generator process reports its own)."""
+
+    sent: int
+    acked: int
+    delivered: int
+    errors: int
+
+
+def counts_of(tally: PhaseTally) -> Counts:
+    return Counts(
+        tally.sent, tally.acked_count, tally.unique_deliveries, sum(tally.errors.values())
+    )
+
+
+def summed_counts(parts: Iterable[Counts]) -> Counts:
+    parts = list(parts)
+    return Counts(
+        sum(part.sent for part in parts),
+        sum(part.acked for part in parts),
+        sum(part.delivered for part in parts),
+        sum(part.errors for part in parts),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class RateStep:
+    """Which rate of which system a progress line is about."""
+
+    system: str
+    index: int
+    rate: float
+    window: Window
+    rates: int  # how many rates the system runs
 
 
 class Progress:
@@ -31,7 +68,16 @@ class Progress:
 
     @contextlib.asynccontextmanager
     async def watching(self, system: str, tally: PhaseTally, rates: int) -> AsyncIterator[None]:
-        task = asyncio.create_task(self._loop(system, tally, rates)) if self.enabled else None
+        step = RateStep(system, tally.index, tally.rate, tally.window, rates)
+        async with self.watching_counts(step, lambda: counts_of(tally)):
+            yield
+
+    @contextlib.asynccontextmanager
+    async def watching_counts(
+        self, step: RateStep, counts: Callable[[], Counts]
+    ) -> AsyncIterator[None]:
+        """The rate's line every interval, ``counts()`` read each time, and once at the end."""
+        task = asyncio.create_task(self._loop(step, counts)) if self.enabled else None
         try:
             yield
         finally:
@@ -39,23 +85,23 @@ class Progress:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-                self._show(system, tally, rates, final=True)
+                self._show(step, counts(), final=True)
 
-    async def _loop(self, system: str, tally: PhaseTally, rates: int) -> None:
+    async def _loop(self, step: RateStep, counts: Callable[[], Counts]) -> None:
         for _ in range(MAX_TICKS):
             await asyncio.sleep(self.interval)
-            self._show(system, tally, rates)
+            self._show(step, counts())
 
-    def _show(self, system: str, tally: PhaseTally, rates: int, final: bool = False) -> None:
+    def _show(self, step: RateStep, counts: Counts, final: bool = False) -> None:
         now = time.monotonic_ns()
-        stage = "warm-up" if now < tally.window.start_ns else "measure"
-        stage = "drain" if now >= tally.window.end_ns else stage
+        stage = "warm-up" if now < step.window.start_ns else "measure"
+        stage = "drain" if now >= step.window.end_ns else stage
         stage = "done" if final else stage
-        elapsed = max(0.0, (now - tally.window.start_ns) / 1e9)
+        elapsed = max(0.0, (now - step.window.start_ns) / 1e9)
         line = (
-            f"{system:<11} rate {tally.index + 1}/{rates} {tally.rate:g} {self.unit} {stage:<7} "
-            f"{elapsed:5.1f}s  sent {tally.sent}  acked {tally.acked_count}  "
-            f"delivered {tally.unique_deliveries}  errors {sum(tally.errors.values())}"
+            f"{step.system:<11} rate {step.index + 1}/{step.rates} {step.rate:g} {self.unit} "
+            f"{stage:<7} {elapsed:5.1f}s  sent {counts.sent}  acked {counts.acked}  "
+            f"delivered {counts.delivered}  errors {counts.errors}"
         )
         if self.tty:
             self.stream.write(f"\r\x1b[2K{line}" + ("\n" if final else ""))

@@ -19,21 +19,43 @@ CEILING_REDIS_PREFIX = "ceiling-redis-"  # the ceiling on N workers over Redis p
 def machine_note(config: FanoutConfig) -> str:
     cpus = os.cpu_count() or 0
     return (
-        f"The load generator (one Python process, {config.sessions * config.clients} "
-        f"WebSocket clients) shares this {cpus}-core machine with the server under test. "
+        f"The load generator ({_generator_processes(config)}, "
+        f"{config.sessions * config.clients} WebSocket clients) shares this {cpus}-core "
+        "machine with the server under test. "
         "'classbridge', 'socketio' and 'ceiling' are one Python process each (at most one "
         f"core); '{REDIS_PREFIX}Nw', '{SIO_REDIS_PREFIX}Nw' and '{CEILING_REDIS_PREFIX}Nw' are "
         "a supervisor and N worker processes plus a redis-server, all on the same cores. "
         "'socketio' systems speak socket.io's JSON packets whatever --format says. 'srv CPU' is "
         "the server's CPU summed over its processes, as a share of one core (above 100 % with "
         "several workers); 'rds CPU' is redis-server's; 'ev/CPU-s' "
-        "divides delivered events by the CPU-seconds of both. 'gen CPU' is the generator's share "
-        "of one core: near 100 % the generator, not the server, limits what is delivered. "
+        f"divides delivered events by the CPU-seconds of both. {_generator_cpu(config)} "
         "Latencies run from the actual send; 'p99 sch' runs from when the schedule said to send "
         "(it also counts a generator that fell behind: the open-loop figure). "
         f"'box CPU' is the whole machine's busy share over all {cpus} cores (servers, Redis, "
         "generator, loopback TCP in the kernel, and anything else running): near 100 % the "
         "machine is saturated and latency climbs for that reason."
+    )
+
+
+def _generator_processes(config: FanoutConfig) -> str:
+    if config.generator_processes == 1:
+        return "one Python process"
+    return (
+        f"{config.generator_processes} Python processes holding whole sessions each, "
+        "coordinated by the tool's own"
+    )
+
+
+def _generator_cpu(config: FanoutConfig) -> str:
+    if config.generator_processes == 1:
+        return (
+            "'gen CPU' is the generator's share of one core: near 100 % the generator, not the "
+            "server, limits what is delivered."
+        )
+    return (
+        "'gen CPU' is the generator's CPU summed over its processes (and the tool's own), as a "
+        "share of one core (above 100 % with several): when one process nears 100 % (a note "
+        "says so), the generator, not the server, limits what is delivered."
     )
 
 

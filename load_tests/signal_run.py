@@ -15,10 +15,10 @@ import random
 import time
 from dataclasses import dataclass
 
-from load_tests.fanout import SETTLE, START_DELAY_NS, monitor_sample
 from load_tests.measure import measure
 from load_tests.progress import Progress
 from load_tests.provision import provision_roles
+from load_tests.rate_step import SETTLE, START_DELAY_NS, monitor_sample
 from load_tests.redis_stats import RedisProbe, step_figures
 from load_tests.scenario import run_classbridge
 from load_tests.schedule import arrival_offsets, wait_until

@@ -62,6 +62,9 @@ class Samples:
     redis_after: ProcessSample | None = None
     connections: dict[int, int] = field(default_factory=dict)  # pid -> clients, at the end
     cpu_per_process: dict[int, float] = field(default_factory=dict)  # pid -> CPU-s in window
+    # pid -> CPU-s in the window of each generator process, when this process coordinates
+    # several (their sum is in generator_cpu_s, with this process's own); empty: one process
+    generator_cpu_per_process: dict[int, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +117,9 @@ class RateResult:
     redis_peak_rss_mb: float | None
     delivered_per_cpu_s: float | None  # per CPU-second of the server and Redis together
     redis_commands: RedisCommands | None  # per appended chat event, over the whole step
-    generator_cpu_share: float
+    generator_cpu_share: float  # summed over the generator's processes (> 100 % with several)
+    generator_processes: int  # processes that generated the load (1: the tool's own)
+    generator_busiest_share: float  # the busiest generator process's share of one core
     machine_busy_share: float | None  # of all cores: server + generator + kernel + anything else
     # Of one core: the machine's busy time minus the server's, Redis's and the generator's, i.e.
     # the kernel's softirq work for loopback TCP plus any other process (other work skews).
@@ -184,12 +189,19 @@ def rate_result(
         delivered_per_cpu_s=round(tally.window_deliveries / total_cpu, 1) if total_cpu else None,
         redis_commands=redis_commands,
         generator_cpu_share=round(samples.generator_cpu_s / window, 3),
+        generator_processes=len(samples.generator_cpu_per_process) or 1,
+        generator_busiest_share=round(_busiest_generator(samples) / window, 3),
         machine_busy_share=_round(busy_share(samples.machine_before, samples.machine_after)),
         other_cpu_share=_other(samples, total_cpu, window),
         send_lag_p99_ms=round(percentile(lags, 0.99) / 1e6, 3),
         send_lag_max_ms=round(lags[-1] / 1e6, 3),
         drain_s=round(drain_s, 3),
     )
+
+
+def _busiest_generator(samples: Samples) -> float:
+    """CPU-seconds of the generator process that worked hardest (the only one, with one)."""
+    return max(samples.generator_cpu_per_process.values(), default=samples.generator_cpu_s)
 
 
 def _cpu(before: ProcessSample | None, after: ProcessSample | None) -> float | None:

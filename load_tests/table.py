@@ -35,7 +35,7 @@ def format_table(report: dict[str, Any], results: dict[str, list[RateResult]]) -
     lines = [
         f"chat fan-out: {p['sessions']} sessions x {p['clients']} clients ({p['senders']} "
         f"senders each), {p['wire_format']}, {p['arrival']} arrivals, {p['duration']:g} s "
-        f"measured after {p['warmup']:g} s warm-up per rate",
+        f"measured after {p['warmup']:g} s warm-up per rate{generator_processes(p)}",
         *_systems(results),
         "",
         line(COLUMNS, [name for name, _ in COLUMNS]),
@@ -49,6 +49,12 @@ def format_table(report: dict[str, Any], results: dict[str, list[RateResult]]) -
     lines += _problems(results)
     lines += ["", "Note: " + report["machine"]["note"]]
     return "\n".join(lines)
+
+
+def generator_processes(parameters: dict[str, Any]) -> str:
+    """How many processes generated the load, when more than one did (a clause to append)."""
+    count = parameters.get("generator_processes", 1)
+    return f"; load from {count} generator processes" if count > 1 else ""
 
 
 def _systems(results: dict[str, list[RateResult]]) -> list[str]:

@@ -41,8 +41,8 @@ def _generator_processes(config: FanoutConfig) -> str:
     if config.generator_processes == 1:
         return "one Python process"
     return (
-        f"{config.generator_processes} Python processes holding whole sessions each, "
-        "coordinated by the tool's own"
+        f"{config.generator_processes} Python processes, each holding whole sessions, driven "
+        "by the tool's own process"
     )
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 from load_tests.client import BenchClient
@@ -22,7 +21,7 @@ from load_tests.measure import measure
 from load_tests.notes import with_notes
 from load_tests.progress import Progress
 from load_tests.provision import provision
-from load_tests.rate_step import SETTLE, START_DELAY_NS, drain, monitor_sample
+from load_tests.rate_step import SETTLE, START_DELAY_NS, drain, monitor_sample, step_timing
 from load_tests.redis_server import spawn_redis
 from load_tests.redis_stats import RedisProbe, step_figures
 from load_tests.scenario import run_systems
@@ -38,7 +37,7 @@ from load_tests.servers import (
 from load_tests.sio_client import SocketIOClient
 from load_tests.spread import wait_for_workers
 from load_tests.stats import RateResult, SystemFacts, rate_result
-from load_tests.tally import PhaseTally, Window, check_deliveries
+from load_tests.tally import PhaseTally, check_deliveries
 from load_tests.wire import Codec
 
 JOIN_TIMEOUT = 15.0
@@ -170,9 +169,7 @@ async def run_rate(
     probe: RedisProbe | None = None,
 ) -> RateResult:
     calls_before = await probe.calls() if probe is not None else {}
-    start = time.monotonic_ns() + START_DELAY_NS
-    measure_from = start + int(config.warmup * 1e9)
-    window = Window(measure_from, measure_from + int(config.duration * 1e9))
+    start, window = step_timing(START_DELAY_NS, config.warmup, config.duration)
     tally = PhaseTally(index, config.rates[index], config.sessions, window)
     tallies.append(tally)
     senders = interleave([row[: config.senders] for row in clients])

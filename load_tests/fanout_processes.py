@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from collections.abc import AsyncIterator
 
 from load_tests.config import FanoutConfig
@@ -21,11 +20,10 @@ from load_tests.measure import measure
 from load_tests.notes import with_notes
 from load_tests.progress import Progress, RateStep
 from load_tests.provision import provision
-from load_tests.rate_step import monitor_sample
+from load_tests.rate_step import monitor_sample, step_timing
 from load_tests.redis_stats import RedisProbe, step_figures
 from load_tests.servers import Target
 from load_tests.stats import RateResult, SystemFacts, rate_result
-from load_tests.tally import Window
 from load_tests.tally_merge import merge_parts
 
 # Between setting a rate up and its first send: the plans have to reach every process first.
@@ -64,9 +62,7 @@ async def run_rate_in_processes(
     probe: RedisProbe | None = None,
 ) -> RateResult:
     calls_before = await probe.calls() if probe is not None else {}
-    start = time.monotonic_ns() + START_DELAY_NS
-    measure_from = start + int(config.warmup * 1e9)
-    window = Window(measure_from, measure_from + int(config.duration * 1e9))
+    start, window = step_timing(START_DELAY_NS, config.warmup, config.duration)
     rate = config.rates[index]
     monitor = monitor_sample(target, start, config.warmup)
     step = RateStep(target.name, index, rate, window, len(config.rates))

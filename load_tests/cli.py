@@ -27,6 +27,12 @@ from load_tests.scenario import config_from_args as config_from_args_of
 from load_tests.signal_cli import add_signal_parser, signal_config_from_args, signal_rtt
 from load_tests.stats import RateResult
 from load_tests.table import format_table
+from load_tests.write_floor_cli import COMMAND as WRITE_FLOOR
+from load_tests.write_floor_cli import (
+    add_write_floor_parser,
+    write_floor,
+    write_floor_config_from_args,
+)
 
 CROWD_COMMANDS = ("idle-connections", "join-storm")
 
@@ -145,7 +151,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m load_tests",
         description="Classbridge benchmarks on loopback: chat-fanout (the default), "
-        "chat-capacity, board-draw, signal-rtt, lesson, idle-connections and join-storm.",
+        "chat-capacity, board-draw, signal-rtt, lesson, idle-connections, join-storm and "
+        "write-floor.",
     )
     commands = parser.add_subparsers(dest="command", required=True)
     _fanout_parser(commands)
@@ -154,6 +161,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     add_signal_parser(commands)
     add_lesson_parser(commands)
     add_crowd_parsers(commands)
+    add_write_floor_parser(commands)
     args = parser.parse_args(argv)
     try:
         config = config_from_args(args) if args.command == "chat-fanout" else None
@@ -162,6 +170,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         lessons = lesson_config_from_args(args) if args.command == "lesson" else None
         capacity = capacity_config_from_args(args) if args.command == "chat-capacity" else None
         crowds = crowd_config_from_args(args) if args.command in CROWD_COMMANDS else None
+        floor = write_floor_config_from_args(args) if args.command == WRITE_FLOOR else None
     except ValueError as error:
         parser.error(str(error))
     try:
@@ -175,6 +184,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return chat_capacity(capacity, args.json, _command_line(argv))
         if crowds is not None:
             return crowd(crowds, args.json, _command_line(argv))
+        if floor is not None:
+            return write_floor(floor, args.json, _command_line(argv))
         assert config is not None
         return chat_fanout(config, args.json, _command_line(argv))
     except (OSError, RuntimeError, TimeoutError, ExceptionGroup) as error:

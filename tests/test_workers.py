@@ -7,7 +7,9 @@ import asyncio
 import httpx
 import pytest
 
+from load_tests.procstat import descendants
 from server.client import ClassbridgeClient
+from server.workers import SINGLE_ACCEPT_ENV
 from tests.helpers import collect_until
 from tests.live import API_KEY, SECRET, TWO_CLASSES
 from tests.processes import serve, wait_healthy
@@ -24,13 +26,37 @@ async def _workers_seen(url: str, samples: int = 30) -> set[str]:
     return seen
 
 
-async def test_three_workers_serve_one_session_log(redis_server: RedisServer) -> None:
+def _worker_environments(supervisor: int) -> list[dict[str, str]]:
+    """The environment of each worker process below ``supervisor`` (from /proc)."""
+    found = []
+    for pid in descendants(supervisor):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+                if b"spawn_main" not in cmdline.read():
+                    continue  # the supervisor itself, or multiprocessing's resource tracker
+            with open(f"/proc/{pid}/environ", "rb") as environ:
+                pairs = environ.read().decode(errors="replace").split("\0")
+        except OSError:
+            continue
+        found.append(dict(pair.split("=", 1) for pair in pairs if "=" in pair))
+    return found
+
+
+async def test_three_workers_serve_one_session_log(
+    redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     redis_server.flush()
+    monkeypatch.delenv(SINGLE_ACCEPT_ENV, raising=False)  # what serve sets, not what we had
     args = ["--workers", "3", "--broker", redis_server.url, "--secret", SECRET]
     async with serve(*args, "--api-key", API_KEY, "--no-demo") as running:
         async with httpx.AsyncClient(base_url=running.url) as http:
             await wait_healthy(http)
             assert len(await _workers_seen(running.url)) >= 2  # connections are spread
+            # Each worker yields after every accept, so a class joining at once is shared
+            # out rather than taken by whichever worker woke first (server/workers.py).
+            workers = _worker_environments(running.process.pid)
+            assert len(workers) == 3
+            assert all(env.get(SINGLE_ACCEPT_ENV) == "1" for env in workers)
             headers = {"authorization": f"Bearer {API_KEY}"}
             sessions = [
                 (await http.post("/api/sessions", json=body, headers=headers)).json()

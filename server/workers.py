@@ -80,9 +80,9 @@ def serve_workers(settings: Settings, sock: socket.socket, options: dict[str, An
     # The workers share one listening socket, and libuv (under uvloop) accepts every pending
     # connection before it looks at anything else: whichever worker woke first took most of
     # a class joining at once. With this set, a worker yields after each accept so that the
-    # others get their turn: in five benchmark runs of 300 joins on 2 workers the busier one
-    # held 163-196 connections, against 174-242 without (docs/performance.md). An operator's
-    # own value is kept.
+    # others get their turn: over a dozen benchmark runs of 300 joins on 2 workers the busier
+    # one held 180 connections on average (at most 213), against 218 (at most 264) without
+    # (docs/performance.md). An operator's own value is kept.
     os.environ.setdefault(SINGLE_ACCEPT_ENV, "1")
     try:
         Multiprocess(config, sockets=[sock]).run()

@@ -50,9 +50,15 @@ async def _collect(stream: asyncio.StreamReader | None, into: list[str]) -> None
         into.append(raw.decode())
 
 
+TEST_PRESENCE_GRACE = "0.5"  # seconds
+
+
 @asynccontextmanager
 async def serve(*args: str) -> AsyncIterator[Running]:
-    """Run `classbridge serve` with a clean environment: no secret, no API key."""
+    """Run `classbridge serve` with a clean environment: no secret, no API key. The presence
+    grace is short unless ``args`` set one: on SIGTERM the drain waits out the grace of every
+    participant whose connection just closed (server/drain.py), which at the default 5 s was
+    most of the time such a test took."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CLASSBRIDGE_")}
     env["PYTHONUNBUFFERED"] = "1"
     process = await asyncio.create_subprocess_exec(
@@ -60,7 +66,9 @@ async def serve(*args: str) -> AsyncIterator[Running]:
         "serve",
         "--port",
         "0",
-        *args,
+        "--presence-grace",
+        TEST_PRESENCE_GRACE,
+        *args,  # later options win: a test's own grace replaces the short one
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
         env=env,

@@ -198,7 +198,10 @@ async def test_sighup_replaces_the_workers_one_by_one_and_clients_resume(
     """uvicorn's supervisor restarts its workers on SIGHUP, starting each replacement before
     it stops the old one with SIGTERM: with the drain, a rolling restart on one host."""
     redis_server.flush()
-    async with serve(*COMMON, "--broker", redis_server.url, "--workers", "2") as running:
+    # The default grace: a client may need several tries to reach a worker that is not draining,
+    # and it must be back before its grace ends to count as never having left.
+    args = (*COMMON, "--broker", redis_server.url, "--workers", "2", "--presence-grace", "5")
+    async with serve(*args) as running:
         async with httpx.AsyncClient(base_url=running.url) as http:
             await wait_healthy(http)
             created = await create_session(http)

@@ -104,7 +104,7 @@ async def open_page(context: BrowserContext, demo_server: LiveServer) -> AsyncIt
     errors: list[str] = []
 
     async def open_(query: str, live: bool = True) -> Page:
-        page = await context.new_page()
+        page = await new_window(context)
         page.on("pageerror", lambda error: errors.append(str(error)))
         await page.goto(f"{demo_server.base_url}/?{query}")
         if live:
@@ -113,6 +113,29 @@ async def open_page(context: BrowserContext, demo_server: LiveServer) -> AsyncIt
 
     yield open_
     assert errors == [], errors
+
+
+async def new_window(context: BrowserContext) -> Page:
+    """A new page of the context in a window of its own. Headless Chromium draws only the front
+    tab of a window: a live demo page left behind a newer tab got one frame a second or less,
+    and every click, mouse move or stability check on it waited that long. The page stays in
+    the context (its init scripts, clock and storage), only its window is new."""
+    if not context.pages:
+        return await context.new_page()  # a context's first page opens its own window
+    page_session = await context.new_cdp_session(context.pages[0])
+    info = await page_session.send("Target.getTargetInfo")
+    await page_session.detach()
+    assert context.browser is not None
+    browser_session = await context.browser.new_browser_cdp_session()
+    target = {
+        "url": "about:blank",
+        "browserContextId": info["targetInfo"]["browserContextId"],
+        "newWindow": True,
+    }
+    async with context.expect_page() as opened:
+        await browser_session.send("Target.createTarget", target)
+    await browser_session.detach()
+    return await opened.value
 
 
 async def expect_live(page: Page) -> None:

@@ -16,7 +16,7 @@ from playwright.async_api import BrowserContext, Page, expect
 from server.client import ClassbridgeClient
 from server.media.station import SyntheticStation
 from server.media.video import VideoFormat
-from tests.client_demo.conftest import BROWSER_LOOP, WAIT_MS, OpenPage, screenshot
+from tests.client_demo.conftest import BROWSER_LOOP, WAIT_MS, OpenPage, new_window, screenshot
 from tests.helpers import Classroom, open_classroom
 from tests.live import LiveServer, start_server
 
@@ -251,7 +251,7 @@ async def test_ice_servers_are_refreshed_before_they_expire(context: BrowserCont
         await context.clock.install()
         pages = []
         for index, name in enumerate(("Lisbon station", "Nairobi station")):
-            page = await context.new_page()
+            page = await new_window(context)
             await page.goto(f"{server.base_url}/?token={await room.token('station', index, name)}")
             await page.wait_for_function("() => window.classbridgeDemo?.media.started")
             await page.evaluate(COUNT_ICE_EVENTS)

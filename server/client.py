@@ -148,7 +148,9 @@ class ClassbridgeClient:
         parts = urlsplit(self.url)
         host = parts.hostname or "localhost"
         port = parts.port or (443 if parts.scheme == "wss" else 80)
-        sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        # IPPROTO_TCP named, so that asyncio's loop turns Nagle off on it (see cli.listen).
+        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         # Set before connecting: the TCP window is agreed on at the handshake.
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.receive_buffer)
         sock.setblocking(False)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -12,6 +11,7 @@ import uvicorn
 
 from server.app import create_app
 from server.broker import Broker
+from server.cli import listen
 from server.client import ClassbridgeClient
 from server.protocol.codec import WireFormat
 from server.settings import Settings, settings_from_env
@@ -101,8 +101,7 @@ async def start_server(broker: Broker | None = None, **overrides: Any) -> LiveSe
     settings = settings_from_env({}, **options)
     if options["api_key"] is None:
         settings = replace(settings, api_key=None)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
+    sock = listen("127.0.0.1", 0)  # as `classbridge serve` binds: see its docstring
     port = sock.getsockname()[1]
     config = uvicorn.Config(
         create_app(settings, broker),

@@ -8,6 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
+from server.cli import listen
 from server.client import ClassbridgeClient
 from tests.helpers import JSON, MSGPACK
 from tests.processes import CLASSBRIDGE, serve, wait_healthy
@@ -131,3 +132,26 @@ async def test_serve_refuses_a_bad_ice_url_saying_why() -> None:
     assert process.returncode == 2
     assert b"turn_urls: 'turn://turn.example.org:3478' must not have '//'" in stderr
     assert b"shared-with-coturn" not in stderr  # the secret is not repeated
+
+
+async def test_connections_to_the_listening_socket_send_without_delay() -> None:
+    """On asyncio's own loop (no uvloop) too: an accepted connection has Nagle's algorithm off,
+    or a response written in parts waits for the client's delayed ACK (see `listen`)."""
+    assert isinstance(asyncio.get_running_loop(), asyncio.BaseEventLoop)
+    accepted: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+    class Record(asyncio.Protocol):
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            sock = transport.get_extra_info("socket")
+            accepted.set_result(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+            transport.close()
+
+    sock = listen("127.0.0.1", 0)
+    server = await asyncio.get_running_loop().create_server(Record, sock=sock)
+    try:
+        _, writer = await asyncio.open_connection("127.0.0.1", sock.getsockname()[1])
+        assert await asyncio.wait_for(accepted, 5) != 0
+        writer.close()
+    finally:
+        server.close()
+        await server.wait_closed()

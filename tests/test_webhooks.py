@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -20,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from server.cli import listen
 from server.webhooks.signing import SIGNATURE_HEADER, verify
 from tests.conftest import ServerFactory
 from tests.helpers import open_classroom, participant_of, two_servers_on_redis
@@ -78,8 +78,7 @@ class Receiver:
 async def receiver() -> AsyncIterator[Receiver]:
     found = Receiver()
     app = Starlette(routes=[Route("/hooks", found.hook, methods=["POST"])])
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
+    sock = listen("127.0.0.1", 0)  # Nagle off, as for the server (see its docstring)
     found.url = f"http://127.0.0.1:{sock.getsockname()[1]}/hooks"
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
     task = asyncio.create_task(server.serve(sockets=[sock]))

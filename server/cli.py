@@ -21,7 +21,7 @@ from server.media import simulate
 from server.redaction import install_redaction
 from server.settings import Settings, settings_from_env, split_list
 from server.websocket_protocol import ClassbridgeWebSocketProtocol
-from server.workers import serve_workers
+from server.workers import REUSE_PORT, serve_workers
 
 
 def _serve_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -152,7 +152,7 @@ def _ice_options(serve: argparse.ArgumentParser) -> None:
     )
 
 
-def listen(host: str, port: int) -> socket.socket:
+def listen(host: str, port: int, reuse_port: bool = False) -> socket.socket:
     """Bind before the app is built: the links it prints must name the real port (--port 0).
 
     The protocol is named, not left at 0: asyncio's own event loop turns Nagle's algorithm off
@@ -161,9 +161,18 @@ def listen(host: str, port: int) -> socket.socket:
     or two frames in a row waited for the client's delayed ACK: 44 ms for every HTTP request
     on asyncio's loop. uvloop sets TCP_NODELAY on every TCP socket either way."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    if reuse_port and port != 0:
+        # With SO_REUSEPORT, a second server started on the port by mistake would bind it too
+        # and silently take a share of the connections. A plain bind first fails, as it should,
+        # while anything listens there (another server's workers included).
+        with socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:  # the workers bind sockets of their own to it (server/workers.py)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.bind((host, port))
     except OSError:
         sock.close()
@@ -266,7 +275,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(str(error))
     if command == "serve":
         try:
-            sock = listen(settings.host, settings.port)
+            sock = listen(settings.host, settings.port, settings.workers > 1 and REUSE_PORT)
         except OSError as error:
             parser.error(f"cannot listen on {settings.host}:{settings.port}: {error.strerror}")
         serve(settings, sock)

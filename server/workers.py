@@ -14,9 +14,10 @@ import os
 import secrets
 import shutil
 import socket
+import sys
 import tempfile
 from dataclasses import fields, replace
-from typing import Any
+from typing import Any, SupportsIndex
 
 import uvicorn
 from uvicorn.supervisors import Multiprocess
@@ -30,6 +31,35 @@ from server.settings import Limits, Settings
 log = logging.getLogger(__name__)
 
 SINGLE_ACCEPT_ENV = "UV_TCP_SINGLE_ACCEPT"  # read by libuv when a worker starts listening
+# Linux spreads the connections to a port over every listening socket bound to it with
+# SO_REUSEPORT, by a hash of the client's address and port. (Other systems either lack it or
+# give them all to one socket.)
+REUSE_PORT = sys.platform.startswith("linux") and hasattr(socket, "SO_REUSEPORT")
+
+
+class PortHolder(socket.socket):
+    """The supervisor's socket with ``--workers`` on Linux: bound with SO_REUSEPORT, never
+    listening, it holds the port. What each worker (and each worker started in place of one)
+    gets from it is not a copy (one accept queue for all, taken by whichever worker wakes
+    first) but a listening socket of its own on the same address: uvicorn hands sockets to its
+    workers by pickling them, and this one pickles as "bind your own" (``own_listener``)."""
+
+    def __reduce_ex__(self, protocol: SupportsIndex) -> tuple[Any, ...]:
+        return (own_listener, (self.family, self.getsockname()))
+
+
+def own_listener(family: int, address: tuple[Any, ...]) -> socket.socket:
+    """Run in a worker as it starts: its own socket on the supervisor's address (uvicorn makes
+    it listen). Its connections come to it alone, a fair share of the port's by the hash."""
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind(address)
+    except OSError:
+        sock.close()
+        raise
+    return sock
 
 
 def settings_to_env(settings: Settings) -> dict[str, str]:
@@ -77,13 +107,15 @@ def serve_workers(settings: Settings, sock: socket.socket, options: dict[str, An
     # picks its storage at import. Fresh for every run, and removed at exit.
     metrics_dir = tempfile.mkdtemp(prefix="classbridge-metrics-")
     os.environ[MULTIPROC_ENV] = metrics_dir
-    # The workers share one listening socket, and libuv (under uvloop) accepts every pending
-    # connection before it looks at anything else: whichever worker woke first took most of
-    # a class joining at once. With this set, a worker yields after each accept so that the
-    # others get their turn: over a dozen benchmark runs of 300 joins on 2 workers the busier
-    # one held 180 connections on average (at most 213), against 218 (at most 264) without
-    # (docs/performance.md). An operator's own value is kept.
-    os.environ.setdefault(SINGLE_ACCEPT_ENV, "1")
+    if REUSE_PORT:
+        sock = PortHolder(sock.family, sock.type, sock.proto, fileno=sock.detach())
+    else:
+        # Elsewhere the workers share one listening socket, and libuv (under uvloop) accepts
+        # every pending connection before it looks at anything else: whichever worker woke
+        # first took most of a class joining at once. With this set, a worker yields after each
+        # accept so that the others get a turn (docs/performance.md, "Spreading joins over
+        # workers"). An operator's own value is kept.
+        os.environ.setdefault(SINGLE_ACCEPT_ENV, "1")
     try:
         Multiprocess(config, sockets=[sock]).run()
     finally:

@@ -7,6 +7,7 @@ import socket
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+import pytest
 
 from server.cli import listen
 from server.client import ClassbridgeClient
@@ -83,8 +84,16 @@ async def test_serve_refuses_inconsistent_options() -> None:
     assert b"snapshot_every" in stderr
 
 
-async def test_serve_says_when_the_port_is_taken() -> None:
+@pytest.mark.parametrize("by", ["a plain socket", "another server's workers"])
+async def test_serve_says_when_the_port_is_taken(by: str) -> None:
+    """The second case: workers listen with SO_REUSEPORT, which a second `serve --workers`
+    would share without a word if it only bound with SO_REUSEPORT itself (server/cli.py)."""
+    workers = by == "another server's workers"
+    # Never reached: the port is checked first. (Several workers need a shared broker.)
+    options = ["--workers", "2", "--broker", "redis://127.0.0.1:9/0"] if workers else []
     with socket.socket() as taken:
+        if workers:
+            taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = str(taken.getsockname()[1])
@@ -93,6 +102,7 @@ async def test_serve_says_when_the_port_is_taken() -> None:
             "serve",
             "--port",
             port,
+            *options,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
         )

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 
 import httpx
 import pytest
 
 from load_tests.procstat import descendants
 from server.client import ClassbridgeClient
-from server.workers import SINGLE_ACCEPT_ENV
 from tests.helpers import collect_until
 from tests.live import API_KEY, SECRET, TWO_CLASSES
 from tests.processes import serve, wait_healthy
@@ -26,37 +27,57 @@ async def _workers_seen(url: str, samples: int = 30) -> set[str]:
     return seen
 
 
-def _worker_environments(supervisor: int) -> list[dict[str, str]]:
-    """The environment of each worker process below ``supervisor`` (from /proc)."""
+def _worker_pids(supervisor: int) -> list[int]:
+    """The worker processes below ``supervisor`` (from /proc)."""
     found = []
     for pid in descendants(supervisor):
         try:
             with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
-                if b"spawn_main" not in cmdline.read():
-                    continue  # the supervisor itself, or multiprocessing's resource tracker
-            with open(f"/proc/{pid}/environ", "rb") as environ:
-                pairs = environ.read().decode(errors="replace").split("\0")
+                if b"spawn_main" in cmdline.read():  # not multiprocessing's resource tracker
+                    found.append(pid)
         except OSError:
             continue
-        found.append(dict(pair.split("=", 1) for pair in pairs if "=" in pair))
     return found
 
 
-async def test_three_workers_serve_one_session_log(
-    redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _listening_sockets(port: int) -> set[str]:
+    """The inodes of the sockets listening on ``port`` (from /proc/net/tcp and tcp6)."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as lines:
+            for line in list(lines)[1:]:
+                fields = line.split()
+                local, state, inode = fields[1], fields[3], fields[9]
+                if state == "0A" and int(local.rsplit(":", 1)[1], 16) == port:  # 0A: LISTEN
+                    found.add(inode)
+    return found
+
+
+def _socket_inodes(pid: int) -> set[str]:
+    found = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        with contextlib.suppress(OSError):
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+            if target.startswith("socket:["):
+                found.add(target[len("socket:[") : -1])
+    return found
+
+
+async def test_three_workers_serve_one_session_log(redis_server: RedisServer) -> None:
     redis_server.flush()
-    monkeypatch.delenv(SINGLE_ACCEPT_ENV, raising=False)  # what serve sets, not what we had
     args = ["--workers", "3", "--broker", redis_server.url, "--secret", SECRET]
     async with serve(*args, "--api-key", API_KEY, "--no-demo") as running:
         async with httpx.AsyncClient(base_url=running.url) as http:
             await wait_healthy(http)
             assert len(await _workers_seen(running.url)) >= 2  # connections are spread
-            # Each worker yields after every accept, so a class joining at once is shared
-            # out rather than taken by whichever worker woke first (server/workers.py).
-            workers = _worker_environments(running.process.pid)
+            # Each worker listens on a socket of its own (SO_REUSEPORT), so the kernel shares
+            # a class joining at once out among them rather than to whichever worker woke
+            # first from one shared queue (server/workers.py).
+            workers = _worker_pids(running.process.pid)
             assert len(workers) == 3
-            assert all(env.get(SINGLE_ACCEPT_ENV) == "1" for env in workers)
+            listening = _listening_sockets(running.port)
+            assert len(listening) == 3
+            assert all(len(_socket_inodes(pid) & listening) == 1 for pid in workers)
             headers = {"authorization": f"Bearer {API_KEY}"}
             sessions = [
                 (await http.post("/api/sessions", json=body, headers=headers)).json()

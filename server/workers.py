@@ -107,7 +107,9 @@ def serve_workers(settings: Settings, sock: socket.socket, options: dict[str, An
     # picks its storage at import. Fresh for every run, and removed at exit.
     metrics_dir = tempfile.mkdtemp(prefix="classbridge-metrics-")
     os.environ[MULTIPROC_ENV] = metrics_dir
-    if REUSE_PORT:
+    if REUSE_PORT and sock.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT):
+        # (Bound by cli.listen for several workers: a socket bound without it would make every
+        # worker's own bind fail.)
         sock = PortHolder(sock.family, sock.type, sock.proto, fileno=sock.detach())
     else:
         # Elsewhere the workers share one listening socket, and libuv (under uvloop) accepts

@@ -174,6 +174,12 @@ def listen(host: str, port: int, reuse_port: bool = False) -> socket.socket:
         if reuse_port:  # the workers bind sockets of their own to it (server/workers.py)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.bind((host, port))
+        if reuse_port:
+            # This socket never listens, and a plain bind with SO_REUSEADDR is let in beside a
+            # bound socket that has it and does not listen: until the first worker listened, a
+            # second server's probe passed. Off now (it counted at bind time, over TIME_WAIT),
+            # the probe fails from the start.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 0)
     except OSError:
         sock.close()
         raise

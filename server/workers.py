@@ -20,6 +20,7 @@ from dataclasses import fields, replace
 from typing import Any, SupportsIndex
 
 import uvicorn
+from uvicorn.config import STARTUP_FAILURE
 from uvicorn.supervisors import Multiprocess
 
 from server.app import build_services
@@ -56,9 +57,12 @@ def own_listener(family: int, address: tuple[Any, ...]) -> socket.socket:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.bind(address)
-    except OSError:
+    except OSError as error:
         sock.close()
-        raise
+        # Before uvicorn's own start-up (logging is not set up yet). With this exit status its
+        # supervisor stops instead of starting a worker that fails the same way every 0.5 s.
+        print(f"a worker cannot listen on {address}: {error.strerror}", file=sys.stderr)
+        sys.exit(STARTUP_FAILURE)
     return sock
 
 

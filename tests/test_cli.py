@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import socket
 from urllib.parse import parse_qs, urlsplit
 
@@ -11,6 +12,7 @@ import pytest
 
 from server.cli import listen
 from server.client import ClassbridgeClient
+from server.workers import REUSE_PORT
 from tests.helpers import JSON, MSGPACK
 from tests.processes import CLASSBRIDGE, serve, wait_healthy
 
@@ -165,3 +167,19 @@ async def test_connections_to_the_listening_socket_send_without_delay() -> None:
     finally:
         server.close()
         await server.wait_closed()
+
+
+@pytest.mark.skipif(not REUSE_PORT, reason="a socket per worker is Linux's (server/workers.py)")
+def test_a_second_server_is_refused_before_the_first_ones_workers_listen() -> None:
+    """The supervisor's socket never listens: until a worker listened, a second `serve
+    --workers` on the port was let in beside it and shared its connections."""
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    first = listen("127.0.0.1", port, reuse_port=True)
+    try:
+        with pytest.raises(OSError, match="in use") as refused:
+            listen("127.0.0.1", port, reuse_port=True).close()
+        assert refused.value.errno == errno.EADDRINUSE
+    finally:
+        first.close()

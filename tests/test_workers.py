@@ -5,12 +5,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import socket
 
 import httpx
 import pytest
+from uvicorn.config import STARTUP_FAILURE
 
 from load_tests.procstat import descendants
 from server.client import ClassbridgeClient
+from server.workers import own_listener
 from tests.helpers import collect_until
 from tests.live import API_KEY, SECRET, TWO_CLASSES
 from tests.processes import serve, wait_healthy
@@ -128,3 +131,16 @@ async def test_several_workers_need_a_shared_broker() -> None:
     with pytest.raises(AssertionError, match="exited"):
         async with serve("--workers", "2"):
             pass
+
+
+def test_a_worker_that_cannot_listen_ends_as_a_failed_start(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """uvicorn's supervisor stops on that exit status rather than restarting the worker."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        with pytest.raises(SystemExit) as exited:
+            own_listener(socket.AF_INET, taken.getsockname())
+    assert exited.value.code == STARTUP_FAILURE
+    assert "a worker cannot listen on" in capsys.readouterr().err

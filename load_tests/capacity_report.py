@@ -9,7 +9,7 @@ from typing import Any
 from load_tests.capacity import CapacityConfig, SystemCapacity
 from load_tests.cells import fmt, line
 from load_tests.notes import MACHINE_FULL
-from load_tests.report import CEILING, OURS, SOCKETIO, comparison_pairs, machine_note
+from load_tests.report import CEILING, CEILING_RAW, OURS, SOCKETIO, comparison_pairs, machine_note
 from load_tests.scenario import report_head
 from load_tests.table import COLUMNS, _row, generator_processes
 
@@ -17,6 +17,7 @@ from load_tests.table import COLUMNS, _row, generator_processes
 TARGETS = (
     (OURS, SOCKETIO, "efficiency", 3.5),
     (OURS, CEILING, "efficiency", 0.70),
+    (OURS, CEILING_RAW, "efficiency", 0.70),  # the same target against the barer ceiling
     (OURS, SOCKETIO, "capacity", 4.0),
 )
 

@@ -32,7 +32,17 @@ SYSTEMS = ("memory", "redis", "ceiling")
 SOCKETIO_SYSTEMS = ("socketio", "socketio-redis")
 # The ceiling on --redis-workers workers over a spawned Redis (load_tests/baselines/
 # ceiling_redis.py): the barest broadcast across workers, the baseline for the redis system.
-ALL_SYSTEMS = ("memory", "redis", "socketio", "socketio-redis", "ceiling", "ceiling-redis")
+# And the raw ceiling (load_tests/baselines/ceiling_raw.py): the broadcast with no framework at
+# all, about the least Python per delivered event; run when named, or with "all".
+ALL_SYSTEMS = (
+    "memory",
+    "redis",
+    "socketio",
+    "socketio-redis",
+    "ceiling",
+    "ceiling-raw",
+    "ceiling-redis",
+)
 REDIS_SYSTEMS = ("redis", "socketio-redis", "ceiling-redis")  # those that start a redis-server
 
 
@@ -132,7 +142,7 @@ def check_socketio_installed(systems: tuple[str, ...]) -> None:
 
 
 def parse_systems(text: str) -> tuple[str, ...]:
-    """``--systems``: names in the order they run ("classbridge" means memory, "all" all six)."""
+    """``--systems``: names in the order they run ("classbridge" means memory, "all" every one)."""
     if text.strip() == "all":
         return ALL_SYSTEMS
     names = tuple(part.strip() for part in text.split(",") if part.strip())

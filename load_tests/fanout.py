@@ -63,6 +63,9 @@ async def system_under_test(system: str, config: FanoutConfig) -> AsyncIterator[
     if system == "ceiling":
         async with spawn_ceiling() as target:
             yield target
+    elif system == "ceiling-raw":
+        async with spawn_ceiling(raw=True) as target:
+            yield target
     elif system == "ceiling-redis":
         workers = config.redis_workers
         async with spawn_redis() as redis, spawn_ceiling_redis(workers, redis) as target:

@@ -11,6 +11,9 @@ from load_tests.scenario import report_head
 from load_tests.stats import RateResult
 
 OURS, CEILING = "classbridge", "ceiling"
+CEILING_RAW = (
+    "ceiling-raw"  # the broadcast without a framework (load_tests/baselines/ceiling_raw.py)
+)
 REDIS_PREFIX = "cb-redis-"
 SOCKETIO, SIO_REDIS_PREFIX = "socketio", "sio-redis-"  # the python-socketio baseline
 CEILING_REDIS_PREFIX = "ceiling-redis-"  # the ceiling on N workers over Redis pub/sub
@@ -22,9 +25,10 @@ def machine_note(config: FanoutConfig) -> str:
         f"The load generator ({_generator_processes(config)}, "
         f"{config.sessions * config.clients} WebSocket clients) shares this {cpus}-core "
         "machine with the server under test. "
-        "'classbridge', 'socketio' and 'ceiling' are one Python process each (at most one "
-        f"core); '{REDIS_PREFIX}Nw', '{SIO_REDIS_PREFIX}Nw' and '{CEILING_REDIS_PREFIX}Nw' are "
-        "a supervisor and N worker processes plus a redis-server, all on the same cores. "
+        "'classbridge', 'socketio', 'ceiling' and 'ceiling-raw' are one Python process each "
+        f"(at most one core); '{REDIS_PREFIX}Nw', '{SIO_REDIS_PREFIX}Nw' and "
+        f"'{CEILING_REDIS_PREFIX}Nw' are a supervisor and N worker processes plus a "
+        "redis-server, all on the same cores. "
         "'socketio' systems speak socket.io's JSON packets whatever --format says. 'srv CPU' is "
         "the server's CPU summed over its processes, as a share of one core (above 100 % with "
         "several workers); 'rds CPU' is redis-server's; 'ev/CPU-s' "
@@ -90,7 +94,9 @@ def comparison_pairs(names: list[str]) -> list[tuple[str, str]]:
     """Every pair worth a ratio: each Classbridge against the ceiling and against
     python-socketio on as many workers, Redis against memory and against the ceiling on as many
     workers; python-socketio against the ceiling, and the ceiling over Redis against
-    python-socketio on as many workers. Only pairs of systems that ran."""
+    python-socketio on as many workers; Classbridge against the raw ceiling, and the raw
+    ceiling against python-socketio (what Python can do at best, one frame per delivery).
+    Only pairs of systems that ran."""
     redis = [name for name in names if name.startswith(REDIS_PREFIX)]
     sio_redis = [n.replace(REDIS_PREFIX, SIO_REDIS_PREFIX, 1) for n in redis]
     ceiling_redis = [n.replace(REDIS_PREFIX, CEILING_REDIS_PREFIX, 1) for n in redis]
@@ -98,6 +104,7 @@ def comparison_pairs(names: list[str]) -> list[tuple[str, str]]:
     pairs += [(n, CEILING) for n in redis] + list(zip(redis, sio_redis, strict=True))
     pairs += list(zip(redis, ceiling_redis, strict=True))
     pairs.append((SOCKETIO, CEILING))
+    pairs += [(OURS, CEILING_RAW), (CEILING_RAW, SOCKETIO)]
     # How far python-socketio's way across workers is from the barest one.
     ceilings = [name for name in names if name.startswith(CEILING_REDIS_PREFIX)]
     pairs += [(n, n.replace(CEILING_REDIS_PREFIX, SIO_REDIS_PREFIX, 1)) for n in ceilings]

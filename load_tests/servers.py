@@ -152,11 +152,14 @@ async def spawn_classbridge(
 
 
 @contextlib.asynccontextmanager
-async def spawn_ceiling() -> AsyncIterator[Target]:
+async def spawn_ceiling(raw: bool = False) -> AsyncIterator[Target]:
+    """load_tests/baselines/ceiling.py, or with ``raw`` ceiling_raw.py: the broadcast without a
+    framework, on uvloop."""
+    name, module = ("ceiling-raw", "ceiling_raw") if raw else ("ceiling", "ceiling")
     port = free_port()
-    command = [sys.executable, "-m", "load_tests.baselines.ceiling", "--port", str(port)]
-    async with _spawned("ceiling", command, child_env(), port) as pid:
-        yield Target("ceiling", f"http://127.0.0.1:{port}", pid)
+    command = [sys.executable, "-m", f"load_tests.baselines.{module}", "--port", str(port)]
+    async with _spawned(name, command, child_env(), port) as pid:
+        yield Target(name, f"http://127.0.0.1:{port}", pid)
 
 
 @contextlib.asynccontextmanager

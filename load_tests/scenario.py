@@ -24,6 +24,7 @@ from load_tests.servers import ServerOptions, Target, spawn_classbridge
 
 C = TypeVar("C")
 R = TypeVar("R")
+T = TypeVar("T")
 BUSY_WARNING = 0.15  # of the machine's capacity, measured for 1 s before the run
 
 
@@ -41,11 +42,16 @@ class Scenario(ServerOptions, Protocol):
 S = TypeVar("S", bound=Scenario)
 
 
-def parse_rates(text: str) -> tuple[float, ...]:
+def parse_list(text: str, convert: Callable[[str], T], what: str) -> tuple[T, ...]:
+    """A comma-separated option's values, or argparse's error naming ``what`` they should be."""
     try:
-        return tuple(float(part) for part in text.split(",") if part.strip())
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(f"rates: {error}") from None
+        return tuple(convert(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a list of {what}: {text!r}") from None
+
+
+def parse_rates(text: str) -> tuple[float, ...]:
+    return parse_list(text, float, "rates")
 
 
 def config_from_args(

@@ -7,7 +7,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from load_tests.scenario import publish, report_head
+from load_tests.scenario import parse_list, publish, report_head
 from load_tests.write_floor import (
     FloorResult,
     WriteFloorConfig,
@@ -47,10 +47,7 @@ def add_write_floor_parser(commands: argparse._SubParsersAction[argparse.Argumen
 
 
 def _int_list(text: str) -> tuple[int, ...]:
-    try:
-        return tuple(int(part) for part in text.split(",") if part.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a list of whole numbers: {text!r}") from None
+    return parse_list(text, int, "whole numbers")
 
 
 def write_floor_config_from_args(args: argparse.Namespace) -> WriteFloorConfig:

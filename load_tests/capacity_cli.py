@@ -18,7 +18,7 @@ from load_tests.config import (
 from load_tests.scenario import busy_then, run_and_publish
 from load_tests.scenario import config_from_args as config_from_args_of
 
-# The workload's defaults for a search: shorter steps than chat-fanout's, so that six systems
+# The workload's defaults for a search: shorter steps than chat-fanout's, so that seven systems
 # of up to eight steps each take minutes, not a quarter of an hour.
 DEFAULTS = CapacityConfig(FanoutConfig(duration=5.0, warmup=1.0, drain_timeout=3.0))
 

@@ -33,6 +33,7 @@ MSGPACK, JSON = b"classbridge.v1.msgpack", b"classbridge.v1.json"
 _ACCEPT_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"  # RFC 6455 section 1.3
 _HEALTHY = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok"
 _TEXT, _BINARY, _CLOSE, _PING, _PONG = 1, 2, 8, 9, 10
+_EXTENDED_LENGTH = {126: 2, 127: 8}  # bytes of length after a frame's first two
 
 rooms: dict[str, dict[Member, bool]] = {}  # room -> member -> speaks msgpack
 counters: dict[str, int] = {}
@@ -79,6 +80,8 @@ class Member(asyncio.Protocol):
             rooms[self.room].pop(self, None)
 
     def data_received(self, data: bytes) -> None:
+        if self.transport.is_closing():
+            return  # after a close or a bad frame: nothing more is read
         self.buffer += data
         if not self.upgraded:
             self._handshake()
@@ -114,14 +117,17 @@ class Member(asyncio.Protocol):
     def _read_frame(self) -> bool:
         """Handle one whole frame from the buffer; False when none is complete yet."""
         buffer = self.buffer
-        if len(buffer) < 6:
+        if len(buffer) < 2:
             return False
-        opcode, size, start = buffer[0] & 0x0F, buffer[1] & 0x7F, 2
+        opcode, size = buffer[0] & 0x0F, buffer[1] & 0x7F
+        start = 2 + _EXTENDED_LENGTH.get(size, 0)
+        if len(buffer) < start + 4:  # the length and a client's 4 bytes of mask
+            return False
         if size == 126:
-            size, start = struct.unpack_from("!H", buffer, 2)[0], 4
+            size = struct.unpack_from("!H", buffer, 2)[0]
         elif size == 127:
-            size, start = struct.unpack_from("!Q", buffer, 2)[0], 10
-        end = start + 4 + size  # a client's frames are masked: 4 bytes of key
+            size = struct.unpack_from("!Q", buffer, 2)[0]
+        end = start + 4 + size
         if len(buffer) < end:
             return False
         payload = unmask(buffer[start + 4 : end], buffer[start : start + 4])
@@ -129,7 +135,7 @@ class Member(asyncio.Protocol):
         if opcode == _CLOSE:
             self.transport.write(framed(payload[:2], _CLOSE))  # its code back, then the end
             self.transport.close()
-            self.upgraded = False
+            return False
         elif opcode == _PING:
             self.transport.write(framed(payload, _PONG))
         elif opcode in (_TEXT, _BINARY):
@@ -137,7 +143,6 @@ class Member(asyncio.Protocol):
                 message = msgpack.unpackb(payload) if self.binary else json.loads(payload)
             except ValueError:
                 self.transport.close()  # not a benchmark client: no error frames here
-                self.upgraded = False
                 return False
             if isinstance(message, dict):
                 self._handle(message)

@@ -30,7 +30,30 @@ class DirectWriter(Protocol):
 
     def can_write_now(self) -> bool: ...
 
-    def write_frame(self, header: bytes, payload: bytes) -> None: ...
+    def write_bytes(self, data: bytes) -> None: ...
+
+
+def framed(frame: Frame, binary: bool) -> bytes:
+    """``frame`` as it goes on the wire: header, then payload."""
+    payload = frame if isinstance(frame, bytes) else frame.encode()
+    return frame_header(len(payload), binary) + payload
+
+
+# The last single message framed, per kind of frame (binary or text). A fan-out hands one
+# event's encoded frame to every member in turn, so it is framed (and, as text, encoded to
+# bytes) for the first member and the same bytes are written to the rest: no copy per
+# recipient. The frame object itself is kept, so a later frame can never pass for it; one event
+# loop per process runs every sink, so nothing else touches this between two writes.
+_last_framed: dict[bool, tuple[Frame, bytes]] = {}
+
+
+def framed_once(frame: Frame, binary: bool) -> bytes:
+    last = _last_framed.get(binary)
+    if last is not None and last[0] is frame:
+        return last[1]
+    data = framed(frame, binary)
+    _last_framed[binary] = (frame, data)
+    return data
 
 
 def frame_header(length: int, binary: bool) -> bytes:
@@ -57,9 +80,11 @@ class DirectSink:
         return self._writer.can_write_now()
 
     def write(self, batch: list[Frame]) -> None:
-        frame = pack_batch(batch, self._wire_format)
-        payload = frame if isinstance(frame, bytes) else frame.encode()
-        self._writer.write_frame(frame_header(len(payload), self._binary), payload)
+        if len(batch) == 1:  # one event, most often on its way to every member of a session
+            data = framed_once(batch[0], self._binary)
+        else:  # several, packed for this connection alone
+            data = framed(pack_batch(batch, self._wire_format), self._binary)
+        self._writer.write_bytes(data)
 
 
 def direct_sink(scope: Mapping[str, Any], wire_format: WireFormat) -> DirectSink | None:

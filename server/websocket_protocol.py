@@ -115,8 +115,8 @@ class ClassbridgeWebSocketProtocol(WebSocketsSansIOProtocol):
             and not self.transport.is_closing()
         )
 
-    def write_frame(self, header: bytes, payload: bytes) -> None:
-        self.transport.write(header + payload)
+    def write_bytes(self, data: bytes) -> None:
+        self.transport.write(data)
 
     def shutdown(self) -> None:
         super().shutdown()

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from websockets.frames import Frame, Opcode
 from websockets.streams import StreamReader
 
 from server.direct_send import DirectSink, frame_header
 from server.gateway import Gateway
-from server.protocol.codec import WireFormat, decode_frame
+from server.protocol.codec import WireFormat, decode_frame, encode_message
 from tests.conftest import ServerFactory
 from tests.helpers import JSON, MSGPACK, open_classroom, raw_socket, wait_event
 from tests.live import LiveServer
@@ -30,6 +32,51 @@ def test_a_frame_reads_back_as_websockets_parses_it(size: int, binary: bool) -> 
     assert not frame.rsv1
     assert frame.data == payload
     assert reader.at_eof()  # nothing left over: the length was read right
+
+
+class _Recorder:
+    """A connection that is always writable and keeps what it is given."""
+
+    def __init__(self) -> None:
+        self.written: list[bytes] = []
+
+    def can_write_now(self) -> bool:
+        return True
+
+    def write_bytes(self, data: bytes) -> None:
+        self.written.append(data)
+
+
+def _read_back(data: bytes, wire_format: WireFormat) -> Any:
+    """What a client makes of one frame's bytes: the frame parsed, its payload decoded."""
+    reader = StreamReader()
+    reader.feed_data(data)
+    reader.feed_eof()
+    with pytest.raises(StopIteration) as done:
+        next(Frame.parse(reader.read_exact, mask=False))
+    assert reader.at_eof()
+    payload = bytes(done.value.value.data)
+    return decode_frame(payload if wire_format.binary else payload.decode(), wire_format)
+
+
+@pytest.mark.parametrize("wire_format", [WireFormat.MSGPACK, WireFormat.JSON])
+def test_one_event_for_a_whole_class_is_framed_once(wire_format: WireFormat) -> None:
+    members = [_Recorder() for _ in range(30)]
+    sinks = [DirectSink(member, wire_format) for member in members]
+    event = encode_message({"type": "event", "seq": 1, "kind": "chat.posted"}, wire_format)
+    later = encode_message({"type": "event", "seq": 2, "kind": "chat.posted"}, wire_format)
+
+    for sink in sinks:
+        sink.write([event])
+    sinks[0].write([later])  # then the next event; and a batch of both for another member
+    sinks[1].write([event, later])
+
+    first = members[0].written[0]
+    assert all(member.written[0] is first for member in members)  # the same bytes: no copy each
+    assert _read_back(first, wire_format)["seq"] == 1
+    assert _read_back(members[0].written[1], wire_format)["seq"] == 2  # never the last one's
+    batch = _read_back(members[1].written[1], wire_format)
+    assert [message["seq"] for message in batch] == [1, 2]
 
 
 def _gateway(server: LiveServer) -> Gateway:

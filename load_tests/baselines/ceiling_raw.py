@@ -92,7 +92,6 @@ class Member(asyncio.Protocol):
         head, found, rest = self.buffer.partition(b"\r\n\r\n")
         if not found:
             return
-        assert self.transport is not None
         lines = head.split(b"\r\n")
         if lines[0].startswith(b"GET /healthz"):
             self.transport.write(_HEALTHY)
@@ -149,7 +148,6 @@ class Member(asyncio.Protocol):
         return True
 
     def _handle(self, message: dict[str, Any]) -> None:
-        assert self.transport is not None
         kind = message.get("type")
         if kind == "join" and self.room is None:
             self.room = room = str(message.get("token"))
@@ -170,7 +168,6 @@ class Member(asyncio.Protocol):
             transport = member.transport
             if transport is not None and not transport.is_closing():
                 transport.write(frames[binary])
-        assert self.transport is not None
         self.transport.write(
             encode({"type": "ack", "id": message.get("id"), "seq": seq}, self.binary)
         )

@@ -3,21 +3,36 @@
 Per connection: choose the wire format, wait for the join, then decode, rate-limit and route
 each client message; a writer task drains the connection's bounded send queue in batches.
 Errors become error replies (the connection stays) or, where fatal, a close code.
+
+Once joined, a message is most often handled in the callback that read it rather than by the
+connection's task (``_take_now``, server/direct_receive.py): the same handler, in the same
+order, one message at a time.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import time
 from typing import Any
 
+from starlette.types import Message
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from server import logs, metrics
 from server.auth import Grant, TokenService
 from server.budgets import ConnectionBudgets
+from server.direct_receive import (
+    REST_OF_MESSAGE,
+    DirectReceiver,
+    Finished,
+    Waiting,
+    direct_receiver,
+    finish,
+    run_now,
+)
 from server.direct_send import direct_sink
 from server.errors import (
     AlreadyJoined,
@@ -111,6 +126,13 @@ class ClientSession:
         self._writer_failed = False
         self._in_command = False  # a command is being handled: a stop waits for its reply
         self._grant: Grant | None = None
+        # Messages taken in the read callback once joined (server/direct_receive.py): the
+        # protocol offering it, the context they run in (this task's: its log ids), one that
+        # had to wait and that this task finishes, and the outcome one of them ended with.
+        self._receiver: DirectReceiver | None = None
+        self._context: contextvars.Context | None = None
+        self._waiting: Waiting | None = None
+        self._outcome: Outcome = None
 
     # --- lifecycle -----------------------------------------------------------------------------
 
@@ -123,6 +145,10 @@ class ClientSession:
         try:
             outcome = await self._serve_until_done()
         finally:
+            if self._receiver is not None:
+                self._receiver.take_now = None  # from here on every message goes to ASGI
+            if self._waiting is not None:  # this task was cancelled from outside meanwhile
+                self._waiting.coroutine.close()
             metrics.CONNECTIONS.dec()
             metrics.count_close(None if outcome is None else outcome[0])
             # Also on the way out of a cancellation: the writer must not outlive the connection.
@@ -146,6 +172,8 @@ class ClientSession:
     def _stopped(self) -> Outcome:
         """Why serving must stop now, if it must: the writer failed, the hub ended the
         connection (see Connection.close), or the client reads too slowly."""
+        if self._outcome is not None:
+            return self._outcome
         if self._writer_failed:
             return CloseCode.INTERNAL_ERROR, "internal_error"
         if self.connection.closing is not None:
@@ -202,13 +230,7 @@ class ClientSession:
     # --- reading -------------------------------------------------------------------------------
 
     async def _receive(self) -> Frame | None:
-        message = await self.websocket.receive()
-        if message["type"] == "websocket.disconnect":
-            return None
-        frame: Frame | None = message.get("bytes")
-        if frame is None:
-            frame = message.get("text")
-        return frame if frame is not None else b""
+        return _frame_of(await self.websocket.receive())
 
     async def _serve(self) -> Outcome:
         try:
@@ -220,7 +242,17 @@ class ClientSession:
         outcome = await self._join(frame)
         if outcome is not None:
             return outcome
-        while (frame := await self._receive()) is not None:
+        self._take_messages_now()
+        while True:
+            message = await self.websocket.receive()
+            if REST_OF_MESSAGE in message:
+                outcome = await self._finish_waiting()
+                if outcome is not None:
+                    return outcome
+                continue
+            frame = _frame_of(message)
+            if frame is None:
+                return None
             # A stop asked while a command is handled (the sender removed or the session ended
             # by that very command, the client too slow) does not interrupt it: the command was
             # perhaps logged already, and its sender gets the ack first, on every broker,
@@ -232,7 +264,58 @@ class ClientSession:
                 self._in_command = False
             if outcome is not None:
                 return outcome
-        return None
+
+    def _take_messages_now(self) -> None:
+        receiver = direct_receiver(self.websocket.scope)
+        if receiver is not None:
+            self._context = contextvars.copy_context()  # with the ids _join bound for logs
+            self._receiver = receiver
+            receiver.take_now = self._take_now
+
+    def _take_now(self, frame: Frame) -> bool:
+        """Handle ``frame`` now, in the protocol's read callback (server/direct_receive.py);
+        False when it must go to this task: a message before it is still being handled, or
+        serving is ending."""
+        task, receiver, context = self._task, self._receiver, self._context
+        if self._in_command or self._outcome is not None or task is None:
+            return False
+        if task.done() or task.cancelling():  # it is being stopped (a slow client, the drain)
+            return False
+        assert receiver is not None  # set with take_now, before this can be called
+        assert context is not None
+        self._in_command = True
+        try:
+            handled = run_now(self._handle(frame), context, task)
+        except BaseException:
+            self._in_command = False
+            raise
+        if isinstance(handled, Finished):
+            self._settle(handled.value)
+        else:
+            # It waits (the broker's reply): this task runs the rest, before any later message.
+            self._waiting = handled
+            receiver.wake_for_rest()
+        return True
+
+    async def _finish_waiting(self) -> Outcome:
+        waiting, self._waiting = self._waiting, None
+        assert waiting is not None  # REST_OF_MESSAGE comes only after _take_now set it
+        try:
+            outcome: Outcome = await finish(waiting)
+            return outcome or self._stopped()
+        finally:
+            self._in_command = False
+
+    def _settle(self, outcome: Outcome) -> None:
+        """After a message taken now: end serving as the serve loop would have after it."""
+        self._in_command = False
+        outcome = outcome or self._stopped()
+        if outcome is None:
+            return
+        self._outcome = outcome
+        task = self._task
+        if task is not None and not task.done():
+            task.cancel()  # it waits for the next message: _serve_until_done ends with this
 
     async def _join(self, frame: Frame) -> Outcome:
         request_id: str | int | None = None
@@ -357,6 +440,16 @@ class ClientSession:
         session = self.connection.session_id or (grant.session_id if grant else "-")
         participant = actor.participant_id if actor else "-"
         return f"session={session} participant={participant}"
+
+
+def _frame_of(message: Message) -> Frame | None:
+    """A client's message as the ASGI receive gave it; None once the client went away."""
+    if message["type"] == "websocket.disconnect":
+        return None
+    frame: Frame | None = message.get("bytes")
+    if frame is None:
+        frame = message.get("text")
+    return frame if frame is not None else b""
 
 
 def _peek_request_id(data: Any) -> str | int | None:

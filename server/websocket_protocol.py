@@ -14,6 +14,9 @@ full):
   not got its buffer out ``close_timeout`` seconds after its close (or the server's shutdown),
   or that missed its keepalive pong, is aborted instead.
 
+One for speed: once a connection has joined, each message it sends is offered to the gateway
+in the callback that read it (``take_now``, server/direct_receive.py), not queued for its task.
+
 And two about what clients cause, logged as what they are rather than as server errors: a
 text frame that is not UTF-8 still ends the connection with 1007, but is an info line, not an
 error with a traceback; and an upgrade refused with an HTTP answer (403, 429) is a finished
@@ -23,6 +26,7 @@ handshake, not "returned without completing handshake".
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from uvicorn._types import ASGISendEvent
@@ -30,8 +34,10 @@ from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIO
 from websockets.http11 import Request
 from websockets.protocol import State
 
+from server.direct_receive import DIRECT_RECEIVE, REST_OF_MESSAGE
 from server.direct_send import DIRECT_SEND
 from server.lean_sync import LeanEvent, LeanQueue
+from server.protocol.codec import Frame
 
 CLOSE_TIMEOUT = 10.0  # what uvicorn gives a closing handshake
 INVALID_UTF8 = 1007  # RFC 6455: a text frame's payload is not UTF-8
@@ -48,6 +54,9 @@ class ClassbridgeWebSocketProtocol(WebSocketsSansIOProtocol):
         self.queue = LeanQueue()  # type: ignore[assignment]
         self.writable = LeanEvent()  # type: ignore[assignment]
         self.writable.set()
+        # Set by the gateway once the connection has joined (server/direct_receive.py): takes
+        # a complete message in this callback, or returns False to have it queued for the app.
+        self.take_now: Callable[[Frame], bool] | None = None
 
     async def send(self, message: ASGISendEvent) -> None:
         closing = message["type"] == "websocket.close" and self.handshake_complete
@@ -75,24 +84,35 @@ class ClassbridgeWebSocketProtocol(WebSocketsSansIOProtocol):
             response.headers.clear()
 
     def send_receive_event_to_app(self) -> None:
-        # uvicorn logs a text frame that is not UTF-8 as an error, with a traceback: any client
-        # could fill the error log (and page whoever watches it) at will. It is the client's
-        # fault, so it is an info line here; the connection still ends with 1007.
-        if self.curr_msg_data_type != "text" or self.close_sent:
-            super().send_receive_event_to_app()
+        # uvicorn's, with two changes. A message goes to ``take_now`` first when the gateway
+        # set it (server/direct_receive.py). And uvicorn logs a text frame that is not UTF-8
+        # as an error, with a traceback: any client could fill the error log (and page whoever
+        # watches it) at will. It is the client's fault, so it is an info line here; the
+        # connection still ends with 1007.
+        if self.close_sent:
+            super().send_receive_event_to_app()  # discards it
             return
         data = self.frames[0] if len(self.frames) == 1 else b"".join(self.frames)
-        try:
-            text = data.decode()
-        except UnicodeDecodeError:
-            self.frames = []
-            log.info("closing a connection that sent a text frame that is not UTF-8 (1007)")
-            self.conn.send_close(INVALID_UTF8)
-            self.handle_parser_exception()
-            return
-        # What uvicorn does with a valid text frame (decoding it once more would cost as much).
         self.frames = []
-        self.queue.put_nowait({"type": "websocket.receive", "text": text})
+        message: Frame = data
+        if self.curr_msg_data_type == "text":
+            try:
+                message = data.decode()
+            except UnicodeDecodeError:
+                log.info("closing a connection that sent a text frame that is not UTF-8 (1007)")
+                self.conn.send_close(INVALID_UTF8)
+                self.handle_parser_exception()
+                return
+        # Only while the app has no message of this connection in hand: it handles them in
+        # order, and the queue is empty only once it has taken (and so handles) the last one.
+        take_now = self.take_now
+        if take_now is not None and self.queue.empty() and take_now(message):
+            return
+        # What uvicorn does (for text, without decoding it once more).
+        if isinstance(message, str):
+            self.queue.put_nowait({"type": "websocket.receive", "text": message})
+        else:
+            self.queue.put_nowait({"type": "websocket.receive", "bytes": message})
         if not self.read_paused:
             self.read_paused = True
             self.transport.pause_reading()
@@ -103,6 +123,13 @@ class ClassbridgeWebSocketProtocol(WebSocketsSansIOProtocol):
             # The app's task has not started yet: it finds the offer in its scope (see
             # server/direct_send.py). Messages then leave without the ASGI send path.
             self.scope["extensions"][DIRECT_SEND] = {"writer": self}
+            self.scope["extensions"][DIRECT_RECEIVE] = {"receiver": self}
+
+    def wake_for_rest(self) -> None:
+        """Wake the app for the rest of a message ``take_now`` could not finish: a marker in
+        its queue, before any later message (server/direct_receive.py)."""
+        marker = {"type": "websocket.receive", REST_OF_MESSAGE: True}
+        self.queue.put_nowait(marker)  # type: ignore[arg-type]
 
     def can_write_now(self) -> bool:
         """Whether a message can go straight to the transport (server/direct_send.py): open,

@@ -39,30 +39,30 @@ async def _wait_on(waiters: list[asyncio.Future[None]], loop: asyncio.AbstractEv
 class LeanEvent:
     """``asyncio.Event``'s ``set``, ``clear``, ``is_set`` and ``wait``."""
 
-    __slots__ = ("_loop", "_set", "_waiters")
+    __slots__ = ("_loop", "_waiters", "flag")
 
     def __init__(self) -> None:
-        self._set = False
+        self.flag = False  # what is_set() says, read directly where every call counts
         self._waiters: list[asyncio.Future[None]] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def is_set(self) -> bool:
-        return self._set
+        return self.flag
 
     def set(self) -> None:
         """Wake every waiter (each one that wakes finds the event set, as with asyncio's)."""
-        if self._set:
+        if self.flag:
             return
-        self._set = True
+        self.flag = True
         for waiter in self._waiters or ():
             if not waiter.done():
                 waiter.set_result(None)
 
     def clear(self) -> None:
-        self._set = False
+        self.flag = False
 
     async def wait(self) -> Literal[True]:
-        if self._set:
+        if self.flag:
             return True
         if self._waiters is None:
             self._waiters = []

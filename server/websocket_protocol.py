@@ -41,6 +41,7 @@ from server.protocol.codec import Frame
 
 CLOSE_TIMEOUT = 10.0  # what uvicorn gives a closing handshake
 INVALID_UTF8 = 1007  # RFC 6455: a text frame's payload is not UTF-8
+_OPEN = State.OPEN  # looked up once: each State.OPEN goes through the enum's class
 
 log = logging.getLogger(__name__)
 
@@ -134,10 +135,11 @@ class ClassbridgeWebSocketProtocol(WebSocketsSansIOProtocol):
     def can_write_now(self) -> bool:
         """Whether a message can go straight to the transport (server/direct_send.py): open,
         not closing, not backed up, and no extension (permessage-deflate) to encode it."""
+        # Asked for every message written this way: plain attribute reads, no calls.
         return (
-            self.writable.is_set()
+            self.writable.flag  # type: ignore[attr-defined]
             and not self.close_sent
-            and self.conn.state is State.OPEN
+            and self.conn.state is _OPEN
             and not self.conn.extensions
             and not self.transport.is_closing()
         )

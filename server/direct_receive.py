@@ -6,13 +6,14 @@ Starlette's ``receive``, resumes reading (another epoll change), and only then h
 chat post or a stroke is handled the same way whoever calls the handler, and with memory://
 the handling most often never waits for anything (docs/performance.md).
 
-So once a connection has joined, ``ClassbridgeWebSocketProtocol`` (server/websocket_protocol.py)
-hands each complete message to ``take_now`` first, from its ``data_received``. The gateway
-runs its usual handler there (the same rights, budgets, log and reducer: nothing is skipped)
-with ``run_now``, as the connection's task: code that asks for the current task (a timeout)
-gets that task, just as when the task runs the handler itself. When the handler has to wait
-(the Redis broker's reply, a lock), ``wake_for_rest`` has the connection's task woken, and it
-runs the rest of it (``finish``) before any later message, which queue for it meanwhile.
+So once a connection has joined, on a broker whose appends complete in place (memory://),
+``ClassbridgeWebSocketProtocol`` (server/websocket_protocol.py) hands each complete message to
+``take_now`` first, from its ``data_received``. The gateway runs its usual handler there (the
+same rights, budgets, log and reducer: nothing is skipped) with ``run_now``, as the
+connection's task: code that asks for the current task (a timeout) gets that task, just as
+when the task runs the handler itself. When the handler has to wait all the same (a lock held
+by another connection's join), ``wake_for_rest`` has the connection's task woken, and it runs
+the rest (``finish``) before any later message, which queue for it meanwhile.
 """
 
 from __future__ import annotations

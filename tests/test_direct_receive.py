@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import sys
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from typing import Any
@@ -17,6 +18,7 @@ import pytest
 
 from server.broker.base import LogPosition
 from server.broker.memory import MemoryBroker
+from server.broker.redis import RedisBroker
 from server.direct_receive import Finished, Waiting, direct_receiver, finish, run_now
 from server.protocol.codec import WireFormat, encode_message
 from tests.conftest import ServerFactory
@@ -193,7 +195,7 @@ async def _student_and_teacher(
 ) -> AsyncIterator[tuple[Classroom, RawSocket, RawSocket]]:
     """A student and a teacher joined to a new session, on memory:// or on Redis."""
     budgets = {"chat_burst": 100}  # the posts here are far more than a burst
-    if kind == "redis":  # every append waits for Redis: each chat's handling has to wait
+    if kind == "redis":  # every append waits for Redis: the connection's task handles them
         redis.flush()
         server = await server_factory(broker_url=redis.url, **budgets)
     else:
@@ -278,6 +280,16 @@ async def test_nothing_after_a_leave_in_the_same_write_is_handled(
     assert [m["text"] for m in late.welcome.session["chat"]] == ["before"]
 
 
+def _in_read_callback() -> bool:
+    """Whether the caller runs inside the protocol's handling of what it read."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        if frame.f_code.co_name == "send_receive_event_to_app":
+            return True
+        frame = frame.f_back
+    return False
+
+
 class GatedBroker(MemoryBroker):
     """memory://, whose appends wait for the test's gate once it is set up."""
 
@@ -286,10 +298,12 @@ class GatedBroker(MemoryBroker):
         self.gate: asyncio.Event | None = None
         self.held = 0  # appends waiting at the gate
         self.arrived = asyncio.Event()  # one came to the gate
+        self.from_read_callback: list[bool] = []  # for each append at the gate
 
     async def append(self, session_id: str, payload: bytes) -> LogPosition:
         if self.gate is not None:
             self.held += 1
+            self.from_read_callback.append(_in_read_callback())
             self.arrived.set()
             await self.gate.wait()
         return await super().append(session_id, payload)
@@ -318,3 +332,33 @@ async def test_messages_read_while_one_waits_are_handled_after_it(
             if reply["type"] != "event":
                 answers.append((reply["type"], reply["id"]))
         assert answers == [("ack", 1), ("ack", 2), ("pong", 3)]
+        # The first was taken in the read callback; the second, read while it waited, by the
+        # connection's task.
+        assert broker.from_read_callback == [True, False]
+
+
+class RecordingRedisBroker(RedisBroker):
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self.from_read_callback: list[bool] = []  # for each append
+
+    async def append(self, session_id: str, payload: bytes) -> LogPosition:
+        self.from_read_callback.append(_in_read_callback())
+        return await super().append(session_id, payload)
+
+
+async def test_over_redis_the_connections_task_handles_every_message(
+    server_factory: ServerFactory, redis_server: RedisServer
+) -> None:
+    """Where every append waits for Redis, handling in the read callback saves nothing."""
+    redis_server.flush()
+    broker = RecordingRedisBroker(redis_server.url)
+    server = await server_factory(broker=broker)
+    room = await open_classroom(server)
+    async with raw_socket(server) as student:
+        await student.join(await room.student_token(1, "Amani"))
+        await student.send({"type": "chat.send", "text": "hello", "id": 1})
+        while (await student.receive())["type"] != "ack":
+            pass
+    assert len(broker.from_read_callback) >= 2  # the join's and the chat's
+    assert not any(broker.from_read_callback)

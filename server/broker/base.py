@@ -71,6 +71,11 @@ class Subscription(Protocol):
 
 
 class Broker(Protocol):
+    # Whether ``append`` completes without waiting (memory://). The gateway then handles each
+    # message in the callback that read it (server/direct_receive.py); where every append
+    # waits for a server anyway, that saves nothing and the connection's task handles them.
+    appends_in_place: bool
+
     async def start(self) -> None: ...
 
     async def close(self) -> None: ...

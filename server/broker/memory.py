@@ -52,6 +52,8 @@ class _MemorySubscription:
 
 
 class MemoryBroker:
+    appends_in_place = True  # nothing in it waits (the gateway relies on it: base.Broker)
+
     def __init__(self, history_size: int = 1000) -> None:
         self.history_size = history_size
         self._records: dict[str, bytes] = {}

@@ -69,6 +69,8 @@ READY_TIMEOUT = 1.0  # seconds a readiness probe waits for PING
 
 
 class RedisBroker(RedisWorkerRecords):
+    appends_in_place = False  # each one is a round trip to Redis
+
     def __init__(
         self, url: str, history_size: int = 1000, *, probe: ProbeTiming | None = None
     ) -> None:

@@ -9,7 +9,7 @@ from load_tests.board_config import BOARD_SYSTEMS, BoardConfig, validate
 from load_tests.board_report import build_board_report, format_board_table
 from load_tests.board_run import run_board
 from load_tests.board_stats import BoardResult
-from load_tests.scenario import busy_then, config_from_args, run_and_publish
+from load_tests.scenario import add_output_options, busy_then, config_from_args, run_and_publish
 
 
 def _pair(kind: type[float] | type[int]) -> type[tuple[float, float]]:
@@ -73,9 +73,7 @@ def add_board_parser(commands: argparse._SubParsersAction[argparse.ArgumentParse
     )
     p.add_argument("--messages-per-second", type=int, help="likewise the messages limit")
     p.add_argument("--no-svg", dest="check_svg", action="store_false", help="skip the SVG check")
-    p.add_argument("--server-log-level", default=d.server_log_level)
-    p.add_argument("--json", type=Path, help="write every figure to this file")
-    p.add_argument("--quiet", action="store_true", help="no progress line")
+    add_output_options(p, d.server_log_level)
 
 
 def board_config_from_args(args: argparse.Namespace) -> BoardConfig:

@@ -15,7 +15,7 @@ from load_tests.config import (
     systems_arg,
     validate,
 )
-from load_tests.scenario import busy_then, run_and_publish
+from load_tests.scenario import add_output_options, busy_then, run_and_publish
 from load_tests.scenario import config_from_args as config_from_args_of
 
 # The workload's defaults for a search: shorter steps than chat-fanout's, so that seven systems
@@ -60,9 +60,7 @@ def add_capacity_parser(commands: argparse._SubParsersAction[argparse.ArgumentPa
                    help="workers of the redis, socketio-redis, ceiling-redis systems")  # fmt: skip
     p.add_argument("--generator-processes", type=int, default=w.generator_processes,
                    help=GENERATOR_PROCESSES_HELP)  # fmt: skip
-    p.add_argument("--server-log-level", default=w.server_log_level)
-    p.add_argument("--json", type=Path, help="write every figure to this file")
-    p.add_argument("--quiet", action="store_true", help="no progress line")
+    add_output_options(p, w.server_log_level)
 
 
 def capacity_config_from_args(args: argparse.Namespace) -> CapacityConfig:

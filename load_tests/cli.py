@@ -22,7 +22,7 @@ from load_tests.crowd_cli import add_crowd_parsers, crowd, crowd_config_from_arg
 from load_tests.fanout import run_benchmark
 from load_tests.lesson_cli import add_lesson_parser, lesson, lesson_config_from_args
 from load_tests.report import build_report
-from load_tests.scenario import busy_then, parse_rates, run_and_publish
+from load_tests.scenario import add_output_options, busy_then, parse_rates, run_and_publish
 from load_tests.scenario import config_from_args as config_from_args_of
 from load_tests.signal_cli import add_signal_parser, signal_config_from_args, signal_rtt
 from load_tests.stats import RateResult
@@ -95,9 +95,7 @@ def _fanout_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]
     )
     ceiling_help = "add or drop the ceiling baseline from --systems (kept for older commands)"
     p.add_argument("--ceiling", action=argparse.BooleanOptionalAction, help=ceiling_help)
-    p.add_argument("--server-log-level", default=d.server_log_level)
-    p.add_argument("--json", type=Path, help="write every figure to this file")
-    p.add_argument("--quiet", action="store_true", help="no progress line")
+    add_output_options(p, d.server_log_level)
 
 
 def systems_from_args(args: argparse.Namespace) -> tuple[str, ...]:

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from load_tests.crowd import CrowdConfig, CrowdResult, run_crowd, validate
-from load_tests.scenario import busy_then, report_head, run_and_publish
+from load_tests.scenario import add_output_options, busy_then, report_head, run_and_publish
 
 IDLE = "idle-connections"
 STORM = "join-storm"
@@ -48,9 +48,7 @@ def _common(
     parser.add_argument("--hold", type=float, default=hold, help="s held before the RSS read")
     parser.add_argument("--timeout", type=float, default=d.timeout, help="s per join")
     parser.add_argument("--format", dest="wire_format", choices=("msgpack", "json"))
-    parser.add_argument("--server-log-level", default=d.server_log_level)
-    parser.add_argument("--json", type=Path, help="write every figure to this file")
-    parser.add_argument("--quiet", action="store_true", help="no progress lines")
+    add_output_options(parser, d.server_log_level)
 
 
 def crowd_config_from_args(args: argparse.Namespace) -> CrowdConfig:

@@ -13,7 +13,7 @@ from load_tests.lesson_report import build_lesson_report, format_lesson_table
 from load_tests.lesson_result import LessonResult
 from load_tests.lesson_run import run_lesson
 from load_tests.progress import Progress
-from load_tests.scenario import busy_then, config_from_args, run_and_publish
+from load_tests.scenario import add_output_options, busy_then, config_from_args, run_and_publish
 
 
 def _seconds(text: str) -> tuple[float, float]:
@@ -95,10 +95,8 @@ def add_lesson_parser(commands: argparse._SubParsersAction[argparse.ArgumentPars
     p.add_argument("--server-pid", type=int, help="its process id, for CPU and memory")
     p.add_argument("--format", dest="wire_format", choices=("msgpack", "json"), default="msgpack")
     p.add_argument("--drain-timeout", type=float, default=d.drain_timeout)
-    p.add_argument("--server-log-level", default=d.server_log_level)
-    p.add_argument("--json", type=Path, help="write every figure to this file")
     p.add_argument("--chart", type=Path, help="write an HTML page with SVG charts to this file")
-    p.add_argument("--quiet", action="store_true", help="no progress line")
+    add_output_options(p, d.server_log_level)
 
 
 def lesson_config_from_args(args: argparse.Namespace) -> LessonConfig:

@@ -54,6 +54,14 @@ def parse_rates(text: str) -> tuple[float, ...]:
     return parse_list(text, float, "rates")
 
 
+def add_output_options(parser: argparse.ArgumentParser, server_log_level: str) -> None:
+    """What every benchmark's command line has: the spawned servers' log level, the JSON file
+    of every figure, and no progress lines."""
+    parser.add_argument("--server-log-level", default=server_log_level)
+    parser.add_argument("--json", type=Path, help="write every figure to this file")
+    parser.add_argument("--quiet", action="store_true", help="no progress lines")
+
+
 def config_from_args(
     kind: Callable[..., C],
     fields: Iterable[str],

@@ -6,7 +6,13 @@ import argparse
 from pathlib import Path
 
 from load_tests.board_cli import _systems as board_systems
-from load_tests.scenario import busy_then, config_from_args, parse_rates, run_and_publish
+from load_tests.scenario import (
+    add_output_options,
+    busy_then,
+    config_from_args,
+    parse_rates,
+    run_and_publish,
+)
 from load_tests.signal_config import SIGNAL_SYSTEMS, SignalConfig, validate
 from load_tests.signal_report import build_signal_report, format_signal_table
 from load_tests.signal_run import SignalSystemResult, run_signal
@@ -57,9 +63,7 @@ def add_signal_parser(commands: argparse._SubParsersAction[argparse.ArgumentPars
         help="the spawned servers' signal limit per connection (the server's own default: 20)",
     )
     p.add_argument("--signals-burst", type=int, default=d.signals_burst, help="(default 60)")
-    p.add_argument("--server-log-level", default=d.server_log_level)
-    p.add_argument("--json", type=Path, help="write every figure to this file")
-    p.add_argument("--quiet", action="store_true", help="no progress lines")
+    add_output_options(p, d.server_log_level)
 
 
 def signal_config_from_args(args: argparse.Namespace) -> SignalConfig:

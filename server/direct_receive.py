@@ -83,32 +83,40 @@ def run_now(
     return Waiting(coroutine, waiting_on)
 
 
-async def finish(waiting: Waiting) -> Any:
-    """The rest of a coroutine ``run_now`` started, run by the task it was started as.
+async def finish(
+    waiting: Waiting,
+    context: contextvars.Context,
+    cancelled: asyncio.CancelledError | None = None,
+) -> Any:
+    """The rest of a coroutine ``run_now`` started, run by the task it was started as, in the
+    same ``context``.
 
     An asyncio coroutine waits by yielding the future it waits on (or None: one loop turn). It
     is waited for here, in its place, and the coroutine resumed once it is done: it then reads
     the future's result, or its exception, itself. A cancellation of this task (a timeout the
-    coroutine set, a shutdown) cancels what it waits on and goes into it, as for a task."""
+    coroutine set, a shutdown) cancels what it waits on and goes into it, as for a task; so does
+    ``cancelled``, one the task received before it could call this."""
     coroutine, waiting_on = waiting.coroutine, waiting.waiting_on
     while True:
-        cancelled: asyncio.CancelledError | None = None
-        try:
-            if waiting_on is None:
-                await asyncio.sleep(0)
-            elif isinstance(waiting_on, asyncio.Future):
-                waiting_on._asyncio_future_blocking = False
-                await asyncio.wait((waiting_on,))  # done either way; never raises its error
-            else:
-                raise RuntimeError(f"a coroutine run now yielded {waiting_on!r}")
-        except asyncio.CancelledError as error:
-            cancelled = error
-            if waiting_on is not None:
-                waiting_on.cancel()
+        if cancelled is None:
+            try:
+                if waiting_on is None:
+                    await asyncio.sleep(0)
+                elif isinstance(waiting_on, asyncio.Future):
+                    waiting_on._asyncio_future_blocking = False
+                    await asyncio.wait((waiting_on,))  # done either way; never raises its error
+                else:
+                    coroutine.close()
+                    raise RuntimeError(f"a coroutine run now yielded {waiting_on!r}")
+            except asyncio.CancelledError as error:
+                cancelled = error
+        if cancelled is not None and isinstance(waiting_on, asyncio.Future):
+            waiting_on.cancel()
         try:
             if cancelled is not None:
-                waiting_on = coroutine.throw(cancelled)
+                waiting_on = context.run(coroutine.throw, cancelled)
             else:
-                waiting_on = coroutine.send(None)
+                waiting_on = context.run(coroutine.send, None)
         except StopIteration as finished:
             return finished.value
+        cancelled = None

@@ -147,8 +147,9 @@ class ClientSession:
         finally:
             if self._receiver is not None:
                 self._receiver.take_now = None  # from here on every message goes to ASGI
-            if self._waiting is not None:  # this task was cancelled from outside meanwhile
-                self._waiting.coroutine.close()
+            if self._waiting is not None:  # never left that way; should it be, cancel it
+                with contextlib.suppress(Exception, asyncio.CancelledError):
+                    await self._finish_waiting(asyncio.CancelledError())
             metrics.CONNECTIONS.dec()
             metrics.count_close(None if outcome is None else outcome[0])
             # Also on the way out of a cancellation: the writer must not outlive the connection.
@@ -244,8 +245,20 @@ class ClientSession:
             return outcome
         self._take_messages_now()
         while True:
-            message = await self.websocket.receive()
+            try:
+                message = await self.websocket.receive()
+            except asyncio.CancelledError as cancelled:
+                if self._waiting is None:
+                    raise
+                # Meant for the message taken in the read callback that waits (a timeout it
+                # set, a shutdown): its handler gets it, as if this task had been running it.
+                outcome = await self._finish_waiting(cancelled)
+                if outcome is not None:
+                    return outcome
+                continue
             if REST_OF_MESSAGE in message:
+                if self._waiting is None:
+                    continue  # that message was finished already (see just above)
                 outcome = await self._finish_waiting()
                 if outcome is not None:
                     return outcome
@@ -295,18 +308,19 @@ class ClientSession:
             self._in_command = False
             raise
         if isinstance(handled, Finished):
-            self._settle(handled.value)
+            context.run(self._settle, handled.value)  # what it logs carries the ids too
         else:
             # It waits (the broker's reply): this task runs the rest, before any later message.
             self._waiting = handled
             receiver.wake_for_rest()
         return True
 
-    async def _finish_waiting(self) -> Outcome:
+    async def _finish_waiting(self, cancelled: asyncio.CancelledError | None = None) -> Outcome:
         waiting, self._waiting = self._waiting, None
-        assert waiting is not None  # REST_OF_MESSAGE comes only after _take_now set it
+        assert waiting is not None  # called only while a message taken now waits
+        assert self._context is not None  # set with it
         try:
-            outcome: Outcome = await finish(waiting)
+            outcome: Outcome = await finish(waiting, self._context, cancelled)
             return outcome or self._stopped()
         finally:
             self._in_command = False

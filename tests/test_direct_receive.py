@@ -16,11 +16,12 @@ from typing import Any
 
 import pytest
 
+from server import gateway, logs
 from server.broker.base import LogPosition
 from server.broker.memory import MemoryBroker
 from server.broker.redis import RedisBroker
 from server.direct_receive import Finished, Waiting, direct_receiver, finish, run_now
-from server.protocol.codec import WireFormat, encode_message
+from server.protocol.codec import Frame, WireFormat, encode_message
 from tests.conftest import ServerFactory
 from tests.helpers import Classroom, RawSocket, open_classroom, raw_socket
 from tests.redis_server import RedisServer, redis_server
@@ -36,15 +37,17 @@ class Host:
     def __init__(self) -> None:
         loop = asyncio.get_running_loop()
         self.inbox: asyncio.Future[Waiting] = loop.create_future()
+        self.context = contextvars.copy_context()
         self.task = asyncio.ensure_future(self._serve())
 
     async def _serve(self) -> Any:
-        return await finish(await self.inbox)
+        return await finish(await self.inbox, self.context)
 
     async def run_now(
         self, coroutine: Coroutine[Any, Any, Any], context: contextvars.Context
     ) -> Finished | Waiting:
         """``run_now`` from a loop callback, as the protocol calls it (no task is running)."""
+        self.context = context
         await asyncio.sleep(0)  # the host is parked
         done: asyncio.Future[Finished | Waiting] = asyncio.get_running_loop().create_future()
 
@@ -106,8 +109,8 @@ async def test_the_rest_of_a_coroutine_that_waits_runs_in_its_task_with_each_res
     loop.call_later(0.01, first.set_result, "the broker's reply")
     loop.call_later(0.02, second.set_exception, LookupError("gone"))
     result = await asyncio.wait_for(host.task, 2)
-    # The rest ran in the host task (whose own context it has), not in the callback's.
-    assert result == ["the broker's reply", "LookupError('gone')", (host.task, "nobody")]
+    # The rest ran in the host task, in the same context as the first step.
+    assert result == ["the broker's reply", "LookupError('gone')", (host.task, "rui")]
 
 
 async def test_a_timeout_set_before_the_first_wait_still_fires_in_the_rest() -> None:
@@ -150,6 +153,37 @@ async def test_cancelling_the_task_cancels_the_rest_and_what_it_waits_on() -> No
         await host.task
     assert never.cancelled()
     assert cleaned_up == [True]
+
+
+async def test_a_cancellation_the_task_got_before_finishing_goes_into_the_handler() -> None:
+    """The task was cancelled (a deadline already past, a shutdown) before it could run the
+    rest: the handler gets CancelledError and cleans up as under a task, so a lock handed to
+    it meanwhile is passed on to whoever waits next, not lost."""
+    host = Host()
+    lock = asyncio.Lock()
+    await lock.acquire()
+    seen: list[str] = []
+
+    async def handler() -> None:
+        try:
+            async with lock:
+                seen.append("got the lock")
+        except asyncio.CancelledError:
+            seen.append("cancelled")
+            raise
+
+    context = _context("baraka")
+    waiting = await host.run_now(handler(), context)
+    assert isinstance(waiting, Waiting)
+    other = asyncio.ensure_future(lock.acquire())  # another participant's, behind it
+    await asyncio.sleep(0)
+    lock.release()  # handed to the handler, which has not resumed yet
+    rest = asyncio.ensure_future(finish(waiting, context, asyncio.CancelledError()))
+    with pytest.raises(asyncio.CancelledError):
+        await rest
+    assert seen == ["cancelled"]
+    assert await asyncio.wait_for(other, 2)
+    host.task.cancel()
 
 
 async def test_an_error_before_the_first_wait_is_raised_by_the_call() -> None:
@@ -362,3 +396,67 @@ async def test_over_redis_the_connections_task_handles_every_message(
             pass
     assert len(broker.from_read_callback) >= 2  # the join's and the chat's
     assert not any(broker.from_read_callback)
+
+
+class DeadlineBroker(MemoryBroker):
+    """memory://, whose appends, once armed, wait under a deadline already past."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.armed = False
+        self.seen: list[str] = []
+
+    async def append(self, session_id: str, payload: bytes) -> LogPosition:
+        if self.armed:
+            try:
+                async with asyncio.timeout(0):  # the cancellation comes on the next loop turn
+                    await asyncio.Event().wait()
+            except BaseException as error:
+                self.seen.append(type(error).__name__)
+                raise
+        return await super().append(session_id, payload)
+
+
+async def test_a_deadline_in_a_message_taken_now_times_out_that_message_only(
+    server_factory: ServerFactory,
+) -> None:
+    broker = DeadlineBroker()
+    server = await server_factory(broker=broker)
+    room = await open_classroom(server)
+    async with raw_socket(server) as student:
+        await student.join(await room.student_token(1, "Amani"))
+        broker.armed = True
+        await student.send({"type": "chat.send", "text": "hello", "id": 1})
+        reply = await student.error()
+        assert (reply["code"], reply["id"]) == ("internal_error", 1)
+        assert broker.seen == ["TimeoutError"]  # the handler's own timeout, not the connection's
+        broker.armed = False
+        await student.ping()  # the connection goes on
+
+
+@pytest.mark.parametrize("broker", ["memory", "redis"])
+async def test_a_slow_client_found_after_a_message_is_logged_with_its_ids(
+    broker: str,
+    server_factory: ServerFactory,
+    redis_server: RedisServer,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The check after each message (here: the reply did not fit, so the client reads too
+    slowly) logs with the connection's ids wherever the message was handled."""
+    handle = gateway.ClientSession._handle
+
+    async def handle_then_overflow(session: gateway.ClientSession, frame: Frame) -> Any:
+        outcome = await handle(session, frame)
+        session.connection._overflow()  # what the fan-out does when a queue is full
+        return outcome
+
+    monkeypatch.setattr(gateway.ClientSession, "_handle", handle_then_overflow)
+    caplog.handler.addFilter(logs.ContextFilter())
+    async with _student_and_teacher(broker, server_factory, redis_server) as parties:
+        room, student, _ = parties
+        await student.send({"type": "ping", "id": 1})
+        assert await student.close_code() == 4008
+    [record] = [r for r in caplog.records if "slow consumer" in r.getMessage()]
+    assert record.__dict__["session"] == room.session_id
+    assert record.__dict__["participant"].startswith("p")

@@ -324,6 +324,18 @@ def _in_read_callback() -> bool:
     return False
 
 
+@asynccontextmanager
+async def _student_on(
+    broker: MemoryBroker | RedisBroker, factory: ServerFactory
+) -> AsyncIterator[RawSocket]:
+    """A student joined to a new session, on a server that uses ``broker``."""
+    server = await factory(broker=broker)
+    room = await open_classroom(server)
+    async with raw_socket(server) as student:
+        await student.join(await room.student_token(1, "Amani"))
+        yield student
+
+
 class GatedBroker(MemoryBroker):
     """memory://, whose appends wait for the test's gate once it is set up."""
 
@@ -347,10 +359,7 @@ async def test_messages_read_while_one_waits_are_handled_after_it(
     server_factory: ServerFactory,
 ) -> None:
     broker = GatedBroker()
-    server = await server_factory(broker=broker)
-    room = await open_classroom(server)
-    async with raw_socket(server) as student:
-        await student.join(await room.student_token(1, "Amani"))
+    async with _student_on(broker, server_factory) as student:
         broker.gate = gate = asyncio.Event()
         await student.send({"type": "chat.send", "text": "first", "id": 1})
         await asyncio.wait_for(broker.arrived.wait(), 5)  # it waits; its task runs the rest
@@ -387,10 +396,7 @@ async def test_over_redis_the_connections_task_handles_every_message(
     """Where every append waits for Redis, handling in the read callback saves nothing."""
     redis_server.flush()
     broker = RecordingRedisBroker(redis_server.url)
-    server = await server_factory(broker=broker)
-    room = await open_classroom(server)
-    async with raw_socket(server) as student:
-        await student.join(await room.student_token(1, "Amani"))
+    async with _student_on(broker, server_factory) as student:
         await student.send({"type": "chat.send", "text": "hello", "id": 1})
         while (await student.receive())["type"] != "ack":
             pass
@@ -421,10 +427,7 @@ async def test_a_deadline_in_a_message_taken_now_times_out_that_message_only(
     server_factory: ServerFactory,
 ) -> None:
     broker = DeadlineBroker()
-    server = await server_factory(broker=broker)
-    room = await open_classroom(server)
-    async with raw_socket(server) as student:
-        await student.join(await room.student_token(1, "Amani"))
+    async with _student_on(broker, server_factory) as student:
         broker.armed = True
         await student.send({"type": "chat.send", "text": "hello", "id": 1})
         reply = await student.error()

@@ -310,7 +310,8 @@ class ClientSession:
         if isinstance(handled, Finished):
             context.run(self._settle, handled.value)  # what it logs carries the ids too
         else:
-            # It waits (the broker's reply): this task runs the rest, before any later message.
+            # It waits (a lock another connection holds): this task runs the rest, before any
+            # later message.
             self._waiting = handled
             receiver.wake_for_rest()
         return True

@@ -245,21 +245,19 @@ class ClientSession:
             return outcome
         self._take_messages_now()
         while True:
+            cancelled: asyncio.CancelledError | None = None
             try:
                 message = await self.websocket.receive()
-            except asyncio.CancelledError as cancelled:
+            except asyncio.CancelledError as error:
                 if self._waiting is None:
                     raise
                 # Meant for the message taken in the read callback that waits (a timeout it
                 # set, a shutdown): its handler gets it, as if this task had been running it.
-                outcome = await self._finish_waiting(cancelled)
-                if outcome is not None:
-                    return outcome
-                continue
+                cancelled, message = error, {"type": "websocket.receive", REST_OF_MESSAGE: True}
             if REST_OF_MESSAGE in message:
                 if self._waiting is None:
-                    continue  # that message was finished already (see just above)
-                outcome = await self._finish_waiting()
+                    continue  # its marker, after a cancellation finished it (just above)
+                outcome = await self._finish_waiting(cancelled)
                 if outcome is not None:
                     return outcome
                 continue

@@ -260,6 +260,11 @@ class ClientSession:
                 outcome = await self._finish_waiting(cancelled)
                 if outcome is not None:
                     return outcome
+                task = self._task
+                if cancelled is not None and task is not None and task.cancelling():
+                    # Not a timeout of the handler's own (that one is taken back): this task is
+                    # being stopped, even if the handler went on regardless.
+                    raise cancelled
                 continue
             frame = _frame_of(message)
             if frame is None:

@@ -19,12 +19,22 @@ the rest (``finish``) before any later message, which queue for it meanwhile.
 from __future__ import annotations
 
 import asyncio
+import asyncio.tasks
 import contextvars
-from asyncio.tasks import _enter_task, _leave_task
 from collections.abc import Callable, Coroutine, Mapping
 from typing import Any, Protocol
 
 from server.protocol.codec import Frame
+
+# How asyncio itself marks a task as the one running (CPython 3.11 to 3.13 have them). They are
+# not public: on a Python without them this path stays off and every message goes through
+# the connection's task, as uvicorn would have it.
+_enter_task: Callable[[asyncio.AbstractEventLoop, asyncio.Task[Any]], None] | None = getattr(
+    asyncio.tasks, "_enter_task", None
+)
+_leave_task: Callable[[asyncio.AbstractEventLoop, asyncio.Task[Any]], None] | None = getattr(
+    asyncio.tasks, "_leave_task", None
+)
 
 DIRECT_RECEIVE = "classbridge.direct_receive"  # the scope extension naming the protocol object
 # The key of the ASGI message ``wake_for_rest`` queues: not a client's message.
@@ -42,7 +52,10 @@ class DirectReceiver(Protocol):
 
 
 def direct_receiver(scope: Mapping[str, Any]) -> DirectReceiver | None:
-    """The protocol object of a connection whose server offers this; None otherwise."""
+    """The protocol object of a connection whose server offers this; None otherwise (or when
+    this Python lacks what ``run_now`` needs)."""
+    if _enter_task is None or _leave_task is None:
+        return None
     offered = (scope.get("extensions") or {}).get(DIRECT_RECEIVE)
     receiver = offered.get("receiver") if isinstance(offered, dict) else None
     return receiver if receiver is not None and hasattr(receiver, "take_now") else None
@@ -72,6 +85,8 @@ def run_now(
 ) -> Finished | Waiting:
     """Run ``coroutine`` up to its first wait, in ``context`` and as ``task`` (which must not be
     running: it waits for the next message). An exception it raises is raised here."""
+    assert _enter_task is not None  # see direct_receiver
+    assert _leave_task is not None
     loop = task.get_loop()
     _enter_task(loop, task)
     try:

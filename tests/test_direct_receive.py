@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from server import gateway, logs
+from server import direct_receive, gateway, logs
 from server.broker.base import LogPosition
 from server.broker.memory import MemoryBroker
 from server.broker.redis import RedisBroker
@@ -202,6 +202,21 @@ def test_no_receiver_without_the_offer() -> None:
     assert direct_receiver({"type": "websocket", "extensions": {}}) is None
     assert direct_receiver({"type": "websocket"}) is None
     assert direct_receiver({"extensions": {"classbridge.direct_receive": "nonsense"}}) is None
+
+
+def test_no_receiver_on_a_python_without_asyncios_task_hooks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    class Offered:
+        take_now = None
+
+        def wake_for_rest(self) -> None:
+            raise AssertionError("not called here")
+
+    scope = {"extensions": {"classbridge.direct_receive": {"receiver": Offered()}}}
+    assert direct_receiver(scope) is not None
+    monkeypatch.setattr(direct_receive, "_enter_task", None)
+    assert direct_receiver(scope) is None  # every message then goes to the connection's task
 
 
 # --- through a real server ------------------------------------------------------------------

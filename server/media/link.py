@@ -47,6 +47,18 @@ def new_peer_connection() -> RTCPeerConnection:
     )
 
 
+async def close_peer_connection(pc: RTCPeerConnection) -> None:
+    """``pc.close()``, which a cancellation of the caller does not break.
+
+    aiortc closes a connection itself once the remote end is gone, in a task of its own; a
+    second ``close()`` then waits on that first one's future. Cancelling the second (a station
+    or a session shutting down) would cancel that shared future, and aiortc's own task then
+    fails with InvalidStateError, logged as a task exception nobody retrieved. Shielded, only
+    this wait is cancelled and the close finishes.
+    """
+    await asyncio.shield(pc.close())
+
+
 def prefer_vp8(pc: RTCPeerConnection) -> None:
     codecs = [
         codec
@@ -175,6 +187,6 @@ class PeerLink:
         for task in list(self._consumers):
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        await self.pc.close()
+        await close_peer_connection(self.pc)
         for track in self._tracks:
             track.stop()

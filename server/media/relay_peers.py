@@ -21,7 +21,12 @@ from aiortc import RTCSessionDescription
 from aiortc.contrib.media import MediaRelay
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
-from server.media.link import new_peer_connection, parse_candidate, prefer_vp8
+from server.media.link import (
+    close_peer_connection,
+    new_peer_connection,
+    parse_candidate,
+    prefer_vp8,
+)
 
 RECEIVING = ("recvonly", "sendrecv")  # the relay's side of a transceiver that brings media
 
@@ -46,7 +51,7 @@ class _RelayPeer:
             await self.pc.addIceCandidate(parsed)
 
     async def close(self) -> None:
-        await self.pc.close()
+        await close_peer_connection(self.pc)
 
 
 class RelayPublisher(_RelayPeer):
@@ -77,7 +82,7 @@ class RelayPublisher(_RelayPeer):
                 await task
         for proxy in self._drain_proxies:
             proxy.stop()
-        await self.pc.close()  # ends the received tracks, and so every proxy of them
+        await close_peer_connection(self.pc)  # ends the received tracks, and so every proxy of them
 
 
 async def _drain(proxy: MediaStreamTrack) -> None:
@@ -115,7 +120,7 @@ class RelaySubscriber(_RelayPeer):
             await self.pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], answer["type"]))
 
     async def close(self) -> None:
-        await self.pc.close()
+        await close_peer_connection(self.pc)
         for proxy in self._proxies:
             proxy.stop()
 

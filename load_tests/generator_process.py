@@ -33,6 +33,7 @@ from load_tests.sio_client import SocketIOClient
 from load_tests.tally import PhaseTally, check_deliveries
 from load_tests.tally_merge import PartTally
 from load_tests.wire import Codec
+from server.cancelling import cancel_and_wait
 
 TICK_S = 1.0  # between the counts a process reports while a rate runs
 MAX_COMMANDS = 10_000  # rates a process runs before it stops by itself: only bounds the loop
@@ -123,9 +124,7 @@ async def _run_rate(
         drain_s = await drain(tally, _clients_per_session(clients), rate.drain_timeout)
         await asyncio.sleep(SETTLE)
     finally:
-        ticks.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await ticks
+        await cancel_and_wait(ticks)
     received = [[c.received.pop(rate.index, set()) for c in row] for row in clients]
     return PartTally(tally, check_deliveries(tally, received), drain_s)
 

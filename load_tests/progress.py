@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import NamedTuple, TextIO
 
 from load_tests.tally import PhaseTally, Window
+from server.cancelling import cancel_and_wait
 
 MAX_TICKS = 100_000  # the loop is cancelled when its rate ends; this only bounds it
 
@@ -82,9 +83,7 @@ class Progress:
             yield
         finally:
             if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+                await cancel_and_wait(task)
                 self._show(step, counts(), final=True)
 
     async def _loop(self, step: RateStep, counts: Callable[[], Counts]) -> None:
@@ -131,7 +130,5 @@ class Progress:
             yield
         finally:
             if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+                await cancel_and_wait(task)
                 self.show(render(), final=True)

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from server.cancelling import cancel_and_wait
 from server.protocol.board import BoardRecords
 from server.protocol.classroom import PeerReaction
 from server.protocol.codec import WireFormat, decode_frame, encode_message
@@ -205,9 +206,8 @@ class ClassbridgeClient:
 
     async def _stop_reader(self) -> None:
         if self._reader is not None:
-            self._reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._reader
+            with contextlib.suppress(Exception):  # how the reader ended is not this call's business
+                await cancel_and_wait(self._reader)
         self._reader = None
 
     # --- sending -------------------------------------------------------------------------------

@@ -17,7 +17,6 @@ the move are lost here; replicas repair them from the stream by seq gaps, as aft
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 from redis.asyncio.cluster import ClusterNode
@@ -25,6 +24,7 @@ from redis.exceptions import RedisError
 
 from server.broker.redis_cluster import GatedRedisCluster, node_connection
 from server.broker.redis_pubsub import ProbeTiming, SessionChannels, Subscriber
+from server.cancelling import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -46,9 +46,7 @@ class ClusterChannels:
 
     async def close(self) -> None:
         if self._mover is not None:
-            self._mover.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._mover
+            await cancel_and_wait(self._mover)
         for channels in self._masters.values():
             await channels.close()
         self._masters.clear()

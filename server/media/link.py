@@ -29,6 +29,7 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from aiortc.sdp import candidate_from_sdp
 from av import VideoFrame
 
+from server.cancelling import cancel_and_wait
 from server.ids import RELAY_ID
 from server.media.audio import ToneAudioTrack
 from server.media.pattern import read_counter
@@ -182,11 +183,7 @@ class PeerLink:
                     received.add_audio()
 
     async def close(self) -> None:
-        for task in list(self._consumers):
-            task.cancel()
-        for task in list(self._consumers):
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(*self._consumers)
         await close_peer_connection(self.pc)
         for track in self._tracks:
             track.stop()

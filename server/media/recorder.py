@@ -34,6 +34,7 @@ from aiortc.contrib.media import MediaRelay
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from av import AudioFrame, VideoFrame
 
+from server.cancelling import cancel_and_wait
 from server.media.recording_files import SIDECAR_SUFFIX, recording_name, safe_part
 from server.media.relay_peers import RelayPublisher
 from server.rooms.recording import recorded_classes
@@ -68,11 +69,7 @@ class PublisherRecorder:
         self._tasks = [asyncio.create_task(self._read(track)) for track in self._tracks]
 
     async def stop(self, stopped_at: int) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(*self._tasks)
         for track in self._tracks:
             track.stop()
         if self._container is None:

@@ -21,6 +21,7 @@ from aiortc import RTCSessionDescription
 from aiortc.contrib.media import MediaRelay
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
+from server.cancelling import cancel_and_wait
 from server.media.link import (
     close_peer_connection,
     new_peer_connection,
@@ -75,11 +76,7 @@ class RelayPublisher(_RelayPeer):
         return self._local_description()
 
     async def close(self) -> None:
-        for task in self._drains:
-            task.cancel()
-        for task in self._drains:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(*self._drains)
         for proxy in self._drain_proxies:
             proxy.stop()
         await close_peer_connection(self.pc)  # ends the received tracks, and so every proxy of them

@@ -36,6 +36,7 @@ from aiortc.contrib.media import MediaRelay
 from aiortc.mediastreams import MediaStreamTrack
 
 from server.broker.base import Broker
+from server.cancelling import cancel_and_wait
 from server.hub.peers import RELAY_CLAIM_MS
 from server.hub.replica import SessionReplica
 from server.hub.volatile import VolatileEnvelope
@@ -94,9 +95,7 @@ class SessionRelay:
 
     async def close(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait(self._task)
 
     # --- the loop ------------------------------------------------------------------------------
 

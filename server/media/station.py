@@ -36,6 +36,7 @@ from typing import Any
 
 from websockets.exceptions import WebSocketException
 
+from server.cancelling import cancel_and_wait
 from server.client import ClassbridgeClient, ClientError
 from server.ids import RELAY_ID
 from server.media.link import PeerLink
@@ -118,11 +119,7 @@ class SyntheticStation:
 
     async def close(self) -> None:
         """Leave the session and close every peer connection."""
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(*self._tasks)
         self._tasks = []
         async with self._lock:
             for remote in list(self.links):

@@ -6,8 +6,10 @@ its session exactly once, latencies are real, the report has its fields); never 
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
+import statistics
 from pathlib import Path
 
 import pytest
@@ -16,7 +18,7 @@ from load_tests.cli import main
 from load_tests.config import FanoutConfig, check_loopback
 from load_tests.fanout import run_benchmark
 from load_tests.report import build_report
-from load_tests.schedule import arrival_offsets
+from load_tests.schedule import arrival_offsets, deal
 from load_tests.stats import percentile
 from load_tests.tally import PhaseTally, Window, check_deliveries
 
@@ -129,3 +131,32 @@ def test_arrivals_stay_inside_the_span_at_about_the_rate(arrival: str) -> None:
     assert offsets == sorted(offsets)
     assert all(0 <= t < 5.0 for t in offsets)
     assert 800 <= len(offsets) <= 1200
+
+
+def _gaps_by_sender(dealt: list[tuple[float, int]]) -> dict[int, list[float]]:
+    times: dict[int, list[float]] = {}
+    for offset, sender in dealt:
+        times.setdefault(sender, []).append(offset)
+    return {s: [b - a for a, b in itertools.pairwise(t)] for s, t in times.items()}
+
+
+def test_poisson_sends_give_each_session_a_poisson_stream_of_its_own() -> None:
+    # Exponential gaps have a standard deviation equal to their mean. Dealt in turn among 10,
+    # each session's gaps would be sums of 10 exponential ones: a deviation of a third of the
+    # mean, so a session would rarely see two posts close together.
+    rng = random.Random(5)
+    sessions = list(range(10))
+    dealt = list(deal(arrival_offsets(300.0, 60.0, "poisson", rng), sessions, "poisson", rng))
+    for gaps in _gaps_by_sender(dealt).values():
+        mean = statistics.fmean(gaps)
+        assert 1 / 30 * 0.85 < mean < 1 / 30 * 1.15
+        assert 0.85 < statistics.pstdev(gaps) / mean < 1.15
+
+
+def test_uniform_sends_are_dealt_in_turn() -> None:
+    rng = random.Random(5)
+    offsets = arrival_offsets(100.0, 1.0, "uniform", rng)
+    dealt = list(deal(offsets, ["a", "b", "c"], "uniform", rng))
+    assert [sender for _, sender in dealt[:7]] == ["a", "b", "c", "a", "b", "c", "a"]
+    for gaps in _gaps_by_sender([(t, ord(s)) for t, s in dealt]).values():
+        assert all(abs(gap - 0.03) < 1e-9 for gap in gaps)

@@ -5,7 +5,8 @@ For each system in turn (Classbridge on memory://, Classbridge on N workers over
 starts; never two at once): start the server, open the stations (on several workers, the two
 of a pair on different ones: signal_place.py), join, then for each offered rate: warm-up, a
 measured window, and a drain that waits (bounded by the loss timeout) for the last answers.
-Requests go out open loop (never waiting for answers), round-robin over every station.
+Requests go out open loop (never waiting for answers), from every station in turn or, with
+Poisson arrivals, from one drawn at random (load_tests/schedule.py: ``deal``).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from load_tests.provision import provision_roles
 from load_tests.rate_step import SETTLE, START_DELAY_NS, monitor_sample
 from load_tests.redis_stats import RedisProbe, step_figures
 from load_tests.scenario import run_classbridge
-from load_tests.schedule import arrival_offsets, wait_until
+from load_tests.schedule import arrival_offsets, deal, wait_until
 from load_tests.servers import Target
 from load_tests.signal_client import SignalClient, make_sdp
 from load_tests.signal_config import SignalConfig
@@ -131,18 +132,19 @@ async def offer_signals(
     span: float,
     config: SignalConfig,
 ) -> None:
-    """Requests at ``tally.rate`` from ``start_ns`` for ``span`` s, round-robin over stations.
+    """Requests at ``tally.rate`` from ``start_ns`` for ``span`` s (``deal`` says which station
+    sends each: Poisson arrivals give each station a Poisson stream of its own).
 
     A request that comes due while the generator is busy goes out at once, late, and the
     lateness is recorded. The arrivals and kinds come from a seeded generator per rate: every
     system gets the same ones."""
     rng = random.Random(config.seed * 1009 + tally.index)
     offsets = arrival_offsets(tally.rate, span, config.arrival, rng)
-    for count, offset in enumerate(offsets):
+    for count, (offset, station) in enumerate(deal(offsets, stations, config.arrival, rng)):
         due = start_ns + int(offset * 1e9)
         await wait_until(due, count)
         kind = "description" if rng.random() < config.description_share else "candidate"
-        stations[count % len(stations)].send_request(tally, f"r{tally.index}.{count}", kind, due)
+        station.send_request(tally, f"r{tally.index}.{count}", kind, due)
 
 
 async def drain(tally: SignalTally, timeout: float) -> float:

@@ -85,12 +85,14 @@ class Connection:
         for encoded in early:
             self._put(encoded.frame(self.wire_format))
 
-    def send_volatile(self, encoded: EncodedMessage) -> None:
-        """Not logged, so neither held nor replayed: only kept back until the welcome."""
+    def send_volatile(self, encoded: EncodedMessage, urgent: bool = False) -> None:
+        """Not logged, so neither held nor replayed: only kept back until the welcome.
+
+        ``urgent``: not held for the send interval's tick (see ``Flusher``), like a reply."""
         if self.closing is not None:
             return  # as for events (send_event)
         if self._early_volatile is None:
-            self._put(encoded.frame(self.wire_format))
+            self._put(encoded.frame(self.wire_format), urgent)
         elif len(self._early_volatile) < EARLY_VOLATILE_LIMIT:
             self._early_volatile.append(encoded)
 

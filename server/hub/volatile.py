@@ -58,6 +58,12 @@ class VolatileEnvelope:
 def deliver_volatile(connections: Iterable[Connection], envelope: VolatileEnvelope) -> int:
     """Hand a published envelope to the local connections it is for; returns how many."""
     encoded = EncodedMessage(envelope.message)
+    # A message for one participant is a step of a WebRTC negotiation, which its recipient
+    # answers at once: held for the send interval's tick, each step of an offer, its answer
+    # and the ICE candidates would wait up to one interval. There are a few per negotiation,
+    # so writing them at once costs nothing the tick would save. Hints for everyone (typing)
+    # wait for the tick like events.
+    urgent = envelope.to is not None
     delivered = 0
     for connection in connections:
         if connection.actor is None:
@@ -68,6 +74,6 @@ def deliver_volatile(connections: Iterable[Connection], envelope: VolatileEnvelo
         else:
             wanted = participant == envelope.to
         if wanted:
-            connection.send_volatile(encoded)
+            connection.send_volatile(encoded, urgent)
             delivered += 1
     return delivered

@@ -57,10 +57,13 @@ async def test_a_message_for_one_participant_is_not_held_for_the_tick() -> None:
 async def test_nothing_goes_to_the_sender_or_to_a_connection_not_joined_yet() -> None:
     flusher = Flusher()
     sender, sender_sink, sender_writer = await _welcomed("student-c", flusher)
-    joining = Connection(WireFormat.JSON, Outbox(10_000, batch_bytes=1000, flusher=flusher), print)
+    overflowed: list[Connection] = []
+    outbox = Outbox(10_000, batch_bytes=1000, flusher=flusher)
+    joining = Connection(WireFormat.JSON, outbox, overflowed.append)
     typing = VolatileEnvelope("student-c", None, {"type": "peer.typing", "from": "student-c"})
     assert deliver_volatile([sender, joining], typing) == 0
     await turn()
     assert _types(sender_sink) == [["welcome"]]
     assert len(joining.outbox) == 0
+    assert not overflowed
     sender_writer.cancel()

@@ -60,9 +60,9 @@ def deliver_volatile(connections: Iterable[Connection], envelope: VolatileEnvelo
     encoded = EncodedMessage(envelope.message)
     # A message for one participant is a step of a WebRTC negotiation, which its recipient
     # answers at once: held for the send interval's tick, each step of an offer, its answer
-    # and the ICE candidates would wait up to one interval. There are a few per negotiation,
-    # so writing them at once costs nothing the tick would save. Hints for everyone (typing)
-    # wait for the tick like events.
+    # and the ICE candidates would wait up to one interval. There are a few per negotiation
+    # (and a participant's signals are rate-limited), so writing them at once costs nothing
+    # the tick would save. Hints for everyone (typing) wait for the tick like events.
     urgent = envelope.to is not None
     delivered = 0
     for connection in connections:

@@ -7,11 +7,13 @@ import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from load_tests.board_cli import add_board_parser, board_config_from_args, board_draw
 from load_tests.capacity_cli import add_capacity_parser, capacity_config_from_args, chat_capacity
 from load_tests.config import (
     GENERATOR_PROCESSES_HELP,
+    MAX_ROUNDS,
     SYSTEMS,
     FanoutConfig,
     check_socketio_installed,
@@ -19,14 +21,14 @@ from load_tests.config import (
     validate,
 )
 from load_tests.crowd_cli import add_crowd_parsers, crowd, crowd_config_from_args
-from load_tests.fanout import run_benchmark
+from load_tests.fanout import run_benchmark_rounds
 from load_tests.lesson_cli import add_lesson_parser, lesson, lesson_config_from_args
 from load_tests.report import build_report
 from load_tests.scenario import add_output_options, busy_then, parse_rates, run_and_publish
 from load_tests.scenario import config_from_args as config_from_args_of
 from load_tests.signal_cli import add_signal_parser, signal_config_from_args, signal_rtt
 from load_tests.stats import RateResult
-from load_tests.table import format_table
+from load_tests.table import format_table, rows_table, summary_lines
 from load_tests.write_floor_cli import COMMAND as WRITE_FLOOR
 from load_tests.write_floor_cli import (
     add_write_floor_parser,
@@ -93,6 +95,13 @@ def _fanout_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]
         default=d.generator_processes,
         help=GENERATOR_PROCESSES_HELP,
     )
+    p.add_argument(
+        "--rounds",
+        type=int,
+        default=d.rounds,
+        help=f"run every system this many times (1 .. {MAX_ROUNDS}), every other round in "
+        "reverse order, and report each ratio's median, lowest and highest over the rounds",
+    )
     ceiling_help = "add or drop the ceiling baseline from --systems (kept for older commands)"
     p.add_argument("--ceiling", action=argparse.BooleanOptionalAction, help=ceiling_help)
     add_output_options(p, d.server_log_level)
@@ -118,19 +127,33 @@ def config_from_args(args: argparse.Namespace) -> FanoutConfig:
     return config_from_args_of(FanoutConfig, fields, args, validate, systems=systems)
 
 
-async def _run(config: FanoutConfig) -> tuple[dict[str, list[RateResult]], float | None]:
+async def _run(config: FanoutConfig) -> tuple[list[dict[str, list[RateResult]]], float | None]:
     why = " (other processes): figures will be skewed"
-    return await busy_then(config.progress, lambda: run_benchmark(config), why)
+    return await busy_then(config.progress, lambda: run_benchmark_rounds(config), why)
 
 
 def chat_fanout(config: FanoutConfig, json_path: Path | None, command: str) -> int:
     run_and_publish(
         lambda: _run(config),
-        lambda results, elapsed, busy: build_report(config, results, command, elapsed, busy),
-        format_table,
+        lambda rounds, elapsed, busy: build_report(
+            config, rounds[0], command, elapsed, busy, rounds
+        ),
+        _rounds_table,
         json_path,
     )
     return 0
+
+
+def _rounds_table(report: dict[str, Any], rounds: list[dict[str, list[RateResult]]]) -> str:
+    """The first round's table; with several rounds, the others' rows and the spread."""
+    text = format_table(report, rounds[0])
+    if len(rounds) == 1:
+        return text
+    later = [
+        f"\nround {number} of {len(rounds)}:\n" + rows_table(one)
+        for number, one in enumerate(rounds[1:], start=2)
+    ]
+    return "\n".join([text, *later, *summary_lines(report["round_summary"])])
 
 
 def _command_line(argv: list[str]) -> str:

@@ -12,6 +12,7 @@ MAX_CLIENTS = 2000  # sessions x clients: one generator process on a small machi
 MAX_RATE = 50_000.0  # offered chat messages per second
 MAX_SECONDS = 600.0
 MAX_PAD = 1500  # extra characters per chat text (the server's default limit is 2000)
+MAX_ROUNDS = 10  # --rounds: every system this many times (load_tests/rounds.py)
 MAX_WORKERS = 8  # classbridge processes for the redis system; more only oversubscribe this box
 # Generator processes of a chat run (load_tests/generator_process.py): whole sessions each, so
 # never more than there are sessions; past 16 the processes only compete with the server.
@@ -71,6 +72,9 @@ class FanoutConfig:
     progress: bool = True
     # Processes that generate the load, each holding whole sessions; 1: this process alone.
     generator_processes: int = 1
+    # Times every system runs, on the same workload, for the spread of each ratio
+    # (load_tests/rounds.py); 1: one pass.
+    rounds: int = 1
 
     @property
     def total_clients(self) -> int:
@@ -88,6 +92,10 @@ class FanoutConfig:
 
     def time_budget(self) -> float:
         """An upper bound on the run's wall time; the run is cancelled past it."""
+        return self.round_budget() * self.rounds
+
+    def round_budget(self) -> float:
+        """An upper bound on one round's wall time: every system once."""
         per_rate = self.warmup + self.duration + self.drain_timeout + 2.0
         per_system = 30.0 + self.ramp + self.total_clients * 0.05 + per_rate * len(self.rates)
         per_system += self.generator_startup()
@@ -114,6 +122,7 @@ def validate(config: FanoutConfig) -> None:
         (set(config.systems) <= set(ALL_SYSTEMS), f"systems are {', '.join(ALL_SYSTEMS)}"),
         (len(set(config.systems)) == len(config.systems), "name each system once"),
         (1 <= config.redis_workers <= MAX_WORKERS, f"redis workers must be 1 .. {MAX_WORKERS}"),
+        (1 <= config.rounds <= MAX_ROUNDS, f"rounds must be 1 .. {MAX_ROUNDS}"),
         (
             1 <= config.generator_processes <= MAX_GENERATOR_PROCESSES,
             f"generator processes must be 1 .. {MAX_GENERATOR_PROCESSES}",

@@ -24,6 +24,7 @@ from load_tests.provision import provision
 from load_tests.rate_step import SETTLE, START_DELAY_NS, drain, monitor_sample, step_timing
 from load_tests.redis_server import spawn_redis
 from load_tests.redis_stats import RedisProbe, step_figures
+from load_tests.rounds import run_rounds
 from load_tests.scenario import run_systems
 from load_tests.schedule import interleave, offer_load
 from load_tests.servers import (
@@ -46,15 +47,28 @@ Clients = list[list[BenchClient]]  # per session, per client
 
 
 async def run_benchmark(
-    config: FanoutConfig, progress: Progress | None = None
+    config: FanoutConfig,
+    progress: Progress | None = None,
+    systems: tuple[str, ...] | None = None,
 ) -> dict[str, list[RateResult]]:
-    """Results per system name, per rate. Bounded by ``config.time_budget()``."""
+    """Results per system name, per rate, of one round: ``systems`` (by default the config's)
+    in that order. Bounded by ``config.round_budget()``."""
     progress = progress or Progress(enabled=config.progress)
     return await run_systems(
-        config.systems,
-        config.time_budget(),
+        config.systems if systems is None else systems,
+        config.round_budget(),
         lambda system: system_under_test(system, config),
         lambda target: run_system(target, config, progress),
+    )
+
+
+async def run_benchmark_rounds(config: FanoutConfig) -> list[dict[str, list[RateResult]]]:
+    """``config.rounds`` rounds of ``run_benchmark`` (load_tests/rounds.py)."""
+    progress = Progress(enabled=config.progress)
+    return await run_rounds(
+        config.systems,
+        config.rounds,
+        lambda systems: run_benchmark(config, progress, systems),
     )
 
 

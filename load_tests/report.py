@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import statistics
 from typing import Any
 
 from load_tests.config import FanoutConfig
@@ -127,15 +128,73 @@ def build_report(
     command: str,
     elapsed_s: float,
     busy_before: float | None = None,
+    rounds: list[dict[str, list[RateResult]]] | None = None,
 ) -> dict[str, Any]:
+    """Every figure of ``results``; with several ``rounds`` (``results`` is the first), each
+    round's too and the spread of each ratio over them (``rounds_summary``)."""
     parameters = dataclasses.asdict(config)
     parameters["api_key"] = "<redacted>" if config.api_key else None
     head = report_head(
         "chat-fanout", command, elapsed_s, parameters, busy_before, machine_note(config)
     )
+    report = {**head, **_figures(results), "comparison": comparison(results)}
+    if rounds is not None and len(rounds) > 1:
+        report["rounds"] = [_figures(one) for one in rounds]
+        report["round_summary"] = rounds_summary(rounds)
+    return report
+
+
+def _figures(results: dict[str, list[RateResult]]) -> dict[str, Any]:
     return {
-        **head,
         "systems": {name: [dataclasses.asdict(r) for r in rs] for name, rs in results.items()},
-        "comparison": comparison(results),
         "comparisons": comparisons(results),
     }
+
+
+def spread(values: list[float | None]) -> dict[str, Any]:
+    """Each round's value, and the median, lowest and highest of those there are."""
+    present = [value for value in values if value is not None]
+    return {
+        "rounds": values,
+        "median": round(statistics.median(present), 3) if present else None,
+        "min": min(present, default=None),
+        "max": max(present, default=None),
+    }
+
+
+def rounds_summary(rounds: list[dict[str, list[RateResult]]]) -> dict[str, Any]:
+    """Per system and rate, delivered events per CPU-second over the rounds; per pair of
+    ``comparison_pairs`` and rate, the ratio of those figures over the rounds."""
+    first = rounds[0]
+    systems = [
+        {
+            "system": name,
+            "rows": [
+                {
+                    "offered_rate": result.offered_rate,
+                    **spread([one[name][i].delivered_per_cpu_s for one in rounds]),
+                }
+                for i, result in enumerate(first[name])
+            ],
+        }
+        for name in first
+    ]
+    per_round = [
+        {(a, b): ratio_rows(one[a], one[b]) for a, b in comparison_pairs(list(one))}
+        for one in rounds
+    ]
+    ratios = [
+        {
+            "system": a,
+            "baseline": b,
+            "rows": [
+                {
+                    "offered_rate": row["offered_rate"],
+                    **spread([one[a, b][i]["delivered_per_cpu_s_ratio"] for one in per_round]),
+                }
+                for i, row in enumerate(rows)
+            ],
+        }
+        for (a, b), rows in per_round[0].items()
+    ]
+    return {"rounds": len(rounds), "delivered_per_cpu_s": systems, "ratios": ratios}

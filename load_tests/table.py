@@ -3,6 +3,7 @@ hold (the systems, how clients spread over workers, Redis commands per event, ra
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from load_tests.cells import fmt, line, pct
@@ -40,15 +41,24 @@ def format_table(report: dict[str, Any], results: dict[str, list[RateResult]]) -
         "",
         line(COLUMNS, [name for name, _ in COLUMNS]),
     ]
-    rates = max((len(rs) for rs in results.values()), default=0)
-    for i in range(rates):
-        lines += [line(COLUMNS, _row(name, rs[i])) for name, rs in results.items() if i < len(rs)]
+    lines.append(rows_table(results))
     lines += _spread(results)
     lines += _redis_commands(results)
     lines += _ratio_lines(report["comparisons"])
     lines += _problems(results)
     lines += ["", "Note: " + report["machine"]["note"]]
     return "\n".join(lines)
+
+
+def rows_table(results: dict[str, list[RateResult]]) -> str:
+    """One row per rate and system, rate by rate (the systems of a rate next to each other)."""
+    rates = max((len(rs) for rs in results.values()), default=0)
+    return "\n".join(
+        line(COLUMNS, _row(name, rs[i]))
+        for i in range(rates)
+        for name, rs in results.items()
+        if i < len(rs)
+    )
 
 
 def generator_processes(parameters: dict[str, Any]) -> str:
@@ -144,3 +154,29 @@ def _problems(results: dict[str, list[RateResult]]) -> list[str]:
                     f"unexpected {r.unexpected}, out of order {r.out_of_order}"
                 )
     return ["", *lines] if lines else []
+
+
+Group = dict[str, Any]
+
+
+def summary_lines(summary: dict[str, Any]) -> list[str]:
+    """The summary as text: median, lowest .. highest, then every round's figure in turn."""
+    head = f"{'':<32} {'offered/s':>9}   {'median':>9}   {'lowest .. highest':>22}   each round"
+    lines = ["", f"over {summary['rounds']} rounds, ev per CPU-s:", head]
+    lines += _rows(summary["delivered_per_cpu_s"], lambda group: group["system"], 0)
+    lines += ["", f"over {summary['rounds']} rounds, ratio of ev per CPU-s:", head]
+    lines += _rows(summary["ratios"], lambda group: f"{group['system']} / {group['baseline']}", 2)
+    return lines
+
+
+def _rows(groups: list[Group], label: Callable[[Group], str], digits: int) -> list[str]:
+    lines = []
+    for group in groups:
+        for row in group["rows"]:
+            low_high = f"{fmt(row['min'], digits)} .. {fmt(row['max'], digits)}"
+            each = " / ".join(fmt(value, digits) for value in row["rounds"])
+            lines.append(
+                f"{label(group):<32} {fmt(row['offered_rate'], 0):>9}   "
+                f"{fmt(row['median'], digits):>9}   {low_high:>22}   {each}"
+            )
+    return lines

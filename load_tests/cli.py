@@ -96,6 +96,12 @@ def _fanout_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]
         help=GENERATOR_PROCESSES_HELP,
     )
     p.add_argument(
+        "--base-root",
+        help="another checkout (a directory holding server/) whose server the memory-base and "
+        "redis-base systems run: two versions of Classbridge compared in one run, as "
+        "classbridge / cb-base and cb-redis-Nw / cb-base-redis-Nw",
+    )
+    p.add_argument(
         "--rounds",
         type=int,
         default=d.rounds,

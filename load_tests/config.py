@@ -6,6 +6,7 @@ import argparse
 import importlib.util
 import ipaddress
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlsplit
 
 MAX_CLIENTS = 2000  # sessions x clients: one generator process on a small machine
@@ -44,7 +45,11 @@ ALL_SYSTEMS = (
     "ceiling-raw",
     "ceiling-redis",
 )
-REDIS_SYSTEMS = ("redis", "socketio-redis", "ceiling-redis")  # those that start a redis-server
+# Classbridge from another checkout (--base-root), on memory:// and over Redis: to compare two
+# versions of the server in one run. Never part of "all".
+BASE_SYSTEMS = ("memory-base", "redis-base")
+# Those that start a redis-server.
+REDIS_SYSTEMS = ("redis", "socketio-redis", "ceiling-redis", "redis-base")
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +77,8 @@ class FanoutConfig:
     progress: bool = True
     # Processes that generate the load, each holding whole sessions; 1: this process alone.
     generator_processes: int = 1
+    # Another checkout (a directory holding server/) for the memory-base and redis-base systems.
+    base_root: str | None = None
     # Times every system runs, on the same workload, for the spread of each ratio
     # (load_tests/rounds.py); 1: one pass.
     rounds: int = 1
@@ -119,7 +126,14 @@ def validate(config: FanoutConfig) -> None:
         (config.wire_format in ("msgpack", "json"), "format is msgpack or json"),
         (0 <= config.pad <= MAX_PAD, f"pad must be 0 .. {MAX_PAD}"),
         (bool(config.systems), "give at least one system"),
-        (set(config.systems) <= set(ALL_SYSTEMS), f"systems are {', '.join(ALL_SYSTEMS)}"),
+        (
+            set(config.systems) <= {*ALL_SYSTEMS, *BASE_SYSTEMS},
+            f"systems are {', '.join((*ALL_SYSTEMS, *BASE_SYSTEMS))}",
+        ),
+        (
+            (config.base_root is not None) == bool(set(config.systems) & set(BASE_SYSTEMS)),
+            "memory-base and redis-base need --base-root, and --base-root needs one of them",
+        ),
         (len(set(config.systems)) == len(config.systems), "name each system once"),
         (1 <= config.redis_workers <= MAX_WORKERS, f"redis workers must be 1 .. {MAX_WORKERS}"),
         (1 <= config.rounds <= MAX_ROUNDS, f"rounds must be 1 .. {MAX_ROUNDS}"),
@@ -135,6 +149,8 @@ def validate(config: FanoutConfig) -> None:
     for ok, problem in checks:
         if not ok:
             raise ValueError(problem)
+    if config.base_root is not None and not (Path(config.base_root) / "server").is_dir():
+        raise ValueError(f"--base-root {config.base_root}: no server/ directory there")
     if config.url is not None:
         check_loopback(config.url)
         if not config.api_key:
@@ -156,9 +172,10 @@ def parse_systems(text: str) -> tuple[str, ...]:
         return ALL_SYSTEMS
     names = tuple(part.strip() for part in text.split(",") if part.strip())
     names = tuple("memory" if name == "classbridge" else name for name in names)
-    unknown = sorted(set(names) - set(ALL_SYSTEMS))
+    unknown = sorted(set(names) - {*ALL_SYSTEMS, *BASE_SYSTEMS})
     if unknown:
-        raise ValueError(f"unknown systems {unknown}: choose from {ALL_SYSTEMS} or all")
+        known = (*ALL_SYSTEMS, *BASE_SYSTEMS)
+        raise ValueError(f"unknown systems {unknown}: choose from {known} or all")
     return names
 
 

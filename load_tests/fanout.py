@@ -94,6 +94,14 @@ async def system_under_test(system: str, config: FanoutConfig) -> AsyncIterator[
         # Exit order: the workers stop before their Redis does.
         async with spawn_redis() as redis, spawn_classbridge(config, redis) as target:
             yield target
+    elif system in ("memory-base", "redis-base"):  # the server of another checkout
+        async with contextlib.AsyncExitStack() as stack:
+            # Entered first, left last: the workers stop before their Redis does.
+            redis = None
+            if system == "redis-base":
+                redis = await stack.enter_async_context(spawn_redis())
+            spawned = spawn_classbridge(config, redis, base_root=config.base_root)
+            yield await stack.enter_async_context(spawned)
     else:
         async with _classbridge(config) as target:
             yield target

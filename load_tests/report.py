@@ -9,6 +9,7 @@ from typing import Any
 
 from load_tests.config import FanoutConfig
 from load_tests.scenario import report_head
+from load_tests.servers import BASE_PREFIX
 from load_tests.stats import RateResult
 
 OURS, CEILING = "classbridge", "ceiling"
@@ -109,6 +110,9 @@ def comparison_pairs(names: list[str]) -> list[tuple[str, str]]:
     # How far python-socketio's way across workers is from the barest one.
     ceilings = [name for name in names if name.startswith(CEILING_REDIS_PREFIX)]
     pairs += [(n, n.replace(CEILING_REDIS_PREFIX, SIO_REDIS_PREFIX, 1)) for n in ceilings]
+    # This checkout's server against another's (--base-root), on memory:// and over Redis.
+    pairs.append((OURS, BASE_PREFIX))
+    pairs += [(n, n.replace("cb-", f"{BASE_PREFIX}-", 1)) for n in redis]
     return [(a, b) for a, b in pairs if a in names and b in names]
 
 

@@ -42,6 +42,10 @@ class ServerOptions(Protocol):
     def server_log_level(self) -> str: ...
 
 
+# The row labels of Classbridge run from another checkout (--base-root): "cb-base" on
+# memory://, "cb-base-redis-Nw" over Redis.
+BASE_PREFIX = "cb-base"
+
 # Per-connection limits raised out of the way (the chat benchmark's default).
 RAISED_LIMITS = ("--chat-per-second", UNLIMITED, "--messages-per-second", UNLIMITED)
 
@@ -104,17 +108,21 @@ def classbridge_command(
     return command
 
 
-def child_env(**extra: str) -> dict[str, str]:
-    """This environment, with the checkout importable even from the child's scratch directory.
+def server_root() -> str:
+    """The checkout whose server runs: this one, or the one ``CLASSBRIDGE_BENCH_SERVER_ROOT``
+    names (a directory holding ``server/``), to compare two versions with the same generator."""
+    return os.environ.get("CLASSBRIDGE_BENCH_SERVER_ROOT") or str(REPO_ROOT)
 
-    ``CLASSBRIDGE_BENCH_SERVER_ROOT`` names another checkout (a directory holding ``server/``)
-    whose server is started instead: to compare two versions with the same generator."""
-    root = os.environ.get("CLASSBRIDGE_BENCH_SERVER_ROOT") or str(REPO_ROOT)
+
+def child_env(root: str | None = None, **extra: str) -> dict[str, str]:
+    """This environment, with the checkout (``root``, by default ``server_root()``) importable
+    even from the child's scratch directory."""
+    root = root or server_root()
     path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)
     return {**os.environ, "PYTHONPATH": path, **extra}
 
 
-def classbridge_env(raised: bool = True) -> dict[str, str]:
+def classbridge_env(raised: bool = True, root: str | None = None) -> dict[str, str]:
     # Every simulated client connects from 127.0.0.1: the per-address limit on new connections
     # (against floods from one host) would refuse a class's worth of them, whatever the run.
     one_host = {
@@ -122,11 +130,11 @@ def classbridge_env(raised: bool = True) -> dict[str, str]:
         "CLASSBRIDGE_CONNECTIONS_PER_IP_BURST": UNLIMITED,
     }
     if not raised:
-        return child_env(**one_host)
+        return child_env(root, **one_host)
     # Bursts to match the raised rates (`serve` has options for them too; the environment
     # is what older commands used, and Settings reads every limit from it).
     return child_env(
-        CLASSBRIDGE_CHAT_BURST=UNLIMITED, CLASSBRIDGE_MESSAGES_BURST=UNLIMITED, **one_host
+        root, CLASSBRIDGE_CHAT_BURST=UNLIMITED, CLASSBRIDGE_MESSAGES_BURST=UNLIMITED, **one_host
     )
 
 
@@ -135,19 +143,25 @@ async def spawn_classbridge(
     config: ServerOptions,
     redis: RedisInstance | None = None,
     limits: Sequence[str] = RAISED_LIMITS,
+    base_root: str | None = None,
 ) -> AsyncIterator[Target]:
-    """One process on memory://, or ``config.redis_workers`` workers on ``redis``."""
+    """One process on memory://, or ``config.redis_workers`` workers on ``redis``; with
+    ``base_root``, the server of that other checkout, under a row label of its own
+    (``cb-base``, ``cb-base-redis-Nw``) so that both versions can run in one comparison."""
     port, api_key = free_port(), secrets.token_urlsafe(24)
     workers = 1 if redis is None else config.redis_workers
     name = "classbridge" if redis is None else f"cb-redis-{workers}w"
+    if base_root is not None:
+        name = BASE_PREFIX if redis is None else f"{BASE_PREFIX}-redis-{workers}w"
     broker = None if redis is None else redis.url
     command = classbridge_command(port, api_key, config, broker, workers, limits)
-    env = classbridge_env(raised=tuple(limits) == RAISED_LIMITS)
+    env = classbridge_env(raised=tuple(limits) == RAISED_LIMITS, root=base_root)
     async with _spawned(name, command, env, port) as pid:
         base_url = f"http://127.0.0.1:{port}"
         # /healthz answered once: one worker is up. Wait for all before the clients join.
         seen = await wait_for_workers(base_url, workers, WORKERS_TIMEOUT)
         described = "memory://" if redis is None else f"{redis.url} (redis {redis.version})"
+        described += f", server from {base_root or server_root()}"
         yield Target(name, base_url, pid, api_key, workers, redis, dict(seen), described)
 
 

@@ -17,6 +17,7 @@ from load_tests.cli import main
 from load_tests.config import FanoutConfig, validate
 from load_tests.report import spread
 from load_tests.rounds import Results, round_order, run_rounds
+from load_tests.servers import REPO_ROOT
 
 
 def test_every_other_round_runs_the_systems_in_reverse() -> None:
@@ -114,3 +115,58 @@ def _ratio_of(one_round: dict[str, Any], pair: tuple[str, str], index: int) -> f
     (group,) = [g for g in one_round["comparisons"] if (g["system"], g["baseline"]) == pair]
     value: float | None = group["rows"][index]["delivered_per_cpu_s_ratio"]
     return value
+
+
+@pytest.mark.slow
+def test_another_checkouts_server_runs_beside_this_one_in_each_round(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--base-root``: the memory-base system runs the server of that directory, and the
+    report compares the two, round by round."""
+    other = tmp_path / "other-checkout"
+    other.mkdir()
+    (other / "server").symlink_to(REPO_ROOT / "server", target_is_directory=True)
+    path = tmp_path / "report.json"
+    args = ["chat-fanout", "--sessions", "1", "--clients", "3", "--senders", "1"]
+    args += ["--rates", "40", "--duration", "1", "--warmup", "0.2", "--ramp", "0.1"]
+    args += ["--systems", "memory,memory-base", "--base-root", str(other), "--rounds", "2"]
+    assert main([*args, "--quiet", "--json", str(path)]) == 0
+
+    report = json.loads(path.read_text())
+    for one in report["rounds"]:
+        assert list(one["systems"]) == ["classbridge", "cb-base"]
+        ours, (base,) = one["systems"]["classbridge"][0], one["systems"]["cb-base"]
+        assert str(other) in base["broker"]  # the row says which checkout's server ran
+        assert str(other) not in ours["broker"]
+        for result in (ours, base):
+            assert result["lost"] == result["duplicates"] == 0
+            assert result["deliveries_total"] == result["expected_deliveries"] > 0
+    (pair,) = [g for g in report["round_summary"]["ratios"] if g["baseline"] == "cb-base"]
+    assert pair["system"] == "classbridge"
+    assert len(pair["rows"][0]["rounds"]) == 2
+    assert "classbridge / cb-base" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("systems", "base_root"),
+    [("memory,memory-base", None), ("memory", "."), ("memory-base", "/nonexistent")],
+)
+def test_base_systems_and_base_root_come_together(systems: str, base_root: str | None) -> None:
+    args = ["chat-fanout", "--systems", systems]
+    if base_root is not None:
+        args += ["--base-root", base_root]
+    with pytest.raises(SystemExit):
+        main(args)
+
+
+def test_the_base_system_runs_the_other_checkouts_server(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A checkout whose server cannot even be imported: the run fails, and says it was that
+    checkout's server, so memory-base never quietly runs this one's."""
+    (tmp_path / "server").mkdir()
+    (tmp_path / "server" / "__init__.py").write_text('raise ImportError("the other checkout")\n')
+    args = ["chat-fanout", "--sessions", "1", "--clients", "2", "--senders", "1", "--rates", "20"]
+    args += ["--duration", "0.5", "--systems", "memory-base", "--base-root", str(tmp_path)]
+    assert main([*args, "--quiet"]) != 0
+    assert "the other checkout" in capsys.readouterr().err

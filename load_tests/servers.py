@@ -161,7 +161,8 @@ async def spawn_classbridge(
         # /healthz answered once: one worker is up. Wait for all before the clients join.
         seen = await wait_for_workers(base_url, workers, WORKERS_TIMEOUT)
         described = "memory://" if redis is None else f"{redis.url} (redis {redis.version})"
-        described += f", server from {base_root or server_root()}"
+        if base_root is not None:  # the row says which checkout's server ran
+            described += f", server from {base_root}"
         yield Target(name, base_url, pid, api_key, workers, redis, dict(seen), described)
 
 

@@ -90,18 +90,18 @@ async def system_under_test(system: str, config: FanoutConfig) -> AsyncIterator[
     elif system == "socketio-redis":
         async with spawn_redis() as redis, spawn_socketio(config.redis_workers, redis) as target:
             yield target
-    elif system == "redis":
-        # Exit order: the workers stop before their Redis does.
-        async with spawn_redis() as redis, spawn_classbridge(config, redis) as target:
+    elif system in ("redis", "redis-base"):
+        # "-base": the server of another checkout. Exit order: the workers stop before their
+        # Redis does.
+        root = config.base_root if system == "redis-base" else None
+        async with (
+            spawn_redis() as redis,
+            spawn_classbridge(config, redis, base_root=root) as target,
+        ):
             yield target
-    elif system in ("memory-base", "redis-base"):  # the server of another checkout
-        async with contextlib.AsyncExitStack() as stack:
-            # Entered first, left last: the workers stop before their Redis does.
-            redis = None
-            if system == "redis-base":
-                redis = await stack.enter_async_context(spawn_redis())
-            spawned = spawn_classbridge(config, redis, base_root=config.base_root)
-            yield await stack.enter_async_context(spawned)
+    elif system == "memory-base":
+        async with spawn_classbridge(config, base_root=config.base_root) as target:
+            yield target
     else:
         async with _classbridge(config) as target:
             yield target

@@ -170,3 +170,25 @@ def test_the_base_system_runs_the_other_checkouts_server(
     args += ["--duration", "0.5", "--systems", "memory-base", "--base-root", str(tmp_path)]
     assert main([*args, "--quiet"]) != 0
     assert "the other checkout" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_another_checkouts_server_runs_over_redis_too(tmp_path: Path) -> None:
+    other = tmp_path / "other-checkout"
+    other.mkdir()
+    (other / "server").symlink_to(REPO_ROOT / "server", target_is_directory=True)
+    path = tmp_path / "report.json"
+    args = ["chat-fanout", "--sessions", "1", "--clients", "3", "--senders", "1"]
+    args += ["--rates", "40", "--duration", "1", "--warmup", "0.2", "--ramp", "0.1"]
+    args += ["--systems", "redis,redis-base", "--base-root", str(other)]
+    assert main([*args, "--quiet", "--json", str(path)]) == 0
+
+    report = json.loads(path.read_text())
+    assert list(report["systems"]) == ["cb-redis-2w", "cb-base-redis-2w"]
+    (base,) = report["systems"]["cb-base-redis-2w"]
+    assert str(other) in base["broker"]
+    for (result,) in report["systems"].values():
+        assert result["lost"] == result["duplicates"] == 0
+        assert result["deliveries_total"] == result["expected_deliveries"] > 0
+    pairs = [(g["system"], g["baseline"]) for g in report["comparisons"]]
+    assert ("cb-redis-2w", "cb-base-redis-2w") in pairs

@@ -123,14 +123,9 @@ def test_another_checkouts_server_runs_beside_this_one_in_each_round(
 ) -> None:
     """``--base-root``: the memory-base system runs the server of that directory, and the
     report compares the two, round by round."""
-    other = tmp_path / "other-checkout"
-    other.mkdir()
-    (other / "server").symlink_to(REPO_ROOT / "server", target_is_directory=True)
-    path = tmp_path / "report.json"
-    args = ["chat-fanout", "--sessions", "1", "--clients", "3", "--senders", "1"]
-    args += ["--rates", "40", "--duration", "1", "--warmup", "0.2", "--ramp", "0.1"]
-    args += ["--systems", "memory,memory-base", "--base-root", str(other), "--rounds", "2"]
-    assert main([*args, "--quiet", "--json", str(path)]) == 0
+    other, path = _other_checkout(tmp_path), tmp_path / "report.json"
+    args = [*TINY_RUN, "--systems", "memory,memory-base", "--base-root", str(other)]
+    assert main([*args, "--rounds", "2", "--quiet", "--json", str(path)]) == 0
 
     report = json.loads(path.read_text())
     for one in report["rounds"]:
@@ -174,13 +169,8 @@ def test_the_base_system_runs_the_other_checkouts_server(
 
 @pytest.mark.slow
 def test_another_checkouts_server_runs_over_redis_too(tmp_path: Path) -> None:
-    other = tmp_path / "other-checkout"
-    other.mkdir()
-    (other / "server").symlink_to(REPO_ROOT / "server", target_is_directory=True)
-    path = tmp_path / "report.json"
-    args = ["chat-fanout", "--sessions", "1", "--clients", "3", "--senders", "1"]
-    args += ["--rates", "40", "--duration", "1", "--warmup", "0.2", "--ramp", "0.1"]
-    args += ["--systems", "redis,redis-base", "--base-root", str(other)]
+    other, path = _other_checkout(tmp_path), tmp_path / "report.json"
+    args = [*TINY_RUN, "--systems", "redis,redis-base", "--base-root", str(other)]
     assert main([*args, "--quiet", "--json", str(path)]) == 0
 
     report = json.loads(path.read_text())
@@ -192,3 +182,16 @@ def test_another_checkouts_server_runs_over_redis_too(tmp_path: Path) -> None:
         assert result["deliveries_total"] == result["expected_deliveries"] > 0
     pairs = [(g["system"], g["baseline"]) for g in report["comparisons"]]
     assert ("cb-redis-2w", "cb-base-redis-2w") in pairs
+
+
+# One session of three clients, one rate: enough to see every delivery, quick to run.
+TINY_RUN = ["chat-fanout", "--sessions", "1", "--clients", "3", "--senders", "1", "--rates", "40"]
+TINY_RUN += ["--duration", "1", "--warmup", "0.2", "--ramp", "0.1"]
+
+
+def _other_checkout(tmp_path: Path) -> Path:
+    """Another checkout whose ``server/`` is this one's (a symlink)."""
+    other = tmp_path / "other-checkout"
+    other.mkdir()
+    (other / "server").symlink_to(REPO_ROOT / "server", target_is_directory=True)
+    return other

@@ -28,7 +28,7 @@ from load_tests.scenario import add_output_options, busy_then, parse_rates, run_
 from load_tests.scenario import config_from_args as config_from_args_of
 from load_tests.signal_cli import add_signal_parser, signal_config_from_args, signal_rtt
 from load_tests.stats import RateResult
-from load_tests.table import format_table, rows_table, summary_lines
+from load_tests.table import format_table, row_lines, summary_lines
 from load_tests.write_floor_cli import COMMAND as WRITE_FLOOR
 from load_tests.write_floor_cli import (
     add_write_floor_parser,
@@ -156,7 +156,7 @@ def _rounds_table(report: dict[str, Any], rounds: list[dict[str, list[RateResult
     if len(rounds) == 1:
         return text
     later = [
-        f"\nround {number} of {len(rounds)}:\n" + rows_table(one)
+        "\n".join(["", f"round {number} of {len(rounds)}:", *row_lines(one)])
         for number, one in enumerate(rounds[1:], start=2)
     ]
     return "\n".join([text, *later, *summary_lines(report["round_summary"])])

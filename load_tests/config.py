@@ -48,6 +48,7 @@ ALL_SYSTEMS = (
 # Classbridge from another checkout (--base-root), on memory:// and over Redis: to compare two
 # versions of the server in one run. Never part of "all".
 BASE_SYSTEMS = ("memory-base", "redis-base")
+KNOWN_SYSTEMS = (*ALL_SYSTEMS, *BASE_SYSTEMS)  # every name --systems takes
 # Those that start a redis-server.
 REDIS_SYSTEMS = ("redis", "socketio-redis", "ceiling-redis", "redis-base")
 
@@ -126,10 +127,7 @@ def validate(config: FanoutConfig) -> None:
         (config.wire_format in ("msgpack", "json"), "format is msgpack or json"),
         (0 <= config.pad <= MAX_PAD, f"pad must be 0 .. {MAX_PAD}"),
         (bool(config.systems), "give at least one system"),
-        (
-            set(config.systems) <= {*ALL_SYSTEMS, *BASE_SYSTEMS},
-            f"systems are {', '.join((*ALL_SYSTEMS, *BASE_SYSTEMS))}",
-        ),
+        (set(config.systems) <= set(KNOWN_SYSTEMS), f"systems are {', '.join(KNOWN_SYSTEMS)}"),
         (
             (config.base_root is not None) == bool(set(config.systems) & set(BASE_SYSTEMS)),
             "memory-base and redis-base need --base-root, and --base-root needs one of them",
@@ -172,10 +170,9 @@ def parse_systems(text: str) -> tuple[str, ...]:
         return ALL_SYSTEMS
     names = tuple(part.strip() for part in text.split(",") if part.strip())
     names = tuple("memory" if name == "classbridge" else name for name in names)
-    unknown = sorted(set(names) - {*ALL_SYSTEMS, *BASE_SYSTEMS})
+    unknown = sorted(set(names) - set(KNOWN_SYSTEMS))
     if unknown:
-        known = (*ALL_SYSTEMS, *BASE_SYSTEMS)
-        raise ValueError(f"unknown systems {unknown}: choose from {known} or all")
+        raise ValueError(f"unknown systems {unknown}: choose from {KNOWN_SYSTEMS} or all")
     return names
 
 

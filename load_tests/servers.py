@@ -108,16 +108,11 @@ def classbridge_command(
     return command
 
 
-def server_root() -> str:
-    """The checkout whose server runs: this one, or the one ``CLASSBRIDGE_BENCH_SERVER_ROOT``
-    names (a directory holding ``server/``), to compare two versions with the same generator."""
-    return os.environ.get("CLASSBRIDGE_BENCH_SERVER_ROOT") or str(REPO_ROOT)
-
-
 def child_env(root: str | None = None, **extra: str) -> dict[str, str]:
-    """This environment, with the checkout (``root``, by default ``server_root()``) importable
-    even from the child's scratch directory."""
-    root = root or server_root()
+    """This environment, with the checkout ``root`` importable even from the child's scratch
+    directory. By default this checkout, or the one ``CLASSBRIDGE_BENCH_SERVER_ROOT`` names (a
+    directory holding ``server/``), to compare two versions with the same generator."""
+    root = root or os.environ.get("CLASSBRIDGE_BENCH_SERVER_ROOT") or str(REPO_ROOT)
     path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)
     return {**os.environ, "PYTHONPATH": path, **extra}
 

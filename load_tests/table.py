@@ -41,7 +41,7 @@ def format_table(report: dict[str, Any], results: dict[str, list[RateResult]]) -
         "",
         line(COLUMNS, [name for name, _ in COLUMNS]),
     ]
-    lines.append(rows_table(results))
+    lines += row_lines(results)
     lines += _spread(results)
     lines += _redis_commands(results)
     lines += _ratio_lines(report["comparisons"])
@@ -50,15 +50,15 @@ def format_table(report: dict[str, Any], results: dict[str, list[RateResult]]) -
     return "\n".join(lines)
 
 
-def rows_table(results: dict[str, list[RateResult]]) -> str:
+def row_lines(results: dict[str, list[RateResult]]) -> list[str]:
     """One row per rate and system, rate by rate (the systems of a rate next to each other)."""
     rates = max((len(rs) for rs in results.values()), default=0)
-    return "\n".join(
+    return [
         line(COLUMNS, _row(name, rs[i]))
         for i in range(rates)
         for name, rs in results.items()
         if i < len(rs)
-    )
+    ]
 
 
 def generator_processes(parameters: dict[str, Any]) -> str:

@@ -22,7 +22,7 @@ from load_tests.capacity import (
     step_failures,
     validate_capacity,
 )
-from load_tests.capacity_report import common_step, efficiency
+from load_tests.capacity_report import common_step, efficiency, ratios
 from load_tests.cli import main
 from load_tests.config import FanoutConfig
 from load_tests.sio_client import chat_packet, engine_url
@@ -177,6 +177,29 @@ def test_capacity_is_the_best_step_before_the_first_failure() -> None:
     assert common_step({"a": search, "b": stopped}) == 1
     assert common_step({"a": search, "b": SystemCapacity([Step(failed, ["x"], False)])}) is None
     assert efficiency({"a": search}, None) == {}
+
+
+def test_each_pair_is_also_compared_at_the_highest_step_both_passed() -> None:
+    def step(rate: float, per_cpu_s: float, passed: bool = True) -> Step:
+        result = replace(_result(), offered_rate=rate, delivered_per_cpu_s=per_cpu_s)
+        return Step(result, [] if passed else ["p99"], False)
+
+    searches = {
+        "classbridge": SystemCapacity([step(100, 300.0), step(200, 500.0), step(400, 800.0)]),
+        "socketio": SystemCapacity([step(100, 100.0), step(200, 125.0), step(400, 90.0, False)]),
+        "sio-redis-1w": SystemCapacity([step(100, 50.0), step(200, 40.0, False)]),
+    }
+    step_all = common_step(searches)
+    rows = ratios(searches, efficiency(searches, step_all))
+    against_socketio = next(row for row in rows if row["baseline"] == "socketio")
+
+    assert step_all == 0
+    assert against_socketio["efficiency_ratio"] == 3.0  # at 100/s, held down by sio-redis-1w
+    assert against_socketio["pair_rate"] == 200  # the highest step socketio passed
+    assert against_socketio["pair_efficiency_ratio"] == 4.0
+    never = SystemCapacity([step(100, 10.0, False)])
+    row = ratios({"classbridge": searches["classbridge"], "socketio": never}, {})[0]
+    assert (row["pair_rate"], row["pair_efficiency_ratio"]) == (None, None)
 
 
 def test_socketio_client_packets() -> None:

@@ -58,13 +58,14 @@ def _pair_efficiency(system: SystemCapacity, baseline: SystemCapacity) -> dict[s
     """The efficiency ratio at the highest step both of the pair passed. The common step is
     held down by the weakest system of the run (one socketio worker over Redis, say), far below
     where the pair's own comparison can still be made at a load both carry."""
-    step = common_step({"system": system, "baseline": baseline})
+    pair = {"system": system, "baseline": baseline}
+    step = common_step(pair)
     if step is None:
         return {"pair_rate": None, "pair_efficiency_ratio": None}
-    mine, theirs = (s.steps[step].result for s in (system, baseline))
+    values = efficiency(pair, step)
     return {
-        "pair_rate": mine.offered_rate,
-        "pair_efficiency_ratio": _ratio(mine.delivered_per_cpu_s, theirs.delivered_per_cpu_s),
+        "pair_rate": system.steps[step].result.offered_rate,
+        "pair_efficiency_ratio": _ratio(values["system"], values["baseline"]),
     }
 
 

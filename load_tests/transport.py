@@ -51,6 +51,7 @@ class LeanSocket(asyncio.Protocol):
         self._fragments: list[bytes] = []
         self._fragmented_text = False
         self._head = b""  # the upgrade answer, until its end is in
+        self._head_read = False  # once given to websockets, a refusal's body follows it there
         self._lean = False  # set once open: frames are read by _read_frames
         self._unread = b""  # the start of a frame not complete yet
         self._parser_mid_message = False  # websockets holds the first fragments of a message
@@ -68,7 +69,11 @@ class LeanSocket(asyncio.Protocol):
             _, socket = await loop.create_connection(
                 lambda: cls(url, subprotocol, on_message), uri.host, uri.port
             )
-            await socket.opened
+            try:
+                await socket.opened
+            except BaseException:
+                socket.abort()  # refused, or timed out: the caller never gets it to close
+                raise
         return socket
 
     @property
@@ -125,7 +130,7 @@ class LeanSocket(asyncio.Protocol):
         self.bytes_received += len(data)
         if self._lean:
             self._read_frames(self._unread + data if self._unread else data)
-        elif self.protocol.state is State.CONNECTING:
+        elif self.protocol.state is State.CONNECTING and not self._head_read:
             self._read_head(data)
         else:
             self._parse(data)
@@ -138,6 +143,7 @@ class LeanSocket(asyncio.Protocol):
             self._head = head
             return
         self._head = b""
+        self._head_read = True  # from here on, websockets reads whatever is not a frame
         if end < 0:  # not an HTTP answer we can use: websockets refuses it
             self._parse(head)
             return

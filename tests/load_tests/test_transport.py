@@ -16,6 +16,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
+from websockets.exceptions import InvalidStatus
 
 from load_tests.transport import MAX_MESSAGE, LeanSocket
 
@@ -84,11 +85,30 @@ class Peer:
 Scenario = Callable[[Peer], Coroutine[Any, Any, None]]
 
 
+def switching(accept: bytes, extra_headers: bytes = b"") -> bytes:
+    """A 101 answer's head, up to and including its empty line."""
+    return (
+        b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        b"Sec-WebSocket-Accept: " + accept + b"\r\n" + extra_headers + b"\r\n"
+    )
+
+
+Answer = Callable[[bytes], list[bytes]]  # the accept value -> the answer, write by write
+
+
 @asynccontextmanager
-async def serving(scenario: Scenario, first_frames: bytes = b"") -> AsyncIterator[str]:
-    """A server whose upgrade answer is followed, in the same write, by ``first_frames``."""
+async def serving(
+    scenario: Scenario, first_frames: bytes = b"", answer: Answer | None = None
+) -> AsyncIterator[str]:
+    """A server whose upgrade answer is followed, in the same write, by ``first_frames``; or
+    that writes ``answer`` instead, in the writes it gives."""
+
+    handlers: list[asyncio.Task[Any]] = []
 
     async def on_connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        handler = asyncio.current_task()
+        assert handler is not None
+        handlers.append(handler)
         request = await reader.readuntil(b"\r\n\r\n")
         key = next(
             line.split(b":", 1)[1].strip()
@@ -96,11 +116,11 @@ async def serving(scenario: Scenario, first_frames: bytes = b"") -> AsyncIterato
             if line.lower().startswith(b"sec-websocket-key:")
         )
         accept = base64.b64encode(hashlib.sha1(key + _GUID).digest())
-        writer.write(
-            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            b"Sec-WebSocket-Accept: " + accept + b"\r\n\r\n" + first_frames
-        )
         peer = Peer(reader, writer)
+        if answer is None:
+            writer.write(switching(accept) + first_frames)
+        else:
+            await peer.write(*answer(accept))
         try:
             await scenario(peer)
         finally:
@@ -113,6 +133,10 @@ async def serving(scenario: Scenario, first_frames: bytes = b"") -> AsyncIterato
     finally:
         server.close()
         await server.wait_closed()
+        # Each handler ends once its client has gone (it reads until then): let them finish,
+        # so that every socket is closed before the test's loop is.
+        if handlers:
+            await asyncio.wait(handlers, timeout=5)
 
 
 class Inbox:
@@ -249,3 +273,36 @@ async def test_messages_sent_by_the_client_reach_the_server_masked() -> None:
         await inbox.wait_for(1)
         await socket.close()
     assert inbox.messages == [b"abcd"]
+
+
+async def test_a_refusal_whose_body_comes_later_is_reported_as_refused() -> None:
+    def forbidden(accept: bytes) -> list[bytes]:
+        head = b"HTTP/1.1 403 Forbidden\r\nContent-Length: 10\r\n\r\n"
+        return [head + b"for", b"bidden!"]
+
+    async def scenario(peer: Peer) -> None:
+        await peer.read_frames(1)
+
+    async with serving(scenario, answer=forbidden) as url:
+        with pytest.raises(InvalidStatus) as refused:
+            await connect(url, Inbox())
+    assert refused.value.response.status_code == 403
+    assert refused.value.response.body == b"forbidden!"
+
+
+async def test_an_answer_head_too_long_to_hold_is_left_to_websockets() -> None:
+    padding = b"".join(b"X-Padding-%d: %s\r\n" % (i, b"p" * 7000) for i in range(10))
+
+    def long_head(accept: bytes) -> list[bytes]:
+        head = switching(accept, padding)  # over 64 KB: never held whole
+        return [head[:-2], head[-2:] + frame(b"first")]  # the empty line cut in two
+
+    async def scenario(peer: Peer) -> None:
+        await peer.read_frames(1)
+
+    inbox = Inbox()
+    async with serving(scenario, answer=long_head) as url:
+        socket = await connect(url, inbox)
+        await inbox.wait_for(1)
+        await socket.close()
+    assert inbox.messages == [b"first"]

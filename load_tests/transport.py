@@ -171,39 +171,41 @@ class LeanSocket(asyncio.Protocol):
                 length, start = int.from_bytes(data[at + 2 : at + 10]), at + 10
             if second & 0x80 or length > MAX_MESSAGE:
                 # Masked (a server must not mask) or too big: websockets fails the connection.
-                self._lean = False
-                self._unread = b""
-                self._parse(data[at:])
+                self._leave_to_websockets(data[at:])
                 return
             end = start + length
             if end > size:
                 break
             if first in _FIN_DATA and not self._parser_mid_message:
-                if first == _FIN_BINARY:
-                    self.on_message(data[start:end])
-                else:
-                    self._on_text(data[start:end])
+                self._deliver(data[start:end], first == _FIN_TEXT)
             else:
                 self._pass_frame(first, data[at:end])
             at = end
             if self.protocol.state is not State.OPEN:
                 # Closing (a close frame, or a frame websockets refused): it reads the rest.
-                self._lean = False
-                self._unread = b""
-                if at < size:
-                    self._parse(data[at:])
+                self._leave_to_websockets(data[at:])
                 return
         self._unread = data[at:]
 
-    def _on_text(self, payload: bytes) -> None:
+    def _leave_to_websockets(self, rest: bytes) -> None:
+        self._lean = False
+        self._unread = b""
+        if rest:
+            self._parse(rest)
+
+    def _deliver(self, payload: bytes, text: bool) -> None:
+        """One whole message to ``on_message``: text decoded, or the connection failed."""
+        if not text:
+            self.on_message(payload)
+            return
         try:
-            text = payload.decode()
+            decoded = payload.decode()
         except UnicodeDecodeError:
             # websockets' sans-I/O layer leaves this check to its user (RFC 6455 section 8.1).
             self.protocol.fail(INVALID_UTF8, "invalid UTF-8")
             self._flush()
             return
-        self.on_message(text)
+        self.on_message(decoded)
 
     def _pass_frame(self, first: int, frame: bytes) -> None:
         """A whole frame for websockets' parser: a control frame, or part of a fragmented
@@ -252,11 +254,7 @@ class LeanSocket(asyncio.Protocol):
     def _on_frame(self, frame: Frame) -> None:
         if frame.opcode in (Opcode.TEXT, Opcode.BINARY):
             if frame.fin:
-                data = bytes(frame.data)
-                if frame.opcode is Opcode.TEXT:
-                    self._on_text(data)
-                else:
-                    self.on_message(data)
+                self._deliver(bytes(frame.data), frame.opcode is Opcode.TEXT)
                 return
             self._fragments = [bytes(frame.data)]
             self._fragmented_text = frame.opcode is Opcode.TEXT
@@ -264,10 +262,7 @@ class LeanSocket(asyncio.Protocol):
             self._fragments.append(bytes(frame.data))
             if frame.fin:
                 data, self._fragments = b"".join(self._fragments), []
-                if self._fragmented_text:
-                    self._on_text(data)
-                else:
-                    self.on_message(data)
+                self._deliver(data, self._fragmented_text)
 
     def _flush(self) -> None:
         transport = self._transport

@@ -96,6 +96,11 @@ def switching(accept: bytes, extra_headers: bytes = b"") -> bytes:
 Answer = Callable[[bytes], list[bytes]]  # the accept value -> the answer, write by write
 
 
+async def read_until_gone(peer: Peer) -> None:
+    """A scenario that writes nothing more: it reads until the client closes or goes."""
+    await peer.read_frames(1)
+
+
 @asynccontextmanager
 async def serving(
     scenario: Scenario, first_frames: bytes = b"", answer: Answer | None = None
@@ -280,10 +285,7 @@ async def test_a_refusal_whose_body_comes_later_is_reported_as_refused() -> None
         head = b"HTTP/1.1 403 Forbidden\r\nContent-Length: 10\r\n\r\n"
         return [head + b"for", b"bidden!"]
 
-    async def scenario(peer: Peer) -> None:
-        await peer.read_frames(1)
-
-    async with serving(scenario, answer=forbidden) as url:
+    async with serving(read_until_gone, answer=forbidden) as url:
         with pytest.raises(InvalidStatus) as refused:
             await connect(url, Inbox())
     assert refused.value.response.status_code == 403
@@ -297,11 +299,8 @@ async def test_an_answer_head_too_long_to_hold_is_left_to_websockets() -> None:
         head = switching(accept, padding)  # over 64 KB: never held whole
         return [head[:-2], head[-2:] + frame(b"first")]  # the empty line cut in two
 
-    async def scenario(peer: Peer) -> None:
-        await peer.read_frames(1)
-
     inbox = Inbox()
-    async with serving(scenario, answer=long_head) as url:
+    async with serving(read_until_gone, answer=long_head) as url:
         socket = await connect(url, inbox)
         await inbox.wait_for(1)
         await socket.close()

@@ -14,8 +14,12 @@ full):
   not got its buffer out ``close_timeout`` seconds after its close (or the server's shutdown),
   or that missed its keepalive pong, is aborted instead.
 
-One for speed: once a connection has joined, each message it sends is offered to the gateway
+Two for speed: once a connection has joined, each message it sends is offered to the gateway
 in the callback that read it (``take_now``, server/direct_receive.py), not queued for its task.
+And once the connection is accepted, the frames nearly every message travels in (final, masked,
+text or binary, within the size limit) are read here rather than by websockets' parser
+(server/frame_head.py); every other frame goes to websockets whole, at a frame boundary, so
+pings, closes, fragments and protocol errors are handled exactly as before.
 
 And two about what clients cause, logged as what they are rather than as server errors: a
 text frame that is not UTF-8 still ends the connection with 1007, but is an info line, not an
@@ -34,8 +38,14 @@ from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIO
 from websockets.http11 import Request
 from websockets.protocol import State
 
+try:
+    from websockets.speedups import apply_mask
+except ImportError:  # websockets built without its C extension
+    from websockets.utils import apply_mask
+
 from server.direct_receive import DIRECT_RECEIVE, REST_OF_MESSAGE
 from server.direct_send import DIRECT_SEND
+from server.frame_head import FIN_DATA, FIN_TEXT, MASK_KEY_BYTES, frame_head, mid_message_after
 from server.lean_sync import LeanEvent, LeanQueue
 from server.protocol.codec import Frame
 
@@ -58,6 +68,14 @@ class ClassbridgeWebSocketProtocol(WebSocketsSansIOProtocol):
         # Set by the gateway once the connection has joined (server/direct_receive.py): takes
         # a complete message in this callback, or returns False to have it queued for the app.
         self.take_now: Callable[[Frame], bool] | None = None
+        # Reading frames without websockets' parser (see the module): set at the accept, when
+        # nothing but the upgrade request has been read, so that its parser waits at a frame
+        # boundary; cleared for good once the connection closes or a frame is not ours to read.
+        self._lean = False
+        self._chunks_read = 0  # before the accept: uvicorn hands over the request alone
+        self._unread = b""  # the start of a frame not all in yet
+        self._mid_message = False  # websockets holds the first fragments of a message
+        self._max_frame: int = self.config.ws_max_size
 
     async def send(self, message: ASGISendEvent) -> None:
         closing = message["type"] == "websocket.close" and self.handshake_complete
@@ -66,6 +84,9 @@ class ClassbridgeWebSocketProtocol(WebSocketsSansIOProtocol):
         await super().send(message)
         if message["type"] == "websocket.accept" and self.handshake_complete:
             self._forget_handshake()
+            self._lean = (
+                self._chunks_read == 1 and self.conn.state is _OPEN and not self.conn.extensions
+            )
         if message["type"] == "websocket.http.response.body" and not message.get("more_body"):
             # An upgrade refused with an HTTP answer (server/access.py) is a finished handshake;
             # uvicorn does not count it as one and would log an error for every refusal.
@@ -83,6 +104,50 @@ class ClassbridgeWebSocketProtocol(WebSocketsSansIOProtocol):
             request.headers.clear()
         if response is not None:
             response.headers.clear()
+
+    def data_received(self, data: bytes) -> None:
+        if self._lean:
+            self._read_frames(self._unread + data if self._unread else data)
+            return
+        self._chunks_read += 1
+        super().data_received(data)
+
+    def _read_frames(self, data: bytes) -> None:
+        """Hand every complete data frame to the app; every other frame goes to websockets."""
+        size, at = len(data), 0
+        while True:
+            if self.close_sent or self.conn.state is not _OPEN:
+                # Closing: websockets reads the rest (uvicorn discards data from here on).
+                self._leave_to_websockets(data[at:])
+                return
+            head = frame_head(data, at)
+            if head is None:
+                break
+            first, masked, start, end = head
+            if not masked or end - start > self._max_frame:
+                # A client must mask; too big is 1009: websockets fails the connection.
+                self._leave_to_websockets(data[at:])
+                return
+            if end > size:
+                break
+            if first in FIN_DATA and not self._mid_message:
+                # What uvicorn's handle_text and handle_bytes do with a final frame.
+                self.curr_msg_data_type = "text" if first == FIN_TEXT else "bytes"
+                self.frames = [apply_mask(data[start:end], data[start - MASK_KEY_BYTES : start])]
+                self.send_receive_event_to_app()
+            else:
+                # A control frame, or part of a fragmented message, which websockets then reads
+                # to its end (control frames between the fragments included).
+                self._mid_message = mid_message_after(first, self._mid_message)
+                super().data_received(data[at:end])
+            at = end
+        self._unread = data[at:]
+
+    def _leave_to_websockets(self, rest: bytes) -> None:
+        self._lean = False
+        self._unread = b""
+        if rest:
+            super().data_received(rest)
 
     def send_receive_event_to_app(self) -> None:
         # uvicorn's, with two changes. A message goes to ``take_now`` first when the gateway

@@ -1,0 +1,68 @@
+"""Frame bounds found without a parser, checked against frames websockets itself serializes."""
+
+from __future__ import annotations
+
+import pytest
+from websockets.frames import Frame, Opcode
+
+from server.frame_head import FIN_BINARY, FIN_TEXT, frame_head, mid_message_after
+
+
+def serialized(
+    payload: bytes, opcode: Opcode = Opcode.TEXT, fin: bool = True, mask: bool = False
+) -> bytes:
+    return Frame(opcode, payload, fin).serialize(mask=mask)
+
+
+@pytest.mark.parametrize("size", [0, 1, 125, 126, 65535, 65536, 70_000])
+@pytest.mark.parametrize("mask", [False, True])
+def test_the_bounds_of_a_frame_of_each_length_encoding(size: int, mask: bool) -> None:
+    payload = bytes(range(256)) * (size // 256) + bytes(range(size % 256))
+    before = serialized(b"ahead", Opcode.BINARY)  # the frame starts inside the buffer
+    data = before + serialized(payload, mask=mask)
+    head = frame_head(data, len(before))
+    assert head is not None
+    first, masked, start, end = head
+    assert (first, masked, end) == (FIN_TEXT, mask, len(data))
+    assert end - start == size
+    if not mask:
+        assert data[start:end] == payload
+
+
+def test_a_header_cut_anywhere_is_not_read_and_the_payload_may_be_missing() -> None:
+    data = serialized(b"x" * 70_000, Opcode.BINARY, mask=True)  # 2 + 8 + 4 bytes of header
+    for cut in range(10):
+        assert frame_head(data[:cut], 0) is None
+    head = frame_head(data[:10], 0)  # the length is in, not the key nor the payload
+    assert head == (FIN_BINARY, True, 14, 70_014)
+
+
+def test_the_first_byte_carries_fin_rsv_and_opcode_as_sent() -> None:
+    data = serialized(b"part", Opcode.TEXT, fin=False) + b"\xc1\x00"  # then RSV1 set
+    first = frame_head(data, 0)
+    assert first is not None
+    assert first[0] == 0x01
+    second = frame_head(data, first[3])
+    assert second is not None
+    assert second[0] == 0xC1
+
+
+@pytest.mark.parametrize(
+    ("frames", "unfinished"),
+    [
+        ([(Opcode.TEXT, True)], False),
+        ([(Opcode.TEXT, False)], True),
+        ([(Opcode.BINARY, False), (Opcode.PING, True)], True),
+        ([(Opcode.TEXT, False), (Opcode.CONT, False), (Opcode.PONG, True)], True),
+        ([(Opcode.TEXT, False), (Opcode.CONT, False), (Opcode.CONT, True)], False),
+        ([(Opcode.TEXT, False), (Opcode.CLOSE, True), (Opcode.CONT, True)], False),
+        ([(Opcode.PING, True)], False),
+    ],
+)
+def test_a_fragmented_message_is_unfinished_until_its_final_continuation(
+    frames: list[tuple[Opcode, bool]], unfinished: bool
+) -> None:
+    mid_message = False
+    for opcode, fin in frames:
+        mid_message = mid_message_after(serialized(b"", opcode, fin)[0], mid_message)
+    assert mid_message is unfinished

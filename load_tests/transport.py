@@ -6,7 +6,8 @@ reader task for it; here an ``asyncio.Protocol`` hands each message to a callbac
 from ``data_received``, and sends are plain writes (the benchmark stays open loop).
 
 Once the handshake is done, the frames every benchmark message arrives in (unmasked, final,
-text or binary, within ``MAX_MESSAGE``) are read here, not by websockets' parser: at a
+text or binary, within ``MAX_MESSAGE``) are read here (server/frame_head.py, as the server
+reads its clients' frames), not by websockets' parser: at a
 server's capacity the generator reads a hundred thousand frames a second, and the parser's
 generators and event objects were a fifth of its CPU (docs/performance.md). Every other frame
 (a ping, a close, a fragment, anything malformed) goes to websockets whole, at a frame
@@ -27,14 +28,13 @@ from websockets.protocol import State
 from websockets.typing import Subprotocol
 from websockets.uri import parse_uri
 
+from server.frame_head import FIN_DATA, FIN_TEXT, frame_head, mid_message_after
+
 MAX_MESSAGE = 2**20
 CLOSE_TIMEOUT = 2.0
 MAX_RESPONSE_HEAD = 64 * 1024  # an upgrade answer is a few hundred bytes
 INVALID_UTF8 = 1007  # RFC 6455 section 7.4.1
 
-_FIN_TEXT, _FIN_BINARY = 0x81, 0x82  # FIN set, no RSV bits, opcode 1 or 2 (RFC 6455 5.2)
-_FIN_DATA = (_FIN_TEXT, _FIN_BINARY)
-_DATA_OPCODES = (Opcode.TEXT.value, Opcode.BINARY.value)
 
 OnMessage = Callable[[bytes | str], None]
 
@@ -158,28 +158,21 @@ class LeanSocket(asyncio.Protocol):
     def _read_frames(self, data: bytes) -> None:
         """Hand every complete data frame to ``on_message``; the rest goes to websockets."""
         size, at = len(data), 0
-        while size - at >= 2:
-            first, second = data[at], data[at + 1]
-            length, start = second & 0x7F, at + 2
-            if length == 126:
-                if size - at < 4:
-                    break
-                length, start = int.from_bytes(data[at + 2 : at + 4]), at + 4
-            elif length == 127:
-                if size - at < 10:
-                    break
-                length, start = int.from_bytes(data[at + 2 : at + 10]), at + 10
-            if second & 0x80 or length > MAX_MESSAGE:
-                # Masked (a server must not mask) or too big: websockets fails the connection.
+        while (head := frame_head(data, at)) is not None:
+            first, masked, start, end = head
+            if masked or end - start > MAX_MESSAGE:
+                # A server must not mask; too big is 1009: websockets fails the connection.
                 self._leave_to_websockets(data[at:])
                 return
-            end = start + length
             if end > size:
                 break
-            if first in _FIN_DATA and not self._parser_mid_message:
-                self._deliver(data[start:end], first == _FIN_TEXT)
+            if first in FIN_DATA and not self._parser_mid_message:
+                self._deliver(data[start:end], first == FIN_TEXT)
             else:
-                self._pass_frame(first, data[at:end])
+                # A control frame, or part of a fragmented message, which websockets then reads
+                # to its end (control frames between the fragments included).
+                self._parser_mid_message = mid_message_after(first, self._parser_mid_message)
+                self._parse(data[at:end])
             at = end
             if self.protocol.state is not State.OPEN:
                 # Closing (a close frame, or a frame websockets refused): it reads the rest.
@@ -206,16 +199,6 @@ class LeanSocket(asyncio.Protocol):
             self._flush()
             return
         self.on_message(decoded)
-
-    def _pass_frame(self, first: int, frame: bytes) -> None:
-        """A whole frame for websockets' parser: a control frame, or part of a fragmented
-        message (which websockets then reads to its end, interleaved control frames and all)."""
-        opcode, fin = first & 0x0F, bool(first & 0x80)
-        if opcode in _DATA_OPCODES:
-            self._parser_mid_message = not fin
-        elif opcode == Opcode.CONT.value and fin:
-            self._parser_mid_message = False
-        self._parse(frame)
 
     def _parse(self, data: bytes) -> None:
         """What websockets reads: the handshake, and every frame ``_read_frames`` passes on."""

@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import pytest
 import uvicorn
 from websockets.client import ClientProtocol
 from websockets.frames import Close, Frame, Opcode
@@ -229,15 +230,21 @@ async def test_a_message_larger_than_a_read_is_read_whole(live_server: LiveServe
         assert reply["id"] == "big"  # a pong or an error about the padding: read whole either way
 
 
-async def test_an_unmasked_frame_closes_1002(live_server: LiveServer) -> None:
+@pytest.mark.parametrize(
+    "broken",
+    [
+        pytest.param(message_frame(ping("bare"), masked=False), id="unmasked"),
+        pytest.param(message_frame(ping("odd"), rsv=RSV1), id="reserved bit"),
+        pytest.param(client_frame(b"?", opcode=3), id="unknown opcode"),
+        pytest.param(client_frame(b"lost", opcode=CONT), id="continuation of nothing"),
+        pytest.param(client_frame(b"x" * 126, opcode=PING), id="control frame over 125 bytes"),
+    ],
+)
+async def test_a_frame_that_breaks_the_protocol_closes_1002(
+    live_server: LiveServer, broken: bytes
+) -> None:
     async with joined(live_server) as client:
-        await client.write(message_frame(ping("bare"), masked=False))
-        assert await client.close_code() == 1002
-
-
-async def test_a_frame_with_a_reserved_bit_closes_1002(live_server: LiveServer) -> None:
-    async with joined(live_server) as client:
-        await client.write(message_frame(ping("odd"), rsv=RSV1))
+        await client.write(broken)
         assert await client.close_code() == 1002
 
 

@@ -73,7 +73,10 @@ class ClassbridgeWebSocketProtocol(WebSocketsSansIOProtocol):
         # boundary; cleared for good once the connection closes or a frame is not ours to read.
         self._lean = False
         self._chunks_read = 0  # before the accept: uvicorn hands over the request alone
-        self._unread = b""  # the start of a frame not all in yet
+        self._held: list[bytes] = []  # the start of a final data frame not all in yet
+        self._held_bytes = 0
+        self._held_needed = 0  # its bytes from its header to its end (0: the header is not in)
+        self._passing = 0  # bytes of the current frame still to go to websockets as they come
         self._mid_message = False  # websockets holds the first fragments of a message
         self._max_frame: int = self.config.ws_max_size
 
@@ -105,48 +108,80 @@ class ClassbridgeWebSocketProtocol(WebSocketsSansIOProtocol):
         if response is not None:
             response.headers.clear()
 
+    @property
+    def reads_frames_itself(self) -> bool:
+        """Whether this connection's frames are read here, not by websockets' parser."""
+        return self._lean
+
     def data_received(self, data: bytes) -> None:
-        if self._lean:
-            self._read_frames(self._unread + data if self._unread else data)
+        if not self._lean:
+            self._chunks_read += 1
+            super().data_received(data)
             return
-        self._chunks_read += 1
-        super().data_received(data)
+        if self._passing:  # the rest of a frame websockets reads
+            size = self._passing
+            self._passing = max(0, size - len(data))
+            super().data_received(data[:size])
+            data = data[size:]
+            if not data:
+                return
+        if self._held:
+            # A frame's start, kept as the pieces it came in: joined once, when all is in.
+            self._held.append(data)
+            self._held_bytes += len(data)
+            if self._held_bytes < self._held_needed:
+                return
+            data = b"".join(self._held)
+            self._held, self._held_bytes = [], 0
+        self._read_frames(data)
 
     def _read_frames(self, data: bytes) -> None:
-        """Hand every complete data frame to the app; every other frame goes to websockets."""
+        """Hand every final data frame to the app; every other frame goes to websockets."""
         size, at = len(data), 0
-        while True:
+        while at < size:
             if self.close_sent or self.conn.state is not _OPEN:
-                # Closing: websockets reads the rest (uvicorn discards data from here on).
                 self._leave_to_websockets(data[at:])
                 return
             head = frame_head(data, at)
             if head is None:
-                break
-            first, masked, start, end = head
-            if not masked or end - start > self._max_frame:
-                # A client must mask; too big is 1009: websockets fails the connection.
-                self._leave_to_websockets(data[at:])
+                self._hold(data[at:], 0)  # a few bytes of header
                 return
-            if end > size:
-                break
-            if first in FIN_DATA and not self._mid_message:
+            first, masked, start, end = head
+            if (
+                first in FIN_DATA
+                and masked
+                and end - start <= self._max_frame
+                and not self._mid_message
+            ):
+                if end > size:
+                    self._hold(data[at:], end - at)
+                    return
                 # What uvicorn's handle_text and handle_bytes do with a final frame.
                 self.curr_msg_data_type = "text" if first == FIN_TEXT else "bytes"
                 self.frames = [apply_mask(data[start:end], data[start - MASK_KEY_BYTES : start])]
                 self.send_receive_event_to_app()
             else:
-                # A control frame, or part of a fragmented message, which websockets then reads
-                # to its end (control frames between the fragments included).
+                # Any other frame is websockets' to read, from its header on, so that it refuses
+                # a bad one as soon as the header tells (a reserved opcode, unmasked, a message
+                # over the limit: 1002 or 1009), as it always did. A control frame, or part of
+                # a fragmented message, which websockets then reads to its end (control frames
+                # between the fragments included).
                 self._mid_message = mid_message_after(first, self._mid_message)
+                self._passing = max(0, end - size)
                 super().data_received(data[at:end])
             at = end
-        self._unread = data[at:]
+
+    def _hold(self, rest: bytes, needed: int) -> None:
+        """Keep the start of a frame until ``needed`` bytes of it are in (0: its header)."""
+        self._held = [rest]
+        self._held_bytes, self._held_needed = len(rest), needed
 
     def _leave_to_websockets(self, rest: bytes) -> None:
+        """Closing: websockets reads the rest (the client's reply to a close), unless the
+        connection failed already, in which case what follows is dropped, as the transport is."""
         self._lean = False
-        self._unread = b""
-        if rest:
+        self._held, self._held_bytes, self._passing = [], 0, 0
+        if rest and self.conn.parser_exc is None and not self.transport.is_closing():
             super().data_received(rest)
 
     def send_receive_event_to_app(self) -> None:

@@ -29,12 +29,16 @@ def test_the_bounds_of_a_frame_of_each_length_encoding(size: int, mask: bool) ->
         assert data[start:end] == payload
 
 
-def test_a_header_cut_anywhere_is_not_read_and_the_payload_may_be_missing() -> None:
-    data = serialized(b"x" * 70_000, Opcode.BINARY, mask=True)  # 2 + 8 + 4 bytes of header
-    for cut in range(10):
+@pytest.mark.parametrize(("size", "length_bytes"), [(300, 2), (70_000, 8)])
+def test_a_header_cut_anywhere_is_not_read_and_the_payload_may_be_missing(
+    size: int, length_bytes: int
+) -> None:
+    data = serialized(b"x" * size, Opcode.BINARY, mask=True)  # 2 + length + 4 bytes of header
+    for cut in range(2 + length_bytes):
         assert frame_head(data[:cut], 0) is None
-    head = frame_head(data[:10], 0)  # the length is in, not the key nor the payload
-    assert head == (FIN_BINARY, True, 14, 70_014)
+    head = frame_head(data[: 2 + length_bytes], 0)  # the length is in, not the key nor the data
+    start = 2 + length_bytes + 4
+    assert head == (FIN_BINARY, True, start, start + size)
 
 
 def test_the_first_byte_carries_fin_rsv_and_opcode_as_sent() -> None:

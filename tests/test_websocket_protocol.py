@@ -26,6 +26,7 @@ from websockets.typing import Subprotocol
 from websockets.uri import parse_uri
 
 from server.cli import listen
+from server.direct_receive import DIRECT_RECEIVE
 from server.protocol.codec import WireFormat
 from server.websocket_protocol import ClassbridgeWebSocketProtocol
 from tests.helpers import WAIT, Classroom, open_classroom
@@ -84,6 +85,7 @@ class CraftedClient:
         self.writer = writer
         self._frames: list[Frame] = []
         self._messages: deque[dict[str, Any]] = deque()
+        self.answers = True  # off: the test writes every byte itself, close replies included
 
     async def write(self, data: bytes, pieces: int = 1) -> None:
         """Write ``data`` in ``pieces`` writes, each given time to arrive as a read of its own."""
@@ -106,9 +108,9 @@ class CraftedClient:
                 for event in self.protocol.events_received():
                     if isinstance(event, Frame):
                         self._frames.append(event)
-                for reply in self.protocol.data_to_send():  # pongs, the close reply
-                    if reply:
-                        self.writer.write(reply)
+                replies = self.protocol.data_to_send()  # pongs, the close reply
+                if self.answers:
+                    self.writer.write(b"".join(replies))
         return self._frames.pop(0)
 
     async def message(self) -> dict[str, Any]:
@@ -263,59 +265,86 @@ async def test_text_that_is_not_utf8_closes_1007(live_server: LiveServer) -> Non
         assert await client.close_code() == 1007
 
 
-async def test_a_close_frame_is_answered_and_what_follows_it_is_not_handled(
+async def test_a_close_frame_is_answered(live_server: LiveServer) -> None:
+    async with joined(live_server) as client:
+        await client.write(client_frame((1000).to_bytes(2, "big"), opcode=CLOSE))
+        assert await client.close_code() == 1000
+        assert await client.reader.read() == b""  # and the server ends the connection
+
+
+async def test_a_final_frame_inside_a_fragmented_message_closes_1002(
     live_server: LiveServer,
 ) -> None:
     async with joined(live_server) as client:
-        await client.write(
-            client_frame((1000).to_bytes(2, "big"), opcode=CLOSE) + message_frame(ping("late"))
-        )
-        assert await client.close_code() == 1000
-        assert await client.reader.read() == b""  # nothing after the close frame
+        await client.write(client_frame(b'{"type":', fin=False) + message_frame(ping("cut in")))
+        assert await client.close_code() == 1002
 
 
-async def test_frames_that_came_before_the_accept_and_after_it_are_all_read_in_order() -> None:
-    """A client that does not wait for the 101: frames read before the app accepts stay with
-    websockets' parser, and the server must still read every frame after them, in order."""
-    async with gated_echo_server() as (url, requested, accept):
-        uri = parse_uri(url)
+@pytest.mark.parametrize(
+    ("header", "code"),
+    [
+        # A reserved opcode, announcing 100 bytes that never come.
+        pytest.param(client_frame(b"", opcode=3, length=100)[:2], 1002, id="reserved opcode"),
+        # A continuation that would take the message past the limit (64 KiB here).
+        pytest.param(
+            client_frame(b"x" * 10, fin=False) + client_frame(b"", opcode=CONT, length=65530)[:8],
+            1009,
+            id="message over the limit",
+        ),
+    ],
+)
+async def test_a_frame_refused_by_its_header_closes_before_its_payload_comes(
+    live_server: LiveServer, header: bytes, code: int
+) -> None:
+    async with joined(live_server) as client:
+        await client.write(header)
+        assert await client.close_code() == code
+
+
+class GatedEchoServer:
+    """uvicorn with the server's protocol and an app that accepts a connection only once told
+    to, echoes every text message, and closes (1000) when it receives "bye"."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.requested = asyncio.Event()  # the upgrade request has reached the app
+        self.accept = asyncio.Event()  # set by the test
+        self.protocols: list[ClassbridgeWebSocketProtocol] = []
+        self.disconnects: list[int] = []  # the codes the app's connections ended with
+
+    async def app(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "websocket":
+            return
+        self.protocols.append(scope["extensions"][DIRECT_RECEIVE]["receiver"])
+        assert (await receive())["type"] == "websocket.connect"
+        self.requested.set()
+        await self.accept.wait()
+        await send({"type": "websocket.accept", "subprotocol": WireFormat.JSON.value})
+        while (message := await receive())["type"] == "websocket.receive":
+            if message["text"] == "bye":
+                await send({"type": "websocket.close", "code": 1000})
+            else:
+                await send({"type": "websocket.send", "text": message["text"]})
+        self.disconnects.append(message["code"])
+
+    async def connect(self) -> CraftedClient:
+        """A connection whose upgrade request is sent and has reached the app (not accepted)."""
+        uri = parse_uri(self.url)
         protocol = ClientProtocol(uri, subprotocols=[Subprotocol(WireFormat.JSON.value)])
         reader, writer = await asyncio.open_connection(uri.host, uri.port)
-        client = CraftedClient(protocol, reader, writer)
-        try:
-            protocol.send_request(protocol.connect())
-            writer.write(b"".join(protocol.data_to_send()))
-            await asyncio.wait_for(requested.wait(), WAIT)
-            early = client_frame(b"early one") + client_frame(b"early two")
-            await client.write(early[:4] + early[4:], pieces=3)  # the last piece: mid-frame
-            accept.set()
-            await client.write(client_frame(b"late"), pieces=2)
-            await read_upgrade_answer(client)
-            echoed = [(await client.frame()).data for _ in range(3)]
-            assert echoed == [b"early one", b"early two", b"late"]
-        finally:
-            writer.close()
+        protocol.send_request(protocol.connect())
+        writer.write(b"".join(protocol.data_to_send()))
+        await asyncio.wait_for(self.requested.wait(), WAIT)
+        return CraftedClient(protocol, reader, writer)
 
 
 @asynccontextmanager
-async def gated_echo_server() -> AsyncIterator[tuple[str, asyncio.Event, asyncio.Event]]:
-    """uvicorn with the server's protocol and an app that accepts only once told to, then
-    echoes every text message: the URL, "the request is in", and "accept now"."""
-    requested, accept = asyncio.Event(), asyncio.Event()
-
-    async def app(scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "websocket":
-            return
-        assert (await receive())["type"] == "websocket.connect"
-        requested.set()
-        await accept.wait()
-        await send({"type": "websocket.accept", "subprotocol": WireFormat.JSON.value})
-        while (message := await receive())["type"] == "websocket.receive":
-            await send({"type": "websocket.send", "text": message["text"]})
-
+async def gated_echo_server() -> AsyncIterator[GatedEchoServer]:
     sock = listen("127.0.0.1", 0)
+    gated = GatedEchoServer(f"ws://127.0.0.1:{sock.getsockname()[1]}/")
     config = uvicorn.Config(
-        app,
+        gated.app,
+        interface="asgi3",  # a bound method: uvicorn would not tell
         log_level="warning",
         ws=ClassbridgeWebSocketProtocol,
         ws_per_message_deflate=False,
@@ -329,7 +358,60 @@ async def gated_echo_server() -> AsyncIterator[tuple[str, asyncio.Event, asyncio
                 if task.done():
                     task.result()  # it failed to start: its error
                 await asyncio.sleep(0.005)
-        yield f"ws://127.0.0.1:{sock.getsockname()[1]}/", requested, accept
+        yield gated
     finally:
         server.should_exit = True
         await asyncio.wait_for(task, WAIT)
+
+
+async def test_frames_of_a_client_that_waited_for_the_accept_are_read_by_the_server_itself() -> (
+    None
+):
+    async with gated_echo_server() as gated:
+        client = await gated.connect()
+        try:
+            gated.accept.set()
+            await read_upgrade_answer(client)
+            await client.write(client_frame(b"one") + client_frame(b"two"), pieces=4)
+            assert [(await client.frame()).data for _ in range(2)] == [b"one", b"two"]
+            assert gated.protocols[0].reads_frames_itself
+        finally:
+            client.writer.close()
+
+
+async def test_frames_that_came_before_the_accept_and_after_it_are_all_read_in_order() -> None:
+    """A client that does not wait for the 101: frames read before the app accepts stay with
+    websockets' parser, and the server reads every frame after them with it, in order."""
+    async with gated_echo_server() as gated:
+        client = await gated.connect()
+        try:
+            early = client_frame(b"early one") + client_frame(b"early two")
+            await client.write(early, pieces=3)  # the first piece ends inside a frame
+            gated.accept.set()
+            await client.write(client_frame(b"late"), pieces=2)
+            await read_upgrade_answer(client)
+            echoed = [(await client.frame()).data for _ in range(3)]
+            assert echoed == [b"early one", b"early two", b"late"]
+            assert not gated.protocols[0].reads_frames_itself
+        finally:
+            client.writer.close()
+
+
+async def test_after_the_server_closes_it_reads_the_clients_close_and_no_more_messages() -> None:
+    async with gated_echo_server() as gated:
+        client = await gated.connect()
+        try:
+            gated.accept.set()
+            await read_upgrade_answer(client)
+            client.answers = False
+            await client.write(client_frame(b"bye"))
+            assert await client.close_code() == 1000
+            # A message written before the client saw the close, then the client's own close.
+            await client.write(
+                client_frame(b"too late") + client_frame((1000).to_bytes(2, "big"), opcode=CLOSE),
+                pieces=3,
+            )
+            assert await client.reader.read() == b""  # the closing handshake is done
+            assert gated.disconnects == [1000]  # the client's close was read: not 1006
+        finally:
+            client.writer.close()

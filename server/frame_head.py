@@ -4,8 +4,8 @@ websockets' sans-I/O parser reads every frame through generators and builds an e
 it. For the frames nearly every message travels in (final, text or binary, within the size
 limit) that was a large share of the reading side's CPU, in the server and in the load
 generator alike (docs/performance.md). Both read such frames themselves with ``frame_head``
-and give every other frame (a ping, a close, a fragment, anything malformed) to websockets
-whole, at a frame boundary: it answers pings, closes and fails connections exactly as before.
+and give every other frame (a ping, a close, a fragment, anything malformed) to websockets,
+starting at a frame boundary: it answers pings, closes and fails connections exactly as before.
 """
 
 from __future__ import annotations

@@ -18,8 +18,9 @@ Two for speed: once a connection has joined, each message it sends is offered to
 in the callback that read it (``take_now``, server/direct_receive.py), not queued for its task.
 And once the connection is accepted, the frames nearly every message travels in (final, masked,
 text or binary, within the size limit) are read here rather than by websockets' parser
-(server/frame_head.py); every other frame goes to websockets whole, at a frame boundary, so
-pings, closes, fragments and protocol errors are handled exactly as before.
+(server/frame_head.py); every other frame goes to websockets from its header on, as its bytes
+come, so pings, closes, fragments and protocol errors (one its header alone gives away
+included) are handled exactly as before.
 
 And two about what clients cause, logged as what they are rather than as server errors: a
 text frame that is not UTF-8 still ends the connection with 1007, but is an info line, not an

@@ -265,6 +265,19 @@ async def test_text_that_is_not_utf8_closes_1007(live_server: LiveServer) -> Non
         assert await client.close_code() == 1007
 
 
+async def test_nothing_in_the_read_after_a_failing_frame_is_answered(
+    live_server: LiveServer,
+) -> None:
+    async with joined(live_server) as client:
+        await client.write(client_frame(b"\xff\xfe") + client_frame(b"anyone?", opcode=PING))
+        written = b""
+        async with asyncio.timeout(WAIT):
+            while data := await client.reader.read(65536):
+                written += data
+        # The close frame (1007, no reason) is the last thing the server wrote: no pong after it.
+        assert written.endswith(b"\x88\x02\x03\xef"), written
+
+
 async def test_a_close_frame_is_answered(live_server: LiveServer) -> None:
     async with joined(live_server) as client:
         await client.write(client_frame((1000).to_bytes(2, "big"), opcode=CLOSE))

@@ -71,7 +71,7 @@ class ClassbridgeWebSocketProtocol(WebSocketsSansIOProtocol):
         self.take_now: Callable[[Frame], bool] | None = None
         # Reading frames without websockets' parser (see the module): set at the accept, when
         # nothing but the upgrade request has been read, so that its parser waits at a frame
-        # boundary; cleared for good once the connection closes or a frame is not ours to read.
+        # boundary; cleared for good once the connection closes.
         self._lean = False
         self._chunks_read = 0  # before the accept: uvicorn hands over the request alone
         self._held: list[bytes] = []  # the start of a final data frame not all in yet
@@ -162,11 +162,10 @@ class ClassbridgeWebSocketProtocol(WebSocketsSansIOProtocol):
                 self.frames = [apply_mask(data[start:end], data[start - MASK_KEY_BYTES : start])]
                 self.send_receive_event_to_app()
             else:
-                # Any other frame is websockets' to read, from its header on, so that it refuses
-                # a bad one as soon as the header tells (a reserved opcode, unmasked, a message
-                # over the limit: 1002 or 1009), as it always did. A control frame, or part of
-                # a fragmented message, which websockets then reads to its end (control frames
-                # between the fragments included).
+                # Any other frame (a control frame, a fragment, a malformed one) is websockets'
+                # to read, from its header on as its bytes come: it refuses a bad one as soon as
+                # the header tells (1002, 1009), as it always did, and reads a fragmented message
+                # to its end, control frames between the fragments included.
                 self._mid_message = mid_message_after(first, self._mid_message)
                 self._passing = max(0, end - size)
                 super().data_received(data[at:end])

@@ -28,7 +28,7 @@ from websockets.protocol import State
 from websockets.typing import Subprotocol
 from websockets.uri import parse_uri
 
-from server.frame_head import FIN_DATA, FIN_TEXT, frame_head, mid_message_after
+from server.frame_head import FIN_DATA, FIN_TEXT, FrameStart, frame_head, mid_message_after
 
 MAX_MESSAGE = 2**20
 CLOSE_TIMEOUT = 2.0
@@ -53,7 +53,7 @@ class LeanSocket(asyncio.Protocol):
         self._head = b""  # the upgrade answer, until its end is in
         self._head_read = False  # once given to websockets, a refusal's body follows it there
         self._lean = False  # set once open: frames are read by _read_frames
-        self._unread = b""  # the start of a frame not complete yet
+        self._unread = FrameStart()  # the start of a frame not complete yet
         self._parser_mid_message = False  # websockets holds the first fragments of a message
         # TCP payload in each direction (WebSocket headers and the handshake included).
         self.bytes_received = 0
@@ -129,7 +129,12 @@ class LeanSocket(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         self.bytes_received += len(data)
         if self._lean:
-            self._read_frames(self._unread + data if self._unread else data)
+            if self._unread:
+                joined = self._unread.add(data)
+                if joined is None:
+                    return
+                data = joined
+            self._read_frames(data)
         elif self.protocol.state is State.CONNECTING and not self._head_read:
             self._read_head(data)
         else:
@@ -158,14 +163,19 @@ class LeanSocket(asyncio.Protocol):
     def _read_frames(self, data: bytes) -> None:
         """Hand every complete data frame to ``on_message``; the rest goes to websockets."""
         size, at = len(data), 0
-        while (head := frame_head(data, at)) is not None:
+        while at < size:
+            head = frame_head(data, at)
+            if head is None:
+                self._unread.hold(data[at:], 0)  # a few bytes of header
+                return
             first, masked, start, end = head
             if masked or end - start > MAX_MESSAGE:
                 # A server must not mask; too big is 1009: websockets fails the connection.
                 self._leave_to_websockets(data[at:])
                 return
             if end > size:
-                break
+                self._unread.hold(data[at:], end - at)
+                return
             if first in FIN_DATA and not self._parser_mid_message:
                 self._deliver(data[start:end], first == FIN_TEXT)
             else:
@@ -178,11 +188,10 @@ class LeanSocket(asyncio.Protocol):
                 # Closing (a close frame, or a frame websockets refused): it reads the rest.
                 self._leave_to_websockets(data[at:])
                 return
-        self._unread = data[at:]
 
     def _leave_to_websockets(self, rest: bytes) -> None:
         self._lean = False
-        self._unread = b""
+        self._unread.clear()
         if rest:
             self._parse(rest)
 

@@ -50,3 +50,39 @@ def mid_message_after(first: int, mid_message: bool) -> bool:
     if opcode == _CONT and first & _FIN:
         return False
     return mid_message
+
+
+class FrameStart:
+    """The start of a frame not all in yet, kept as the pieces it arrives in and joined once
+    the frame is whole: re-joining it on every read would copy a large frame that arrives in
+    small reads over and over (quadratic in its size)."""
+
+    __slots__ = ("_needed", "_pieces", "_size")
+
+    def __init__(self) -> None:
+        self._pieces: list[bytes] = []
+        self._size = 0
+        self._needed = 0
+
+    def __bool__(self) -> bool:
+        return bool(self._pieces)
+
+    def hold(self, start: bytes, needed: int) -> None:
+        """Keep ``start`` until ``needed`` bytes are in (0: until anything more comes, for a
+        header cut short, which is a few bytes)."""
+        self._pieces = [start] if start else []
+        self._size, self._needed = len(start), needed
+
+    def add(self, data: bytes) -> bytes | None:
+        """``data`` after what is held: all of it joined once ``needed`` bytes are in (and
+        nothing held any more), None until then."""
+        self._pieces.append(data)
+        self._size += len(data)
+        if self._size < self._needed:
+            return None
+        joined = b"".join(self._pieces)
+        self.clear()
+        return joined
+
+    def clear(self) -> None:
+        self._pieces, self._size, self._needed = [], 0, 0

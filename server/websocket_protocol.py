@@ -46,7 +46,14 @@ except ImportError:  # websockets built without its C extension
 
 from server.direct_receive import DIRECT_RECEIVE, REST_OF_MESSAGE
 from server.direct_send import DIRECT_SEND
-from server.frame_head import FIN_DATA, FIN_TEXT, MASK_KEY_BYTES, frame_head, mid_message_after
+from server.frame_head import (
+    FIN_DATA,
+    FIN_TEXT,
+    MASK_KEY_BYTES,
+    FrameStart,
+    frame_head,
+    mid_message_after,
+)
 from server.lean_sync import LeanEvent, LeanQueue
 from server.protocol.codec import Frame
 
@@ -74,9 +81,7 @@ class ClassbridgeWebSocketProtocol(WebSocketsSansIOProtocol):
         # boundary; cleared for good once the connection closes.
         self._lean = False
         self._chunks_read = 0  # before the accept: uvicorn hands over the request alone
-        self._held: list[bytes] = []  # the start of a final data frame not all in yet
-        self._held_bytes = 0
-        self._held_needed = 0  # its bytes from its header to its end (0: the header is not in)
+        self._held = FrameStart()  # the start of a final data frame not all in yet
         self._passing = 0  # bytes of the current frame still to go to websockets as they come
         self._mid_message = False  # websockets holds the first fragments of a message
         self._max_frame: int = self.config.ws_max_size
@@ -127,13 +132,10 @@ class ClassbridgeWebSocketProtocol(WebSocketsSansIOProtocol):
             if not data:
                 return
         if self._held:
-            # A frame's start, kept as the pieces it came in: joined once, when all is in.
-            self._held.append(data)
-            self._held_bytes += len(data)
-            if self._held_bytes < self._held_needed:
+            joined = self._held.add(data)
+            if joined is None:
                 return
-            data = b"".join(self._held)
-            self._held, self._held_bytes = [], 0
+            data = joined
         self._read_frames(data)
 
     def _read_frames(self, data: bytes) -> None:
@@ -145,7 +147,7 @@ class ClassbridgeWebSocketProtocol(WebSocketsSansIOProtocol):
                 return
             head = frame_head(data, at)
             if head is None:
-                self._hold(data[at:], 0)  # a few bytes of header
+                self._held.hold(data[at:], 0)  # a few bytes of header
                 return
             first, masked, start, end = head
             if (
@@ -155,7 +157,7 @@ class ClassbridgeWebSocketProtocol(WebSocketsSansIOProtocol):
                 and not self._mid_message
             ):
                 if end > size:
-                    self._hold(data[at:], end - at)
+                    self._held.hold(data[at:], end - at)
                     return
                 # What uvicorn's handle_text and handle_bytes do with a final frame.
                 self.curr_msg_data_type = "text" if first == FIN_TEXT else "bytes"
@@ -171,16 +173,12 @@ class ClassbridgeWebSocketProtocol(WebSocketsSansIOProtocol):
                 super().data_received(data[at:end])
             at = end
 
-    def _hold(self, rest: bytes, needed: int) -> None:
-        """Keep the start of a frame until ``needed`` bytes of it are in (0: its header)."""
-        self._held = [rest]
-        self._held_bytes, self._held_needed = len(rest), needed
-
     def _leave_to_websockets(self, rest: bytes) -> None:
         """Closing: websockets reads the rest (the client's reply to a close), unless the
         connection failed already, in which case what follows is dropped, as the transport is."""
         self._lean = False
-        self._held, self._held_bytes, self._passing = [], 0, 0
+        self._held.clear()
+        self._passing = 0
         if rest and self.conn.parser_exc is None and not self.transport.is_closing():
             super().data_received(rest)
 

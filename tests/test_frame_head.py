@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from websockets.frames import Frame, Opcode
 
-from server.frame_head import FIN_BINARY, FIN_TEXT, frame_head, mid_message_after
+from server.frame_head import FIN_BINARY, FIN_TEXT, FrameStart, frame_head, mid_message_after
 
 
 def serialized(
@@ -70,3 +70,24 @@ def test_a_fragmented_message_is_unfinished_until_its_final_continuation(
     for opcode, fin in frames:
         mid_message = mid_message_after(serialized(b"", opcode, fin)[0], mid_message)
     assert mid_message is unfinished
+
+
+def test_a_frame_start_gives_the_frame_back_once_whole_and_is_then_empty() -> None:
+    frame = serialized(b"y" * 5000, Opcode.BINARY) + serialized(b"next")
+    held = FrameStart()
+    held.hold(frame[:100], 5004)  # 4 bytes of header, 5000 of payload
+    pieces = [frame[at : at + 700] for at in range(100, len(frame), 700)]
+    results = [held.add(piece) for piece in pieces]
+    assert results[:-1] == [None] * (len(pieces) - 1)
+    assert results[-1] == frame  # what came after the frame is in it too, in order
+    assert not held
+
+
+def test_a_cut_header_is_given_back_with_the_next_read_and_clear_forgets() -> None:
+    held = FrameStart()
+    held.hold(b"\x81", 0)
+    assert held
+    assert held.add(b"\x03abc") == b"\x81\x03abc"
+    held.hold(b"\x82\x7e", 0)
+    held.clear()
+    assert not held

@@ -324,6 +324,10 @@ class GatedEchoServer:
         self.accept = asyncio.Event()  # set by the test
         self.protocols: list[ClassbridgeWebSocketProtocol] = []
         self.disconnects: list[int] = []  # the codes the app's connections ended with
+        # Whether anything else waited in the connection's queue when its first disconnect
+        # reached the app (connection_lost adds one of its own, but only on a later loop turn).
+        self.queued_after_disconnect: list[bool] = []
+        self.ended = asyncio.Event()  # a connection's app has seen its disconnect
 
     async def app(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "websocket":
@@ -339,6 +343,8 @@ class GatedEchoServer:
             else:
                 await send({"type": "websocket.send", "text": message["text"]})
         self.disconnects.append(message["code"])
+        self.queued_after_disconnect.append(not self.protocols[-1].queue.empty())
+        self.ended.set()
 
     async def connect(self) -> CraftedClient:
         """A connection whose upgrade request is sent and has reached the app (not accepted)."""
@@ -426,5 +432,42 @@ async def test_after_the_server_closes_it_reads_the_clients_close_and_no_more_me
             )
             assert await client.reader.read() == b""  # the closing handshake is done
             assert gated.disconnects == [1000]  # the client's close was read: not 1006
+        finally:
+            client.writer.close()
+
+
+@pytest.mark.parametrize(
+    ("failing", "code"),
+    [
+        pytest.param(client_frame(b"\xff\xfe"), 1007, id="text that is not UTF-8"),
+        # Refused by websockets' parser, which keeps the error: what it is handed next fails
+        # the connection once more unless nothing more is handed to it.
+        pytest.param(client_frame(b"bare", masked=False), 1002, id="unmasked"),
+    ],
+)
+async def test_after_a_failing_frame_the_rest_of_the_read_reaches_neither_client_nor_app(
+    failing: bytes, code: int
+) -> None:
+    async with gated_echo_server() as gated:
+        client = await gated.connect()
+        try:
+            gated.accept.set()
+            await read_upgrade_answer(client)
+            await client.write(
+                failing
+                + client_frame(b"anyone?", opcode=PING)
+                + client_frame(b"echo me")
+                + client_frame((1000).to_bytes(2, "big"), opcode=CLOSE)
+            )
+            written = b""
+            async with asyncio.timeout(WAIT):
+                while data := await client.reader.read(65536):
+                    written += data
+                await gated.ended.wait()
+            # One close frame (its code, perhaps a reason) and nothing after it.
+            assert written[:2] == bytes((0x88, len(written) - 2)), written
+            assert written[2:4] == code.to_bytes(2, "big"), written
+            assert gated.disconnects == [code]
+            assert gated.queued_after_disconnect == [False]  # one disconnect, nothing after it
         finally:
             client.writer.close()

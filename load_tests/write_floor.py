@@ -4,12 +4,12 @@ Every delivered event ends in a ``send()`` on its recipient's socket, alone or s
 with others. On loopback that call also runs the receiving side's TCP work and wakes the reader,
 all charged to the sender, and its price differs between machines more than Python's does: on
 two 2-core machines of the same kind the chat benchmark's servers used about twice as much CPU
-for the same deliveries on one as on the other (docs/performance.md, "A second machine"). How
-far batching can carry a server against one that writes once per event and recipient depends
-on that price, so it is measured here, with no server at all: this process writes a small
-payload to N loopback connections, ``burst`` connections per event-loop turn, while a spawned
-process reads them all. The figure is this process's own CPU per write. Loopback only;
-bounded in time and count.
+for the same deliveries on one as on the other (docs/performance-history.md, "A second
+machine"). How far batching can carry a server against one that writes once per event and
+recipient depends on that price, so it is measured here, with no server at all: this process
+writes a small payload to N loopback connections, ``burst`` connections per event-loop turn,
+while a spawned process reads them all. The figure is this process's own CPU per write.
+Loopback only; bounded in time and count.
 """
 
 from __future__ import annotations

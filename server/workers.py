@@ -119,7 +119,7 @@ def serve_workers(settings: Settings, sock: socket.socket, options: dict[str, An
         # Elsewhere the workers share one listening socket, and libuv (under uvloop) accepts
         # every pending connection before it looks at anything else: whichever worker woke
         # first took most of a class joining at once. With this set, a worker yields after each
-        # accept so that the others get a turn (docs/performance.md, "Spreading joins over
+        # accept so that the others get a turn (docs/performance-history.md, "Spreading joins over
         # workers"). An operator's own value is kept.
         os.environ.setdefault(SINGLE_ACCEPT_ENV, "1")
     try:

@@ -7,11 +7,11 @@ from ``data_received``, and sends are plain writes (the benchmark stays open loo
 
 Once the handshake is done, the frames every benchmark message arrives in (unmasked, final,
 text or binary, within ``MAX_MESSAGE``) are read here (server/frame_head.py, as the server
-reads its clients' frames), not by websockets' parser: at a
-server's capacity the generator reads a hundred thousand frames a second, and the parser's
-generators and event objects were a fifth of its CPU (docs/performance.md). Every other frame
-(a ping, a close, a fragment, anything malformed) goes to websockets whole, at a frame
-boundary, so it answers pings, closes and fails the connection exactly as before.
+reads its clients' frames), not by websockets' parser: at a server's capacity the generator
+reads a hundred thousand frames a second, and the parser's generators and event objects were a
+fifth of its CPU (docs/performance-history.md, "A tenth machine"). Every other frame (a ping, a
+close, a fragment, anything malformed) goes to websockets whole, at a frame boundary, so it
+answers pings, closes and fails the connection exactly as before.
 """
 
 from __future__ import annotations

@@ -283,9 +283,10 @@ class ClientSession:
 
     def _take_messages_now(self) -> None:
         if not self.hub.broker.appends_in_place:
-            # Measured over Redis (docs/performance.md): no CPU saved, each command waiting for
-            # its append anyway, and the deliveries' median latency rose (5 to 9 ms, 2 workers
-            # at 400 msg/s). There the connection's task handles every message, as before.
+            # Measured over Redis (docs/performance-history.md, "A fifth machine"): no CPU
+            # saved, each command waiting for its append anyway, and the deliveries' median
+            # latency rose (5 to 9 ms, 2 workers at 400 msg/s). There the connection's task
+            # handles every message, as before.
             return
         receiver = direct_receiver(self.websocket.scope)
         if receiver is not None:

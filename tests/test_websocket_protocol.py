@@ -318,8 +318,8 @@ class GatedEchoServer:
     """uvicorn with the server's protocol and an app that accepts a connection only once told
     to, echoes every text message, and closes (1000) when it receives "bye"."""
 
-    def __init__(self, url: str) -> None:
-        self.url = url
+    def __init__(self) -> None:
+        self.url = ""  # set once it serves
         self.requested = asyncio.Event()  # the upgrade request has reached the app
         self.accept = asyncio.Event()  # set by the test
         self.protocols: list[ClassbridgeWebSocketProtocol] = []
@@ -358,16 +358,16 @@ class GatedEchoServer:
 
 
 @asynccontextmanager
-async def gated_echo_server() -> AsyncIterator[GatedEchoServer]:
+async def serving(app: Any, **options: Any) -> AsyncIterator[str]:
+    """uvicorn with the server's protocol serving ``app`` on a free port: its ws:// URL."""
     sock = listen("127.0.0.1", 0)
-    gated = GatedEchoServer(f"ws://127.0.0.1:{sock.getsockname()[1]}/")
     config = uvicorn.Config(
-        gated.app,
-        interface="asgi3",  # a bound method: uvicorn would not tell
-        log_level="warning",
+        app,
+        interface="asgi3",  # a bound method or an instance: uvicorn would not tell
         ws=ClassbridgeWebSocketProtocol,
         ws_per_message_deflate=False,
         lifespan="off",
+        **{"log_level": "warning", **options},
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
@@ -377,10 +377,17 @@ async def gated_echo_server() -> AsyncIterator[GatedEchoServer]:
                 if task.done():
                     task.result()  # it failed to start: its error
                 await asyncio.sleep(0.005)
-        yield gated
+        yield f"ws://127.0.0.1:{sock.getsockname()[1]}/"
     finally:
         server.should_exit = True
         await asyncio.wait_for(task, WAIT)
+
+
+@asynccontextmanager
+async def gated_echo_server() -> AsyncIterator[GatedEchoServer]:
+    gated = GatedEchoServer()
+    async with serving(gated.app) as gated.url:
+        yield gated
 
 
 async def test_frames_of_a_client_that_waited_for_the_accept_are_read_by_the_server_itself() -> (

@@ -129,12 +129,9 @@ class LeanSocket(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         self.bytes_received += len(data)
         if self._lean:
-            if self._unread:
-                joined = self._unread.add(data)
-                if joined is None:
-                    return
-                data = joined
-            self._read_frames(data)
+            whole = self._unread.add(data)
+            if whole is not None:
+                self._read_frames(whole)
         elif self.protocol.state is State.CONNECTING and not self._head_read:
             self._read_head(data)
         else:

@@ -75,7 +75,9 @@ class FrameStart:
 
     def add(self, data: bytes) -> bytes | None:
         """``data`` after what is held: all of it joined once ``needed`` bytes are in (and
-        nothing held any more), None until then."""
+        nothing held any more), None until then; ``data`` itself when nothing is held."""
+        if not self._pieces:
+            return data
         self._pieces.append(data)
         self._size += len(data)
         if self._size < self._needed:

@@ -131,12 +131,9 @@ class ClassbridgeWebSocketProtocol(WebSocketsSansIOProtocol):
             data = data[size:]
             if not data:
                 return
-        if self._held:
-            joined = self._held.add(data)
-            if joined is None:
-                return
-            data = joined
-        self._read_frames(data)
+        whole = self._held.add(data)
+        if whole is not None:
+            self._read_frames(whole)
 
     def _read_frames(self, data: bytes) -> None:
         """Hand every final data frame to the app; every other frame goes to websockets."""

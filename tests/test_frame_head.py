@@ -91,3 +91,5 @@ def test_a_cut_header_is_given_back_with_the_next_read_and_clear_forgets() -> No
     held.hold(b"\x82\x7e", 0)
     held.clear()
     assert not held
+    data = b"\x81\x01a"
+    assert held.add(data) is data  # nothing held: the read itself, not a copy

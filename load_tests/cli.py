@@ -26,6 +26,8 @@ from load_tests.lesson_cli import add_lesson_parser, lesson, lesson_config_from_
 from load_tests.report import build_report
 from load_tests.scenario import add_output_options, busy_then, parse_rates, run_and_publish
 from load_tests.scenario import config_from_args as config_from_args_of
+from load_tests.serve_cli import COMMAND as SERVE
+from load_tests.serve_cli import add_serve_parser, serve, serve_config_from_args
 from load_tests.signal_cli import add_signal_parser, signal_config_from_args, signal_rtt
 from load_tests.stats import RateResult
 from load_tests.table import format_table, row_lines, summary_lines
@@ -179,7 +181,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="python -m load_tests",
         description="Classbridge benchmarks on loopback: chat-fanout (the default), "
         "chat-capacity, board-draw, signal-rtt, lesson, idle-connections, join-storm and "
-        "write-floor.",
+        "write-floor; serve starts the same systems for another load generator.",
     )
     commands = parser.add_subparsers(dest="command", required=True)
     _fanout_parser(commands)
@@ -189,6 +191,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     add_lesson_parser(commands)
     add_crowd_parsers(commands)
     add_write_floor_parser(commands)
+    add_serve_parser(commands)
     args = parser.parse_args(argv)
     try:
         config = config_from_args(args) if args.command == "chat-fanout" else None
@@ -198,6 +201,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         capacity = capacity_config_from_args(args) if args.command == "chat-capacity" else None
         crowds = crowd_config_from_args(args) if args.command in CROWD_COMMANDS else None
         floor = write_floor_config_from_args(args) if args.command == WRITE_FLOOR else None
+        served = serve_config_from_args(args) if args.command == SERVE else None
     except ValueError as error:
         parser.error(str(error))
     try:
@@ -213,6 +217,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return crowd(crowds, args.json, _command_line(argv))
         if floor is not None:
             return write_floor(floor, args.json, _command_line(argv))
+        if served is not None:
+            return serve(served, args.plan, _command_line(argv))
         assert config is not None
         return chat_fanout(config, args.json, _command_line(argv))
     except (OSError, RuntimeError, TimeoutError, ExceptionGroup) as error:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import os
 import secrets
 import signal
@@ -229,8 +230,27 @@ async def _spawned(
 def start_process(command: list[str], env: dict[str, str], cwd: str, log_path: Path) -> Popen:
     with open(log_path, "wb") as log_file:  # the child keeps its own copy of the descriptor
         return subprocess.Popen(
-            command, stdout=log_file, stderr=subprocess.STDOUT, env=env, cwd=cwd
+            command,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=cwd,
+            preexec_fn=_stop_with_parent,
         )
+
+
+# prctl(2) option: the signal the kernel sends this process when the thread that started it ends.
+_PR_SET_PDEATHSIG = 1
+_LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
+
+
+def _stop_with_parent() -> None:
+    """Run in the child before it executes: SIGTERM when the benchmark's process ends, however
+    it ends. A benchmark or ``serve`` killed outright (SIGKILL, a test's timeout) would
+    otherwise leave its servers and redis-servers running and holding ports and memory; on
+    SIGTERM each stops as it would when asked (redis-server at once, uvicorn gracefully)."""
+    if _LIBC is not None:
+        _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def log_tail(log_path: Path) -> str:

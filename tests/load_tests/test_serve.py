@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
 import sys
 from collections.abc import AsyncIterator
@@ -61,9 +60,13 @@ async def serving(plan: Path, *args: str) -> AsyncIterator[tuple[Serving, dict[s
                 await asyncio.sleep(0.2)
         yield running, json.loads(await asyncio.to_thread(plan.read_text))
     finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
+        if process.returncode is None:  # a failed test: stop it as an operator would
+            process.terminate()
+            try:
+                await asyncio.wait_for(process.wait(), 30)
+            except TimeoutError:
+                process.kill()
+                await process.wait()
 
 
 async def test_another_client_drives_every_served_system_from_the_plan_alone(
@@ -122,6 +125,28 @@ async def test_redis_systems_get_a_redis_server_each(tmp_path: Path) -> None:
             assert await running.process.wait() == 0
     for pid in redis_pids:
         assert not _alive(pid)
+
+
+async def test_servers_stop_when_serve_is_killed_outright(tmp_path: Path) -> None:
+    plan_path = tmp_path / "plan.json"
+    args = ("--systems", "memory,redis,ceiling-raw", "--sessions", "1", "--clients", "1")
+    async with serving(plan_path, *args, "--redis-workers", "1", "--seconds", "300") as (
+        running,
+        plan,
+    ):
+        pids = [entry["pid"] for entry in plan["systems"]]
+        pids += [entry["redis_pid"] for entry in plan["systems"] if entry["redis_pid"]]
+        assert len(pids) == 4
+        assert all(_alive(pid) for pid in pids)
+        running.process.kill()  # no chance to stop anything itself
+        await running.process.wait()
+    alive = pids
+    for _ in range(150):  # up to 30 s: the Classbridge server drains before it exits
+        alive = [pid for pid in alive if _alive(pid)]
+        if not alive:
+            break
+        await asyncio.sleep(0.2)
+    assert alive == []
 
 
 @pytest.mark.parametrize(
@@ -243,8 +268,9 @@ async def _next_packet(socket: ClientConnection, prefix: str) -> str:
 
 
 def _alive(pid: int) -> bool:
+    """Running: neither gone nor a zombie (an orphan's exit status waits for whoever reaps it)."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
+            return stat.read().rpartition(")")[2].split()[0] != "Z"
+    except OSError:
         return False
-    return True

@@ -19,7 +19,9 @@ import contextlib
 import json
 import os
 import signal
+import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,12 +39,13 @@ from load_tests.fanout import system_under_test
 from load_tests.procstat import ProcessSample, sample_process, sample_tree, summed
 from load_tests.provision import provision_roles
 from load_tests.scenario import run_async
-from load_tests.serve_plan import SessionPlan, build_plan, room_sessions, system_entry
+from load_tests.serve_plan import SessionPlan, build_plan, room_sessions, system_entry, ws_url
 from load_tests.servers import Target
 
 COMMAND = "serve"
 DEFAULT_SYSTEMS = ("memory", "socketio", "ceiling-raw")
-MAX_SERVE_SECONDS = 24 * 3600.0
+# The lifetime of the tokens minted (the server's token_ttl): past it, a join would fail.
+MAX_SERVE_SECONDS = 12 * 3600.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,22 +127,36 @@ def serve_config_from_args(args: argparse.Namespace) -> ServeConfig:
 
 
 def serve(config: ServeConfig, plan_path: Path, command: str) -> int:
-    run_async(lambda: serve_systems(config, plan_path, command))
+    # A plan left by an earlier run names servers that are gone: a generator waiting for the
+    # file must only ever find this run's.
+    plan_path.unlink(missing_ok=True)
+    try:
+        run_async(lambda: serve_systems(config, plan_path, command))
+    except asyncio.CancelledError:
+        print("stopped before every system was up", file=sys.stderr)
+        return 1
     return 0
 
 
 async def serve_systems(config: ServeConfig, plan_path: Path, command: str) -> None:
     options = config.fanout_config()
-    async with contextlib.AsyncExitStack() as running:
-        targets: list[Target] = []
-        for name in config.systems:
-            targets.append(await running.enter_async_context(system_under_test(name, options)))
-        entries = [system_entry(t, await _sessions(t, config)) for t in targets]
-        write_plan(plan_path, build_plan(entries, config.sessions, config.clients, command))
-        meter = CpuMeter(targets)
-        print(_started_lines(targets, config, plan_path), flush=True)
-        await _wait_for_stop(config.seconds, meter)
-        print(meter.lines("from the plan to the stop", meter.started), flush=True)
+    control = Control(asyncio.current_task())
+    # Installed before the first server starts and removed only after the last has stopped:
+    # a stop signal while starting stops what has started, one while stopping changes nothing,
+    # and a generator's SIGUSR1 never meets the default action (which ends the process).
+    with control.installed(asyncio.get_running_loop()):
+        async with contextlib.AsyncExitStack() as running:
+            targets: list[Target] = []
+            for name in config.systems:
+                target = await running.enter_async_context(system_under_test(name, options))
+                targets.append(target)
+            entries = [system_entry(t, await _sessions(t, config)) for t in targets]
+            meter = control.meter = CpuMeter(targets)
+            write_plan(plan_path, build_plan(entries, config.sessions, config.clients, command))
+            print(_started_lines(targets, config, plan_path), flush=True)
+            await control.wait(config.seconds)
+            final = meter.lines("from the plan to the stop", meter.started, meter.sample())
+            print(final, flush=True)
 
 
 async def _sessions(target: Target, config: ServeConfig) -> list[SessionPlan]:
@@ -157,26 +174,45 @@ def write_plan(path: Path, plan: dict[str, Any]) -> None:
     os.replace(partial, path)
 
 
-async def _wait_for_stop(seconds: float, meter: CpuMeter) -> None:
-    loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
-    loop.add_signal_handler(signal.SIGUSR1, meter.print_mark)
-    try:
+class Control:
+    """What the signals do: SIGINT and SIGTERM stop (or, while the systems start, cancel the
+    start, which stops those already up); SIGUSR1 prints a CPU mark once they run."""
+
+    def __init__(self, task: asyncio.Task[Any] | None) -> None:
+        self.task = task
+        self.meter: CpuMeter | None = None  # set once every system is up
+        self.stop = asyncio.Event()
+
+    @contextlib.contextmanager
+    def installed(self, loop: asyncio.AbstractEventLoop) -> Iterator[None]:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, self._on_stop)
+        loop.add_signal_handler(signal.SIGUSR1, self._on_mark)
+        try:
+            yield
+        finally:
+            for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGUSR1):
+                loop.remove_signal_handler(signum)
+
+    async def wait(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), seconds)
-    finally:
-        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGUSR1):
-            loop.remove_signal_handler(signum)
+            await asyncio.wait_for(self.stop.wait(), seconds)
+
+    def _on_stop(self) -> None:
+        if self.meter is None and self.task is not None:
+            self.task.cancel()
+        self.stop.set()
+
+    def _on_mark(self) -> None:
+        if self.meter is not None:
+            self.meter.print_mark()
 
 
 def _started_lines(targets: list[Target], config: ServeConfig, plan_path: Path) -> str:
     lines = [f"serving {len(targets)} system(s), {config.sessions} x {config.clients} tokens each:"]
     for target in targets:
-        entry = system_entry(target, [])
-        redis = f", redis-server pid {entry['redis_pid']}" if entry["redis_pid"] else ""
-        lines.append(f"  {target.name:<18} {entry['ws_url']}  (pid {target.pid}{redis})")
+        redis = "" if target.redis is None else f", redis-server pid {target.redis.pid}"
+        lines.append(f"  {target.name:<18} {ws_url(target)}  (pid {target.pid}{redis})")
     lines.append(f"plan: {plan_path}")
     lines.append(
         f"stop with Ctrl-C or SIGTERM (or after {config.seconds:g} s); "
@@ -201,14 +237,17 @@ class CpuMeter:
         ]
 
     def print_mark(self) -> None:
-        now = time.monotonic()
+        # One sample ends this mark and starts the next: no CPU falls between two marks.
+        now, sampled = time.monotonic(), self.sample()
         seconds = now - self.marked_at
-        print(self.lines(f"over the last {seconds:.1f} s", self.marked), flush=True)
-        self.marked, self.marked_at = self.sample(), now
+        print(self.lines(f"over the last {seconds:.1f} s", self.marked, sampled), flush=True)
+        self.marked, self.marked_at = sampled, now
 
-    def lines(self, what: str, since: list[ProcessSample | None]) -> str:
+    def lines(
+        self, what: str, since: list[ProcessSample | None], until: list[ProcessSample | None]
+    ) -> str:
         rows = [f"CPU seconds per system {what} (server processes + its redis-server):"]
-        for target, before, after in zip(self.targets, since, self.sample(), strict=True):
+        for target, before, after in zip(self.targets, since, until, strict=True):
             if before is None or after is None:
                 rows.append(f"  {target.name:<18} unreadable")
                 continue

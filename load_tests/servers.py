@@ -228,6 +228,7 @@ async def _spawned(
 
 
 def start_process(command: list[str], env: dict[str, str], cwd: str, log_path: Path) -> Popen:
+    parent = os.getpid()
     with open(log_path, "wb") as log_file:  # the child keeps its own copy of the descriptor
         return subprocess.Popen(
             command,
@@ -235,7 +236,11 @@ def start_process(command: list[str], env: dict[str, str], cwd: str, log_path: P
             stderr=subprocess.STDOUT,
             env=env,
             cwd=cwd,
-            preexec_fn=_stop_with_parent,
+            # A group of its own: Ctrl-C in the terminal reaches the benchmark alone, which
+            # stops its servers in order and still reads their CPU (a uvicorn worker stopped by
+            # the same keystroke would be gone, its CPU with it, before the last reading).
+            process_group=0,
+            preexec_fn=lambda: _stop_with_parent(parent),
         )
 
 
@@ -244,13 +249,17 @@ _PR_SET_PDEATHSIG = 1
 _LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
 
 
-def _stop_with_parent() -> None:
+def _stop_with_parent(parent: int) -> None:
     """Run in the child before it executes: SIGTERM when the benchmark's process ends, however
     it ends. A benchmark or ``serve`` killed outright (SIGKILL, a test's timeout) would
     otherwise leave its servers and redis-servers running and holding ports and memory; on
-    SIGTERM each stops as it would when asked (redis-server at once, uvicorn gracefully)."""
-    if _LIBC is not None:
-        _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    SIGTERM each stops as it would when asked (redis-server at once, uvicorn gracefully, its
+    workers with it). Every caller starts processes from the event loop's thread, which lives
+    as long as the process. Linux only; elsewhere a killed benchmark leaves them running."""
+    if _LIBC is None or _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM) != 0:
+        return  # best effort: the benchmark stops its servers itself whenever it can
+    if os.getppid() != parent:  # the parent died before prctl: no signal will ever come
+        os._exit(1)
 
 
 def log_tail(log_path: Path) -> str:

@@ -1,16 +1,17 @@
 """``python -m load_tests serve``: the systems started for another load generator, and its plan.
 
 The client here is the ``websockets`` library, not the generator's own: what an independent
-generator would use. It reads nothing but the plan file, joins clients with the plan's tokens
-on each system, posts a chat as the plan's wire says, and checks that it reaches the session
-and is acked. Then the process is asked for a CPU mark and stopped, and must take every server
-it started with it.
+generator would use. It reads nothing but the plan file: it builds its join and post messages
+from the plan's wire templates, joins clients with the plan's tokens on each system, posts a
+chat and checks that it reaches the session and is acked. Then the process is asked for a CPU
+mark and stopped, and must take every server it started with it, however it is stopped.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import re
 import signal
 import sys
 from collections.abc import AsyncIterator
@@ -22,11 +23,17 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.typing import Subprotocol
 
+from load_tests.procstat import descendants
 from load_tests.serve_cli import ServeConfig, validate
+from load_tests.serve_plan import REQUEST_ID, TEXT, TOKEN
+from tests.tools import required_tool
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-START_TIMEOUT = 90.0  # three or four servers, one after the other, on a busy CI machine
+START_TIMEOUT = 60.0  # three servers, one after the other, on a busy CI machine
+STOP_TIMEOUT = 20.0
 TIMEOUT = 10.0
+SERVE_SECONDS = "120"  # should a test die without stopping it, serve stops by itself
+CPU_ROW = r"^  {name} +\d+\.\d\d s   peak RSS +\d+\.\d MB$"
 
 
 class Serving:
@@ -43,27 +50,42 @@ class Serving:
                     raise AssertionError(f"exited before {text!r}: {self.output}")
                 self.output.append(line.decode())
 
+    async def exit_status_and_output(self) -> tuple[int, str]:
+        assert self.process.stdout is not None
+        async with asyncio.timeout(STOP_TIMEOUT):
+            rest = await self.process.stdout.read()
+            status = await self.process.wait()
+        return status, "".join(self.output) + rest.decode()
 
-@asynccontextmanager
-async def serving(plan: Path, *args: str) -> AsyncIterator[tuple[Serving, dict[str, Any]]]:
+
+async def start_serve(plan: Path, *args: str) -> Serving:
     process = await asyncio.create_subprocess_exec(
         *(sys.executable, "-m", "load_tests", "serve", "--plan", str(plan), *args),
+        *("--seconds", SERVE_SECONDS),
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
         cwd=REPO_ROOT,
     )
-    running = Serving(process)
+    return Serving(process)
+
+
+@asynccontextmanager
+async def serving(plan: Path, *args: str) -> AsyncIterator[tuple[Serving, dict[str, Any]]]:
+    running = await start_serve(plan, *args)
+    process = running.process
     try:
         async with asyncio.timeout(START_TIMEOUT):
             while not await asyncio.to_thread(plan.exists):
-                assert process.returncode is None, "serve exited before writing its plan"
+                if process.returncode is not None:
+                    _, output = await running.exit_status_and_output()
+                    raise AssertionError(f"serve exited before writing its plan:\n{output}")
                 await asyncio.sleep(0.2)
         yield running, json.loads(await asyncio.to_thread(plan.read_text))
     finally:
         if process.returncode is None:  # a failed test: stop it as an operator would
             process.terminate()
             try:
-                await asyncio.wait_for(process.wait(), 30)
+                await asyncio.wait_for(process.wait(), STOP_TIMEOUT)
             except TimeoutError:
                 process.kill()
                 await process.wait()
@@ -74,79 +96,91 @@ async def test_another_client_drives_every_served_system_from_the_plan_alone(
 ) -> None:
     plan_path = tmp_path / "plan.json"
     args = ("--systems", "memory,socketio,ceiling-raw", "--sessions", "2", "--clients", "2")
-    async with serving(plan_path, *args, "--seconds", "300") as (running, plan):
+    async with serving(plan_path, *args) as (running, plan):
+        # At once: a generator may ask for a mark the moment the plan is there.
+        running.process.send_signal(signal.SIGUSR1)
+        await running.read_until("over the last")
         systems = {entry["name"]: entry for entry in plan["systems"]}
         assert list(systems) == ["classbridge", "socketio", "ceiling-raw"]
         assert set(plan["wires"]) == {"classbridge", "socketio"}
         for entry in plan["systems"]:
             assert len(entry["sessions"]) == 2
             assert all(len(session["tokens"]) == 2 for session in entry["sessions"])
-            assert entry["pid"] is not None
             assert _alive(entry["pid"])
 
-        await _chat_on_classbridge_wire(systems["classbridge"], check_session=True)
-        await _chat_on_classbridge_wire(systems["ceiling-raw"], check_session=False)
-        await _chat_on_socketio_wire(systems["socketio"])
+        wires = plan["wires"]
+        await _chat_on_classbridge_wire(wires["classbridge"], systems["classbridge"], True)
+        await _chat_on_classbridge_wire(wires["classbridge"], systems["ceiling-raw"], False)
+        await _chat_on_socketio_wire(wires["socketio"], systems["socketio"])
         # Two tokens of one Classbridge session are two participants of it; a token of the
         # other session is refused when the join names this one.
-        await _wrong_session_refused(systems["classbridge"])
+        await _wrong_session_refused(wires["classbridge"], systems["classbridge"])
 
-        running.process.send_signal(signal.SIGUSR1)
-        await running.read_until("over the last")
         running.process.send_signal(signal.SIGINT)
-        async with asyncio.timeout(30):
-            assert await running.process.wait() == 0
-        rest = await running.process.stdout.read() if running.process.stdout else b""
-        output = "".join(running.output) + rest.decode()
+        status, output = await running.exit_status_and_output()
 
+    assert status == 0, output
     final = output[output.index("from the plan to the stop") :]
-    for name in systems:
-        assert name in final
+    for name in systems:  # a figure for each, not "unreadable"
+        assert re.search(CPU_ROW.format(name=re.escape(name)), final, re.MULTILINE), final
     for entry in plan["systems"]:
         assert not _alive(entry["pid"]), f"{entry['name']} still runs after serve stopped"
 
 
+@pytest.mark.slow
 async def test_redis_systems_get_a_redis_server_each(tmp_path: Path) -> None:
+    required_tool("redis-server")
     plan_path = tmp_path / "plan.json"
     args = ("--systems", "redis,ceiling-redis", "--sessions", "1", "--clients", "2")
-    async with serving(plan_path, *args, "--redis-workers", "2", "--seconds", "300") as (
-        running,
-        plan,
-    ):
+    async with serving(plan_path, *args, "--redis-workers", "2") as (running, plan):
         entries = plan["systems"]
         assert [entry["name"] for entry in entries] == ["cb-redis-2w", "ceiling-redis-2w"]
         redis_pids = [entry["redis_pid"] for entry in entries]
         assert None not in redis_pids
         assert len(set(redis_pids)) == 2
         assert all(entry["workers"] == 2 for entry in entries)
-        await _chat_on_classbridge_wire(entries[0], check_session=True)
+        for entry in entries:
+            await _chat_on_classbridge_wire(plan["wires"]["classbridge"], entry, False)
         running.process.send_signal(signal.SIGTERM)
-        async with asyncio.timeout(30):
-            assert await running.process.wait() == 0
-    for pid in redis_pids:
-        assert not _alive(pid)
+        status, output = await running.exit_status_and_output()
+    assert status == 0, output
+    assert not [pid for pid in redis_pids if _alive(pid)]
 
 
+@pytest.mark.slow
 async def test_servers_stop_when_serve_is_killed_outright(tmp_path: Path) -> None:
+    required_tool("redis-server")
     plan_path = tmp_path / "plan.json"
     args = ("--systems", "memory,redis,ceiling-raw", "--sessions", "1", "--clients", "1")
-    async with serving(plan_path, *args, "--redis-workers", "1", "--seconds", "300") as (
-        running,
-        plan,
-    ):
-        pids = [entry["pid"] for entry in plan["systems"]]
-        pids += [entry["redis_pid"] for entry in plan["systems"] if entry["redis_pid"]]
-        assert len(pids) == 4
+    async with serving(plan_path, *args, "--redis-workers", "2") as (running, plan):
+        started = [entry["pid"] for entry in plan["systems"]]
+        started += [entry["redis_pid"] for entry in plan["systems"] if entry["redis_pid"]]
+        # The workers of `serve --workers 2` too: stopped by their supervisor, not the kernel.
+        pids = [pid for root in started for pid in descendants(root)]
+        assert len(pids) >= 6  # 3 servers, a supervisor's 2 workers, a redis-server
         assert all(_alive(pid) for pid in pids)
         running.process.kill()  # no chance to stop anything itself
         await running.process.wait()
-    alive = pids
-    for _ in range(150):  # up to 30 s: the Classbridge server drains before it exits
-        alive = [pid for pid in alive if _alive(pid)]
-        if not alive:
-            break
-        await asyncio.sleep(0.2)
-    assert alive == []
+    assert await _all_gone(pids) == []
+
+
+async def test_a_stop_while_starting_stops_what_had_started(tmp_path: Path) -> None:
+    plan_path = tmp_path / "plan.json"
+    plan_path.write_text('{"left": "by an earlier run"}')  # names servers long gone
+    args = ("--systems", "memory,socketio,ceiling-raw", "--sessions", "1", "--clients", "1")
+    running = await start_serve(plan_path, *args)
+    children: list[int] = []
+    async with asyncio.timeout(START_TIMEOUT):
+        # Its first server is forked before anything is provisioned or written.
+        while not children:
+            children = descendants(running.process.pid)[1:]
+            await asyncio.sleep(0.05)
+    running.process.send_signal(signal.SIGTERM)
+    status, output = await running.exit_status_and_output()
+    assert status == 1, output
+    assert "stopped before every system was up" in output
+    assert not await asyncio.to_thread(plan_path.exists)  # neither the old plan nor a new one
+    assert await _all_gone(children) == []
 
 
 @pytest.mark.parametrize(
@@ -155,6 +189,7 @@ async def test_servers_stop_when_serve_is_killed_outright(tmp_path: Path) -> Non
         ({"systems": ("memory-base",)}, "systems are"),
         ({"systems": ("memory", "memory")}, "name each system once"),
         ({"seconds": 0.0}, "seconds must be"),
+        ({"seconds": 13 * 3600.0}, "seconds must be"),  # past the tokens' lifetime
         ({"sessions": 100, "clients": 100}, "sessions x clients"),
         ({"redis_workers": 0}, "redis workers"),
     ],
@@ -170,44 +205,13 @@ def test_unbounded_or_meaningless_requests_are_refused(
 # --- an independent client: the websockets library and the plan's wires -------------------------
 
 
-async def _chat_on_classbridge_wire(entry: dict[str, Any], check_session: bool) -> None:
-    session = entry["sessions"][0]
-    protocol = Subprotocol("classbridge.v1.json")
-    assert protocol in entry["subprotocols"]
-    readers = []
-    for token in session["tokens"]:
-        socket = await connect(entry["ws_url"], subprotocols=[protocol], open_timeout=TIMEOUT)
-        join: dict[str, Any] = {"type": "join", "token": token, "id": "join"}
-        if check_session:
-            join["session"] = session["id"]
-        await socket.send(json.dumps(join))
-        reader = Reader(socket)
-        assert (await reader.next_of("welcome"))["type"] == "welcome"
-        readers.append(reader)
-    sender = readers[0]
-    text = f"hello from another generator on {entry['name']}"
-    await sender.socket.send(json.dumps({"type": "chat.send", "text": text, "id": 7}))
-    seqs = []
-    for reader in readers:
-        event = await reader.next_of("event", "chat.posted")
-        assert event["data"]["text"] == text
-        seqs.append(event["seq"])
-    ack = await sender.next_of("ack")
-    assert ack["id"] == 7
-    assert ack["seq"] == seqs[0] == seqs[1]
-    for reader in readers:
-        await reader.socket.close()
-
-
-async def _wrong_session_refused(entry: dict[str, Any]) -> None:
-    first, second = entry["sessions"]
-    protocol = Subprotocol("classbridge.v1.json")
-    socket = await connect(entry["ws_url"], subprotocols=[protocol], open_timeout=TIMEOUT)
-    join = {"type": "join", "token": second["tokens"][0], "session": first["id"], "id": "join"}
-    await socket.send(json.dumps(join))
-    error = await Reader(socket).next_of("error")
-    assert error["code"] == "wrong_session"
-    await socket.close()
+def _filled(template: Any, **values: str | int) -> Any:
+    """A wire template with its placeholders replaced, as the plan tells a generator to."""
+    text = json.dumps(template) if isinstance(template, dict) else template
+    for placeholder, value in ((TOKEN, "token"), (TEXT, "text"), (REQUEST_ID, "id")):
+        if value in values:
+            text = text.replace(placeholder, str(values[value]))
+    return json.loads(text) if isinstance(template, dict) else text
 
 
 class Reader:
@@ -231,19 +235,63 @@ class Reader:
                 self.unread.extend(data if isinstance(data, list) else [data])
 
 
-async def _chat_on_socketio_wire(entry: dict[str, Any]) -> None:
+async def _join(wire: dict[str, Any], entry: dict[str, Any], token: str, session: str) -> Reader:
+    protocol = Subprotocol("classbridge.v1.json")
+    assert protocol in entry["subprotocols"]
+    socket = await connect(entry["ws_url"], subprotocols=[protocol], open_timeout=TIMEOUT)
+    join = _filled(wire["join"], token=token)
+    if session:
+        join["session"] = session  # the plan's join_session
+    await socket.send(json.dumps(join))
+    return Reader(socket)
+
+
+async def _chat_on_classbridge_wire(
+    wire: dict[str, Any], entry: dict[str, Any], check_session: bool
+) -> None:
+    session = entry["sessions"][0]
+    readers = []
+    for token in session["tokens"]:
+        reader = await _join(wire, entry, token, session["id"] if check_session else "")
+        assert (await reader.next_of("welcome"))["type"] == "welcome"
+        readers.append(reader)
+    sender = readers[0]
+    text = f"hello from another generator on {entry['name']}"
+    await sender.socket.send(json.dumps(_filled(wire["post"], text=text, id=7)))
+    seqs = []
+    for reader in readers:
+        event = await reader.next_of("event", "chat.posted")
+        assert event["data"]["text"] == text
+        seqs.append(event["seq"])
+    ack = await sender.next_of("ack")
+    assert ack["id"] in (7, "7")  # the template's id as written in: Classbridge keeps a string
+    assert ack["seq"] == seqs[0] == seqs[1]
+    for reader in readers:
+        await reader.socket.close()
+
+
+async def _wrong_session_refused(wire: dict[str, Any], entry: dict[str, Any]) -> None:
+    first, second = entry["sessions"]
+    reader = await _join(wire, entry, second["tokens"][0], first["id"])
+    error = await reader.next_of("error")
+    assert error["code"] == "wrong_session"
+    await reader.socket.close()
+
+
+async def _chat_on_socketio_wire(wire: dict[str, Any], entry: dict[str, Any]) -> None:
     room = entry["sessions"][0]
     assert entry["subprotocols"] == []
     sockets = []
     for token in room["tokens"]:
         socket = await connect(entry["ws_url"], open_timeout=TIMEOUT)
         assert (await _next_packet(socket, "0")).startswith("0{")  # Engine.IO open
-        await socket.send("40" + json.dumps({"room": token}))
+        await socket.send(_filled(wire["join"], token=token))
         assert (await _next_packet(socket, "40")).startswith("40{")
         sockets.append(socket)
     sender = sockets[0]
-    text = "hello from another generator on socketio"
-    await sender.send(f'423["chat",{{"text":{json.dumps(text)}}}]')
+    text = 'hello from another generator on socketio, "quoted"'
+    escaped = json.dumps(text)[1:-1]  # as the plan's templates say
+    await sender.send(_filled(wire["post"], text=escaped, id=3))
     seqs = []
     for socket in sockets:
         name, posted = json.loads((await _next_packet(socket, "42"))[2:])
@@ -265,6 +313,17 @@ async def _next_packet(socket: ClientConnection, prefix: str) -> str:
                 await socket.send("3")
             elif packet.startswith(prefix):
                 return packet
+
+
+async def _all_gone(pids: list[int]) -> list[int]:
+    """Those of ``pids`` still running after up to STOP_TIMEOUT (a server drains first)."""
+    alive = pids
+    for _ in range(int(STOP_TIMEOUT / 0.2)):
+        alive = [pid for pid in alive if _alive(pid)]
+        if not alive:
+            break
+        await asyncio.sleep(0.2)
+    return alive
 
 
 def _alive(pid: int) -> bool:

@@ -13,9 +13,6 @@ import asyncio
 import json
 import re
 import signal
-import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -26,69 +23,10 @@ from websockets.typing import Subprotocol
 from load_tests.procstat import descendants
 from load_tests.serve_cli import ServeConfig, validate
 from load_tests.serve_plan import REQUEST_ID, TEXT, TOKEN
+from tests.load_tests.serving import START_TIMEOUT, STOP_TIMEOUT, TIMEOUT, serving, start_serve
 from tests.tools import required_tool
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-START_TIMEOUT = 60.0  # three servers, one after the other, on a busy CI machine
-STOP_TIMEOUT = 20.0
-TIMEOUT = 10.0
-SERVE_SECONDS = "120"  # should a test die without stopping it, serve stops by itself
 CPU_ROW = r"^  {name} +\d+\.\d\d s   peak RSS +\d+\.\d MB$"
-
-
-class Serving:
-    def __init__(self, process: asyncio.subprocess.Process) -> None:
-        self.process = process
-        self.output: list[str] = []
-
-    async def read_until(self, text: str) -> None:
-        assert self.process.stdout is not None
-        async with asyncio.timeout(TIMEOUT):
-            while not any(text in line for line in self.output):
-                line = await self.process.stdout.readline()
-                if not line:
-                    raise AssertionError(f"exited before {text!r}: {self.output}")
-                self.output.append(line.decode())
-
-    async def exit_status_and_output(self) -> tuple[int, str]:
-        assert self.process.stdout is not None
-        async with asyncio.timeout(STOP_TIMEOUT):
-            rest = await self.process.stdout.read()
-            status = await self.process.wait()
-        return status, "".join(self.output) + rest.decode()
-
-
-async def start_serve(plan: Path, *args: str) -> Serving:
-    process = await asyncio.create_subprocess_exec(
-        *(sys.executable, "-m", "load_tests", "serve", "--plan", str(plan), *args),
-        *("--seconds", SERVE_SECONDS),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-        cwd=REPO_ROOT,
-    )
-    return Serving(process)
-
-
-@asynccontextmanager
-async def serving(plan: Path, *args: str) -> AsyncIterator[tuple[Serving, dict[str, Any]]]:
-    running = await start_serve(plan, *args)
-    process = running.process
-    try:
-        async with asyncio.timeout(START_TIMEOUT):
-            while not await asyncio.to_thread(plan.exists):
-                if process.returncode is not None:
-                    _, output = await running.exit_status_and_output()
-                    raise AssertionError(f"serve exited before writing its plan:\n{output}")
-                await asyncio.sleep(0.2)
-        yield running, json.loads(await asyncio.to_thread(plan.read_text))
-    finally:
-        if process.returncode is None:  # a failed test: stop it as an operator would
-            process.terminate()
-            try:
-                await asyncio.wait_for(process.wait(), STOP_TIMEOUT)
-            except TimeoutError:
-                process.kill()
-                await process.wait()
 
 
 async def test_another_client_drives_every_served_system_from_the_plan_alone(
@@ -215,22 +153,23 @@ def _filled(template: Any, **values: str | int) -> Any:
 
 
 class Reader:
-    """A Classbridge-wire socket's messages one at a time. A frame may hold a batch (an array,
-    in order): what follows the message a call wanted stays for the next call."""
+    """A Classbridge-wire socket's messages, taken by type in any order. A frame may hold a
+    batch (an array, in order), and an ack may come before or after its event (the ceiling
+    over Redis acks as its script returns, the event comes through pub/sub): what a call does
+    not take stays for later calls."""
 
     def __init__(self, socket: ClientConnection) -> None:
         self.socket = socket
         self.unread: list[dict[str, Any]] = []
 
     async def next_of(self, kind: str, event_kind: str | None = None) -> dict[str, Any]:
-        """The next message of type ``kind`` (and of ``event_kind``, for events), passing
-        over others (participants joining)."""
+        """The first message not yet taken of type ``kind`` (and of ``event_kind``, for
+        events); others (participants joining) stay."""
         async with asyncio.timeout(TIMEOUT):
             while True:
-                while self.unread:
-                    message = self.unread.pop(0)
+                for index, message in enumerate(self.unread):
                     if message.get("type") == kind and event_kind in (None, message.get("kind")):
-                        return message
+                        return self.unread.pop(index)
                 data = json.loads(await self.socket.recv())
                 self.unread.extend(data if isinstance(data, list) else [data])
 

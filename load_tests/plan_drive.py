@@ -1,0 +1,274 @@
+"""A second, deliberately different generator: driven by ``serve``'s plan file alone.
+
+``python -m load_tests.plan_drive --plan plan.json --systems classbridge,socketio,ceiling-raw
+--rate 300 --seconds 12``. The main generator (load_tests/fanout.py) is built for a small
+machine: its own WebSocket reader, two senders per session, msgpack by default. This one is
+what another team would write: the ``websockets`` library's client with a task per connection,
+JSON, and every client of a session posting (one Poisson stream over all clients, each post
+from a client drawn at random). It knows nothing of the servers but what the plan says: the
+addresses, tokens and message templates (load_tests/serve_plan.py). Only the CPU reading is
+shared with the rest of load_tests (load_tests/procstat.py). Each system runs in turn; the
+figures are delivered events per CPU-second of the system (its processes and its
+redis-server), and each system's ratio to the first. Loopback only; bounded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.typing import Subprotocol
+
+from load_tests.procstat import sample_process, sample_tree, summed
+from load_tests.serve_plan import REQUEST_ID, TEXT, TOKEN
+
+MAX_RATE = 5000.0
+MAX_SECONDS = 600.0
+CONNECT_TIMEOUT = 20.0
+JSON_SUBPROTOCOL = Subprotocol("classbridge.v1.json")
+
+
+@dataclass(frozen=True, slots=True)
+class DriveResult:
+    system: str
+    posted: int  # chats posted in the measured window
+    delivered: int  # their deliveries, each counted once per receiver
+    expected: int  # posted x the session's clients (the sender included)
+    duplicates: int
+    cpu_seconds: float | None  # the system's, over the window and the drain after it
+    p50_ms: float | None
+    p99_ms: float | None
+
+    @property
+    def events_per_cpu_second(self) -> float | None:
+        return self.delivered / self.cpu_seconds if self.cpu_seconds else None
+
+
+def _filled(template: Any, token: str = "", text: str = "", request_id: int = 0) -> str:
+    """A join or post message from the plan's template (a map for Classbridge's wire, a
+    string for socket.io's), as the text to send."""
+    if isinstance(template, dict):
+        message = {
+            key: token if value == TOKEN else text if value == TEXT else value
+            for key, value in template.items()
+        }
+        if message.get("id") == REQUEST_ID:
+            message["id"] = request_id
+        return json.dumps(message)
+    escaped = json.dumps(text)[1:-1]  # the inside of a JSON string, as the plan says
+    filled: str = template.replace(TOKEN, token).replace(TEXT, escaped)
+    return filled.replace(REQUEST_ID, str(request_id))
+
+
+class Client:
+    """One connection; counts the measured chats it receives (by their number, once each)."""
+
+    def __init__(self, wire: dict[str, Any], socketio: bool) -> None:
+        self.wire = wire
+        self.socketio = socketio
+        self.seen: set[int] = set()
+        self.duplicates = 0
+        self.latencies: list[float] = []
+        self.socket: ClientConnection | None = None
+        self.reader: asyncio.Task[None] | None = None
+
+    async def join(self, url: str, token: str) -> None:
+        protocols = None if self.socketio else [JSON_SUBPROTOCOL]
+        socket = await connect(url, subprotocols=protocols, open_timeout=CONNECT_TIMEOUT)
+        self.socket = socket
+        await socket.send(_filled(self.wire["join"], token=token))
+        async with asyncio.timeout(CONNECT_TIMEOUT):
+            while not self._joined(await socket.recv()):
+                pass
+        self.reader = asyncio.create_task(self._read())
+
+    def _joined(self, frame: str | bytes) -> bool:
+        if self.socketio:
+            return str(frame).startswith("40{")
+        data = json.loads(frame)
+        return any(m.get("type") == "welcome" for m in (data if isinstance(data, list) else [data]))
+
+    async def post(self, number: int, measured: bool) -> None:
+        assert self.socket is not None
+        text = f"{number} {time.monotonic()!r} {'m' if measured else 'w'}"
+        await self.socket.send(_filled(self.wire["post"], text=text, request_id=number))
+
+    async def _read(self) -> None:
+        assert self.socket is not None
+        async for frame in self.socket:
+            now = time.monotonic()
+            if self.socketio:
+                packet = str(frame)
+                if packet == "2":
+                    await self.socket.send("3")
+                elif packet.startswith('42["chat.posted"'):
+                    self._on_chat(json.loads(packet[2:])[1].get("text"), now)
+                continue
+            data = json.loads(frame)
+            for message in data if isinstance(data, list) else [data]:
+                if message.get("type") == "event" and message.get("kind") == "chat.posted":
+                    self._on_chat(message.get("data", {}).get("text"), now)
+
+    def _on_chat(self, text: object, now: float) -> None:
+        if not isinstance(text, str) or not text.endswith(" m"):
+            return  # not a measured chat of ours
+        number, sent, _ = text.split(" ")
+        if int(number) in self.seen:
+            self.duplicates += 1
+            return
+        self.seen.add(int(number))
+        self.latencies.append(now - float(sent))
+
+    async def close(self) -> None:
+        if self.socket is not None:
+            await self.socket.close()
+        if self.reader is not None:
+            await asyncio.gather(self.reader, return_exceptions=True)
+
+
+async def drive(
+    plan: dict[str, Any], system: str, rate: float, seconds: float, warmup: float, seed: int
+) -> DriveResult:
+    """Join every client of ``system``'s sessions, post for ``warmup`` then ``seconds``."""
+    entry = next(e for e in plan["systems"] if e["name"] == system)
+    wire = plan["wires"][entry["wire"]]
+    sessions: list[list[Client]] = []
+    try:
+        for session in entry["sessions"]:
+            members = [Client(wire, entry["wire"] == "socketio") for _ in session["tokens"]]
+            sessions.append(members)
+            for client, token in zip(members, session["tokens"], strict=True):
+                await client.join(entry["ws_url"], token)
+        return await _measure(entry, sessions, rate, seconds, warmup, random.Random(seed))
+    finally:
+        for members in sessions:
+            for client in members:
+                await client.close()
+
+
+async def _measure(
+    entry: dict[str, Any],
+    sessions: list[list[Client]],
+    rate: float,
+    seconds: float,
+    warmup: float,
+    rng: random.Random,
+) -> DriveResult:
+    everyone = [(client, len(members)) for members in sessions for client in members]
+    numbers = iter(range(1, sys.maxsize))
+
+    async def post_for(length: float, measured: bool) -> tuple[int, int]:
+        """Posts and their expected deliveries, Poisson arrivals over ``length`` seconds."""
+        posted = expected = 0
+        due = time.monotonic()
+        end = due + length
+        while (due := due + rng.expovariate(rate)) < end:
+            await asyncio.sleep(max(0.0, due - time.monotonic()))
+            client, members = rng.choice(everyone)
+            await client.post(next(numbers), measured)
+            posted, expected = posted + 1, expected + members
+        return posted, expected
+
+    await post_for(warmup, False)
+    before = _cpu(entry)
+    posted, expected = await post_for(seconds, True)
+    await asyncio.sleep(1.0)  # the last posts' deliveries
+    after = _cpu(entry)
+    clients = [client for client, _ in everyone]
+    latencies = sorted(latency for client in clients for latency in client.latencies)
+    return DriveResult(
+        system=entry["name"],
+        posted=posted,
+        delivered=sum(len(client.seen) for client in clients),
+        expected=expected,
+        duplicates=sum(client.duplicates for client in clients),
+        cpu_seconds=None if before is None or after is None else after - before,
+        p50_ms=_percentile(latencies, 0.50),
+        p99_ms=_percentile(latencies, 0.99),
+    )
+
+
+def _cpu(entry: dict[str, Any]) -> float | None:
+    redis = sample_process(entry["redis_pid"]) if entry.get("redis_pid") else None
+    total = summed([sample_tree(entry["pid"]), redis])
+    return None if total is None else total.cpu_seconds
+
+
+def _percentile(sorted_values: list[float], share: float) -> float | None:
+    if not sorted_values:
+        return None
+    return 1000 * sorted_values[min(len(sorted_values) - 1, int(share * len(sorted_values)))]
+
+
+def format_results(results: list[DriveResult]) -> str:
+    lines = []
+    for r in results:
+        per_cpu = r.events_per_cpu_second
+        lines.append(
+            f"{r.system:<18} posted {r.posted:6d}  delivered {r.delivered:8d} of {r.expected:8d}"
+            f"  dup {r.duplicates}  CPU {_fmt(r.cpu_seconds, 2)} s  ev/CPU-s {_fmt(per_cpu, 0)}"
+            f"  p50 {_fmt(r.p50_ms, 1)} ms  p99 {_fmt(r.p99_ms, 1)} ms"
+        )
+    first = results[0].events_per_cpu_second
+    for r in results[1:]:
+        other = r.events_per_cpu_second
+        if first and other:
+            lines.append(f"{results[0].system} / {r.system}: {first / other:.2f}")
+    return "\n".join(lines)
+
+
+def _fmt(value: float | None, digits: int) -> str:
+    return "-" if value is None else f"{value:,.{digits}f}"
+
+
+async def drive_all(arguments: argparse.Namespace, plan: dict[str, Any]) -> list[DriveResult]:
+    results = []
+    for system in arguments.systems.split(","):
+        result = await drive(
+            plan, system, arguments.rate, arguments.seconds, arguments.warmup, arguments.seed
+        )
+        print(format_results([result]), flush=True)
+        results.append(result)
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m load_tests.plan_drive",
+        description="Drive the systems `python -m load_tests serve` started, from its plan "
+        "alone: websockets clients, JSON, every client posting.",
+    )
+    parser.add_argument("--plan", type=Path, required=True)
+    parser.add_argument("--systems", required=True, help="names from the plan, in order")
+    parser.add_argument("--rate", type=float, default=300.0, help="posts per second, all clients")
+    parser.add_argument("--seconds", type=float, default=12.0, help="measured seconds")
+    parser.add_argument("--warmup", type=float, default=2.0)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--json", type=Path, help="write the figures to this file")
+    arguments = parser.parse_args(argv)
+    if not (0 < arguments.rate <= MAX_RATE and 0 < arguments.seconds <= MAX_SECONDS):
+        parser.error(f"rate in (0, {MAX_RATE:g}], seconds in (0, {MAX_SECONDS:g}]")
+    if not 0 <= arguments.warmup <= 60:
+        parser.error("warmup in [0, 60]")
+    plan = json.loads(arguments.plan.read_text())
+    unknown = set(arguments.systems.split(",")) - {entry["name"] for entry in plan["systems"]}
+    if unknown:
+        parser.error(f"not in the plan: {', '.join(sorted(unknown))}")
+    results = asyncio.run(drive_all(arguments, plan))
+    print(format_results(results))
+    if arguments.json is not None:
+        arguments.json.write_text(json.dumps([asdict(r) for r in results], indent=2) + "\n")
+    lossless = all(r.delivered == r.expected and r.duplicates == 0 for r in results)
+    return 0 if lossless else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

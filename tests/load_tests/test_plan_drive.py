@@ -1,0 +1,73 @@
+"""load_tests/plan_drive.py: the second generator, driven by ``serve``'s plan alone.
+
+It must count every chat on every system it drives (JSON, every client posting) and read each
+system's CPU; its figures themselves are never asserted.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from load_tests.plan_drive import DriveResult, _filled, drive, format_results
+from load_tests.serve_plan import CLASSBRIDGE_WIRE, SOCKETIO_WIRE
+from tests.load_tests.serving import serving
+
+
+async def test_every_chat_reaches_every_client_of_every_served_system(tmp_path: Path) -> None:
+    systems = ("classbridge", "socketio", "ceiling-raw")
+    args = ("--systems", "memory,socketio,ceiling-raw", "--sessions", "2", "--clients", "3")
+    async with serving(tmp_path / "plan.json", *args) as (_, plan):
+        results = [await drive(plan, name, 30.0, 1.0, 0.3, seed=5) for name in systems]
+
+    for result in results:
+        assert result.posted > 0, result
+        assert result.expected == 3 * result.posted  # the sender receives its own post
+        assert result.delivered == result.expected, result
+        assert result.duplicates == 0
+        assert result.cpu_seconds is not None
+        assert result.p99_ms is not None
+
+
+def test_the_table_gives_each_system_its_ratio_to_the_first() -> None:
+    results = [
+        DriveResult("classbridge", 100, 3000, 3000, 0, 0.05, 1.0, 2.0),
+        DriveResult("socketio", 100, 3000, 3000, 0, 0.15, 1.0, 2.0),
+        DriveResult("ceiling-raw", 100, 3000, 3000, 0, 0.025, 1.0, 2.0),
+    ]
+    table = format_results(results)
+    assert "ev/CPU-s 60,000" in table
+    assert "classbridge / socketio: 3.00" in table
+    assert "classbridge / ceiling-raw: 0.50" in table
+
+
+@pytest.mark.parametrize(
+    ("template", "expected"),
+    [
+        (
+            CLASSBRIDGE_WIRE["post"],
+            {"type": "chat.send", "text": 'say "hi"', "id": 9},
+        ),
+        (CLASSBRIDGE_WIRE["join"], {"type": "join", "token": "t-1", "id": "join"}),
+    ],
+)
+def test_classbridge_templates_fill_to_the_messages_of_the_protocol(
+    template: dict[str, object], expected: dict[str, object]
+) -> None:
+    filled = _filled(template, token="t-1", text='say "hi"', request_id=9)
+    assert json.loads(filled) == expected
+
+
+def test_socketio_templates_fill_to_valid_packets() -> None:
+    post = _filled(SOCKETIO_WIRE["post"], text='say "hi"\n', request_id=12)
+    assert post.startswith("4212[")
+    assert json.loads(post[4:]) == ["chat", {"text": 'say "hi"\n'}]
+    assert _filled(SOCKETIO_WIRE["join"], token="room-3") == '40{"room": "room-3"}'
+
+
+def test_a_result_without_cpu_has_no_efficiency() -> None:
+    result = DriveResult("x", 1, 3, 3, 0, None, 1.0, 2.0)
+    assert result.events_per_cpu_second is None
+    assert "ev/CPU-s -" in format_results([result])

@@ -27,7 +27,7 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.typing import Subprotocol
 
-from load_tests.procstat import sample_process, sample_tree, summed
+from load_tests.procstat import own_cpu_seconds, sample_process, sample_tree, summed
 from load_tests.serve_plan import REQUEST_ID, TEXT, TOKEN
 
 MAX_RATE = 5000.0
@@ -46,6 +46,7 @@ class DriveResult:
     cpu_seconds: float | None  # the system's, over the window and the drain after it
     p50_ms: float | None
     p99_ms: float | None
+    generator_cpu_share: float = 0.0  # this process's CPU over the window, of one core
 
     @property
     def events_per_cpu_second(self) -> float | None:
@@ -178,10 +179,10 @@ async def _measure(
         return posted, expected
 
     await post_for(warmup, False)
-    before = _cpu(entry)
+    before, own_before, started = _cpu(entry), own_cpu_seconds(), time.monotonic()
     posted, expected = await post_for(seconds, True)
     await asyncio.sleep(1.0)  # the last posts' deliveries
-    after = _cpu(entry)
+    after, own_after, ended = _cpu(entry), own_cpu_seconds(), time.monotonic()
     clients = [client for client, _ in everyone]
     latencies = sorted(latency for client in clients for latency in client.latencies)
     return DriveResult(
@@ -193,6 +194,7 @@ async def _measure(
         cpu_seconds=None if before is None or after is None else after - before,
         p50_ms=_percentile(latencies, 0.50),
         p99_ms=_percentile(latencies, 0.99),
+        generator_cpu_share=(own_after - own_before) / (ended - started),
     )
 
 
@@ -216,6 +218,7 @@ def format_results(results: list[DriveResult]) -> str:
             f"{r.system:<18} posted {r.posted:6d}  delivered {r.delivered:8d} of {r.expected:8d}"
             f"  dup {r.duplicates}  CPU {_fmt(r.cpu_seconds, 2)} s  ev/CPU-s {_fmt(per_cpu, 0)}"
             f"  p50 {_fmt(r.p50_ms, 1)} ms  p99 {_fmt(r.p99_ms, 1)} ms"
+            f"  generator {r.generator_cpu_share:.0%} of a core"
         )
     first = results[0].events_per_cpu_second
     for r in results[1:]:

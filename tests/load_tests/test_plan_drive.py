@@ -29,6 +29,7 @@ async def test_every_chat_reaches_every_client_of_every_served_system(tmp_path: 
         assert result.duplicates == 0
         assert result.cpu_seconds is not None
         assert result.p99_ms is not None
+        assert result.generator_cpu_share > 0
 
 
 def test_the_table_gives_each_system_its_ratio_to_the_first() -> None:

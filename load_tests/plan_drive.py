@@ -16,13 +16,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import random
+import re
 import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.typing import Subprotocol
@@ -33,6 +36,10 @@ from load_tests.serve_plan import REQUEST_ID, TEXT, TOKEN
 MAX_RATE = 5000.0
 MAX_SECONDS = 600.0
 CONNECT_TIMEOUT = 20.0
+JOIN_BUDGET_PER_CLIENT = 0.5  # seconds: far more than a join takes on loopback
+DRAIN_LIMIT = 10.0  # seconds to wait after the window for its posts' deliveries
+DRAIN_POLL = 0.02
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 JSON_SUBPROTOCOL = Subprotocol("classbridge.v1.json")
 
 
@@ -46,27 +53,33 @@ class DriveResult:
     cpu_seconds: float | None  # the system's, over the window and the drain after it
     p50_ms: float | None
     p99_ms: float | None
-    generator_cpu_share: float = 0.0  # this process's CPU over the window, of one core
+    # This process's CPU from the window's start to the drain's end, as a share of one core.
+    generator_cpu_share: float = 0.0
+    failed_clients: int = 0  # clients that stopped reading before the end (a close, an error)
+    first_failure: str | None = None
 
     @property
     def events_per_cpu_second(self) -> float | None:
         return self.delivered / self.cpu_seconds if self.cpu_seconds else None
 
 
-def _filled(template: Any, token: str = "", text: str = "", request_id: int = 0) -> str:
+def fill_template(template: Any, token: str = "", text: str = "", request_id: int = 0) -> str:
     """A join or post message from the plan's template (a map for Classbridge's wire, a
-    string for socket.io's), as the text to send."""
+    string for socket.io's), as the text to send. One pass, so a value that happens to hold a
+    placeholder is never filled again."""
     if isinstance(template, dict):
-        message = {
-            key: token if value == TOKEN else text if value == TEXT else value
-            for key, value in template.items()
-        }
-        if message.get("id") == REQUEST_ID:
-            message["id"] = request_id
-        return json.dumps(message)
-    escaped = json.dumps(text)[1:-1]  # the inside of a JSON string, as the plan says
-    filled: str = template.replace(TOKEN, token).replace(TEXT, escaped)
-    return filled.replace(REQUEST_ID, str(request_id))
+        values: dict[str, Any] = {TOKEN: token, TEXT: text, REQUEST_ID: request_id}
+        return json.dumps({key: values.get(value, value) for key, value in template.items()})
+    escaped = {  # inside a JSON string's quotes in socket.io's packets
+        TOKEN: json.dumps(token)[1:-1],
+        TEXT: json.dumps(text)[1:-1],
+        REQUEST_ID: str(request_id),
+    }
+    filled: str = _PLACEHOLDERS.sub(lambda found: escaped[found.group(0)], template)
+    return filled
+
+
+_PLACEHOLDERS = re.compile("|".join(re.escape(p) for p in (TOKEN, TEXT, REQUEST_ID)))
 
 
 class Client:
@@ -85,22 +98,40 @@ class Client:
         protocols = None if self.socketio else [JSON_SUBPROTOCOL]
         socket = await connect(url, subprotocols=protocols, open_timeout=CONNECT_TIMEOUT)
         self.socket = socket
-        await socket.send(_filled(self.wire["join"], token=token))
+        await socket.send(fill_template(self.wire["join"], token=token))
         async with asyncio.timeout(CONNECT_TIMEOUT):
             while not self._joined(await socket.recv()):
                 pass
         self.reader = asyncio.create_task(self._read())
 
     def _joined(self, frame: str | bytes) -> bool:
+        """Whether ``frame`` answers the join; RuntimeError when it refuses it."""
         if self.socketio:
-            return str(frame).startswith("40{")
-        data = json.loads(frame)
-        return any(m.get("type") == "welcome" for m in (data if isinstance(data, list) else [data]))
+            packet = str(frame)
+            if packet.startswith("44"):
+                raise RuntimeError(f"join refused: {packet}")
+            return packet.startswith("40{")
+        for message in _messages(frame):
+            if message.get("type") == "error":
+                raise RuntimeError(f"join refused: {message.get('code')}")
+            if message.get("type") == "welcome":
+                return True
+        return False
+
+    def failure(self) -> str | None:
+        """Why this client stopped reading before it was closed, if it did."""
+        if self.reader is None or not self.reader.done() or self.reader.cancelled():
+            return None
+        error = self.reader.exception()
+        if error is not None:
+            return repr(error)
+        close = self.socket.close_code if self.socket is not None else None
+        return f"closed by the server (code {close})"
 
     async def post(self, number: int, measured: bool) -> None:
         assert self.socket is not None
         text = f"{number} {time.monotonic()!r} {'m' if measured else 'w'}"
-        await self.socket.send(_filled(self.wire["post"], text=text, request_id=number))
+        await self.socket.send(fill_template(self.wire["post"], text=text, request_id=number))
 
     async def _read(self) -> None:
         assert self.socket is not None
@@ -113,10 +144,10 @@ class Client:
                 elif packet.startswith('42["chat.posted"'):
                     self._on_chat(json.loads(packet[2:])[1].get("text"), now)
                 continue
-            data = json.loads(frame)
-            for message in data if isinstance(data, list) else [data]:
+            for message in _messages(frame):
                 if message.get("type") == "event" and message.get("kind") == "chat.posted":
-                    self._on_chat(message.get("data", {}).get("text"), now)
+                    data = message.get("data")
+                    self._on_chat(data.get("text") if isinstance(data, dict) else None, now)
 
     def _on_chat(self, text: object, now: float) -> None:
         if not isinstance(text, str) or not text.endswith(" m"):
@@ -129,30 +160,46 @@ class Client:
         self.latencies.append(now - float(sent))
 
     async def close(self) -> None:
+        if self.reader is not None:
+            self.reader.cancel()  # what it may have met is reported by failure() before this
+            await asyncio.gather(self.reader, return_exceptions=True)
         if self.socket is not None:
             await self.socket.close()
-        if self.reader is not None:
-            await asyncio.gather(self.reader, return_exceptions=True)
+
+
+def _messages(frame: str | bytes) -> list[dict[str, Any]]:
+    """The maps in one frame of Classbridge's wire: one, or a batch (an array, in order)."""
+    data = json.loads(frame)
+    items = data if isinstance(data, list) else [data]
+    return [item for item in items if isinstance(item, dict)]
 
 
 async def drive(
     plan: dict[str, Any], system: str, rate: float, seconds: float, warmup: float, seed: int
 ) -> DriveResult:
-    """Join every client of ``system``'s sessions, post for ``warmup`` then ``seconds``."""
+    """Join every client of ``system``'s sessions, post for ``warmup`` then ``seconds``, and
+    wait for the measured posts' deliveries. Bounded: TimeoutError past ``time_budget``."""
     entry = next(e for e in plan["systems"] if e["name"] == system)
     wire = plan["wires"][entry["wire"]]
     sessions: list[list[Client]] = []
+    clients = sum(len(session["tokens"]) for session in entry["sessions"])
     try:
-        for session in entry["sessions"]:
-            members = [Client(wire, entry["wire"] == "socketio") for _ in session["tokens"]]
-            sessions.append(members)
-            for client, token in zip(members, session["tokens"], strict=True):
-                await client.join(entry["ws_url"], token)
-        return await _measure(entry, sessions, rate, seconds, warmup, random.Random(seed))
+        async with asyncio.timeout(time_budget(clients, seconds, warmup)):
+            for session in entry["sessions"]:
+                members = [Client(wire, entry["wire"] == "socketio") for _ in session["tokens"]]
+                sessions.append(members)
+                for client, token in zip(members, session["tokens"], strict=True):
+                    await client.join(entry["ws_url"], token)
+            return await _measure(entry, sessions, rate, seconds, warmup, random.Random(seed))
     finally:
         for members in sessions:
             for client in members:
                 await client.close()
+
+
+def time_budget(clients: int, seconds: float, warmup: float) -> float:
+    """The most one system's drive may take: joins, posting, the drain, and a margin."""
+    return JOIN_BUDGET_PER_CLIENT * clients + warmup + seconds + DRAIN_LIMIT + 30.0
 
 
 async def _measure(
@@ -164,7 +211,8 @@ async def _measure(
     rng: random.Random,
 ) -> DriveResult:
     everyone = [(client, len(members)) for members in sessions for client in members]
-    numbers = iter(range(1, sys.maxsize))
+    clients = [client for client, _ in everyone]
+    numbers = itertools.count(1)
 
     async def post_for(length: float, measured: bool) -> tuple[int, int]:
         """Posts and their expected deliveries, Poisson arrivals over ``length`` seconds."""
@@ -173,17 +221,22 @@ async def _measure(
         end = due + length
         while (due := due + rng.expovariate(rate)) < end:
             await asyncio.sleep(max(0.0, due - time.monotonic()))
-            client, members = rng.choice(everyone)
+            client, session_size = rng.choice(everyone)
             await client.post(next(numbers), measured)
-            posted, expected = posted + 1, expected + members
+            posted, expected = posted + 1, expected + session_size
         return posted, expected
 
     await post_for(warmup, False)
     before, own_before, started = _cpu(entry), own_cpu_seconds(), time.monotonic()
     posted, expected = await post_for(seconds, True)
-    await asyncio.sleep(1.0)  # the last posts' deliveries
+    # The last posts' deliveries: until all are in, a client stopped reading, or the limit.
+    drain_end = time.monotonic() + DRAIN_LIMIT
+    while time.monotonic() < drain_end and sum(len(c.seen) for c in clients) < expected:
+        if any(client.failure() for client in clients):
+            break
+        await asyncio.sleep(DRAIN_POLL)
     after, own_after, ended = _cpu(entry), own_cpu_seconds(), time.monotonic()
-    clients = [client for client, _ in everyone]
+    failures = [failure for client in clients if (failure := client.failure()) is not None]
     latencies = sorted(latency for client in clients for latency in client.latencies)
     return DriveResult(
         system=entry["name"],
@@ -195,6 +248,8 @@ async def _measure(
         p50_ms=_percentile(latencies, 0.50),
         p99_ms=_percentile(latencies, 0.99),
         generator_cpu_share=(own_after - own_before) / (ended - started),
+        failed_clients=len(failures),
+        first_failure=failures[0] if failures else None,
     )
 
 
@@ -220,6 +275,8 @@ def format_results(results: list[DriveResult]) -> str:
             f"  p50 {_fmt(r.p50_ms, 1)} ms  p99 {_fmt(r.p99_ms, 1)} ms"
             f"  generator {r.generator_cpu_share:.0%} of a core"
         )
+        if r.failed_clients:
+            lines.append(f"  {r.failed_clients} client(s) stopped reading: {r.first_failure}")
     first = results[0].events_per_cpu_second
     for r in results[1:]:
         other = r.events_per_cpu_second
@@ -265,12 +322,19 @@ def main(argv: list[str] | None = None) -> int:
     unknown = set(arguments.systems.split(",")) - {entry["name"] for entry in plan["systems"]}
     if unknown:
         parser.error(f"not in the plan: {', '.join(sorted(unknown))}")
+    remote = [
+        e["ws_url"] for e in plan["systems"] if urlsplit(e["ws_url"]).hostname not in LOOPBACK_HOSTS
+    ]
+    if remote:
+        parser.error(f"loopback only: {', '.join(remote)}")
     results = asyncio.run(drive_all(arguments, plan))
     print(format_results(results))
     if arguments.json is not None:
         arguments.json.write_text(json.dumps([asdict(r) for r in results], indent=2) + "\n")
-    lossless = all(r.delivered == r.expected and r.duplicates == 0 for r in results)
-    return 0 if lossless else 1
+    clean = all(
+        r.delivered == r.expected and r.duplicates == 0 and r.failed_clients == 0 for r in results
+    )
+    return 0 if clean else 1
 
 
 if __name__ == "__main__":

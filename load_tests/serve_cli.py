@@ -133,28 +133,30 @@ def serve(config: ServeConfig, plan_path: Path, command: str) -> int:
     try:
         run_async(lambda: serve_systems(config, plan_path, command))
     except asyncio.CancelledError:
-        print("stopped before every system was up", file=sys.stderr)
+        print("stopped while starting: no plan was written", file=sys.stderr)
         return 1
+    finally:
+        plan_path.unlink(missing_ok=True)  # its servers are gone: nobody may drive them now
     return 0
 
 
 async def serve_systems(config: ServeConfig, plan_path: Path, command: str) -> None:
     options = config.fanout_config()
-    control = Control(asyncio.current_task())
+    signals = ServeSignals(asyncio.current_task())
     # Installed before the first server starts and removed only after the last has stopped:
     # a stop signal while starting stops what has started, one while stopping changes nothing,
     # and a generator's SIGUSR1 never meets the default action (which ends the process).
-    with control.installed(asyncio.get_running_loop()):
+    with signals.installed(asyncio.get_running_loop()):
         async with contextlib.AsyncExitStack() as running:
             targets: list[Target] = []
             for name in config.systems:
                 target = await running.enter_async_context(system_under_test(name, options))
                 targets.append(target)
             entries = [system_entry(t, await _sessions(t, config)) for t in targets]
-            meter = control.meter = CpuMeter(targets)
+            meter = signals.meter = CpuMeter(targets)
             write_plan(plan_path, build_plan(entries, config.sessions, config.clients, command))
             print(_started_lines(targets, config, plan_path), flush=True)
-            await control.wait(config.seconds)
+            await signals.wait(config.seconds)
             final = meter.lines("from the plan to the stop", meter.started, meter.sample())
             print(final, flush=True)
 
@@ -174,9 +176,10 @@ def write_plan(path: Path, plan: dict[str, Any]) -> None:
     os.replace(partial, path)
 
 
-class Control:
-    """What the signals do: SIGINT and SIGTERM stop (or, while the systems start, cancel the
-    start, which stops those already up); SIGUSR1 prints a CPU mark once they run."""
+class ServeSignals:
+    """What the signals do while ``serve`` runs. SIGINT and SIGTERM stop it: once the systems
+    serve, by ending the wait; while they are still starting (no meter yet), by cancelling the
+    start, which stops those already up. SIGUSR1 prints a CPU mark once they serve."""
 
     def __init__(self, task: asyncio.Task[Any] | None) -> None:
         self.task = task
@@ -198,13 +201,18 @@ class Control:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.stop.wait(), seconds)
 
+    @property
+    def starting(self) -> bool:
+        return self.meter is None
+
     def _on_stop(self) -> None:
-        if self.meter is None and self.task is not None:
+        # Once only: a second signal must not cancel the servers' own stopping half-way.
+        if self.starting and self.task is not None and not self.stop.is_set():
             self.task.cancel()
         self.stop.set()
 
     def _on_mark(self) -> None:
-        if self.meter is not None:
+        if self.meter is not None:  # not while starting
             self.meter.print_mark()
 
 

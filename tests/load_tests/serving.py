@@ -14,7 +14,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 60.0  # three servers, one after the other, on a busy CI machine
 STOP_TIMEOUT = 20.0
 TIMEOUT = 10.0
-SERVE_SECONDS = "120"  # should a test die without stopping it, serve stops by itself
+SERVE_SECONDS = "100"  # should a test die without stopping it, serve stops by itself
 
 
 class Serving:
@@ -63,10 +63,16 @@ async def serving(plan: Path, *args: str) -> AsyncIterator[tuple[Serving, dict[s
                 await asyncio.sleep(0.2)
         yield running, json.loads(await asyncio.to_thread(plan.read_text))
     finally:
-        if process.returncode is None:  # a failed test: stop it as an operator would
-            process.terminate()
-            try:
-                await asyncio.wait_for(process.wait(), STOP_TIMEOUT)
-            except TimeoutError:
-                process.kill()
-                await process.wait()
+        await stop_serve(running)
+
+
+async def stop_serve(running: Serving) -> None:
+    """After a failed test: stop it as an operator would, then for good."""
+    process = running.process
+    if process.returncode is None:
+        process.terminate()
+        try:
+            await asyncio.wait_for(process.wait(), STOP_TIMEOUT)
+        except TimeoutError:
+            process.kill()
+            await process.wait()

@@ -20,10 +20,17 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.typing import Subprotocol
 
+from load_tests.plan_drive import fill_template
 from load_tests.procstat import descendants
 from load_tests.serve_cli import ServeConfig, validate
-from load_tests.serve_plan import REQUEST_ID, TEXT, TOKEN
-from tests.load_tests.serving import START_TIMEOUT, STOP_TIMEOUT, TIMEOUT, serving, start_serve
+from tests.load_tests.serving import (
+    START_TIMEOUT,
+    STOP_TIMEOUT,
+    TIMEOUT,
+    serving,
+    start_serve,
+    stop_serve,
+)
 from tests.tools import required_tool
 
 CPU_ROW = r"^  {name} +\d+\.\d\d s   peak RSS +\d+\.\d MB$"
@@ -58,6 +65,7 @@ async def test_another_client_drives_every_served_system_from_the_plan_alone(
         status, output = await running.exit_status_and_output()
 
     assert status == 0, output
+    assert not await asyncio.to_thread(plan_path.exists)  # its servers are gone
     final = output[output.index("from the plan to the stop") :]
     for name in systems:  # a figure for each, not "unreadable"
         assert re.search(CPU_ROW.format(name=re.escape(name)), final, re.MULTILINE), final
@@ -107,16 +115,21 @@ async def test_a_stop_while_starting_stops_what_had_started(tmp_path: Path) -> N
     plan_path.write_text('{"left": "by an earlier run"}')  # names servers long gone
     args = ("--systems", "memory,socketio,ceiling-raw", "--sessions", "1", "--clients", "1")
     running = await start_serve(plan_path, *args)
-    children: list[int] = []
-    async with asyncio.timeout(START_TIMEOUT):
-        # Its first server is forked before anything is provisioned or written.
-        while not children:
-            children = descendants(running.process.pid)[1:]
-            await asyncio.sleep(0.05)
-    running.process.send_signal(signal.SIGTERM)
-    status, output = await running.exit_status_and_output()
+    try:
+        children: list[int] = []
+        async with asyncio.timeout(START_TIMEOUT):
+            # Its first server is forked before anything is provisioned or written.
+            while not children:
+                assert running.process.returncode is None, "serve exited on its own"
+                children = descendants(running.process.pid)[1:]
+                await asyncio.sleep(0.05)
+        running.process.send_signal(signal.SIGTERM)
+        running.process.send_signal(signal.SIGTERM)  # a second one changes nothing
+        status, output = await running.exit_status_and_output()
+    finally:
+        await stop_serve(running)
     assert status == 1, output
-    assert "stopped before every system was up" in output
+    assert "stopped while starting: no plan was written" in output
     assert not await asyncio.to_thread(plan_path.exists)  # neither the old plan nor a new one
     assert await _all_gone(children) == []
 
@@ -141,15 +154,6 @@ def test_unbounded_or_meaningless_requests_are_refused(
 
 
 # --- an independent client: the websockets library and the plan's wires -------------------------
-
-
-def _filled(template: Any, **values: str | int) -> Any:
-    """A wire template with its placeholders replaced, as the plan tells a generator to."""
-    text = json.dumps(template) if isinstance(template, dict) else template
-    for placeholder, value in ((TOKEN, "token"), (TEXT, "text"), (REQUEST_ID, "id")):
-        if value in values:
-            text = text.replace(placeholder, str(values[value]))
-    return json.loads(text) if isinstance(template, dict) else text
 
 
 class Reader:
@@ -178,7 +182,7 @@ async def _join(wire: dict[str, Any], entry: dict[str, Any], token: str, session
     protocol = Subprotocol("classbridge.v1.json")
     assert protocol in entry["subprotocols"]
     socket = await connect(entry["ws_url"], subprotocols=[protocol], open_timeout=TIMEOUT)
-    join = _filled(wire["join"], token=token)
+    join = json.loads(fill_template(wire["join"], token=token))
     if session:
         join["session"] = session  # the plan's join_session
     await socket.send(json.dumps(join))
@@ -192,18 +196,19 @@ async def _chat_on_classbridge_wire(
     readers = []
     for token in session["tokens"]:
         reader = await _join(wire, entry, token, session["id"] if check_session else "")
-        assert (await reader.next_of("welcome"))["type"] == "welcome"
+        welcome = await reader.next_of("welcome")
+        assert type(welcome["seq"]) is int  # the session's position: events follow it
         readers.append(reader)
     sender = readers[0]
     text = f"hello from another generator on {entry['name']}"
-    await sender.socket.send(json.dumps(_filled(wire["post"], text=text, id=7)))
+    await sender.socket.send(fill_template(wire["post"], text=text, request_id=7))
     seqs = []
     for reader in readers:
         event = await reader.next_of("event", "chat.posted")
         assert event["data"]["text"] == text
         seqs.append(event["seq"])
     ack = await sender.next_of("ack")
-    assert ack["id"] in (7, "7")  # the template's id as written in: Classbridge keeps a string
+    assert ack["id"] == 7
     assert ack["seq"] == seqs[0] == seqs[1]
     for reader in readers:
         await reader.socket.close()
@@ -224,13 +229,12 @@ async def _chat_on_socketio_wire(wire: dict[str, Any], entry: dict[str, Any]) ->
     for token in room["tokens"]:
         socket = await connect(entry["ws_url"], open_timeout=TIMEOUT)
         assert (await _next_packet(socket, "0")).startswith("0{")  # Engine.IO open
-        await socket.send(_filled(wire["join"], token=token))
+        await socket.send(fill_template(wire["join"], token=token))
         assert (await _next_packet(socket, "40")).startswith("40{")
         sockets.append(socket)
     sender = sockets[0]
-    text = 'hello from another generator on socketio, "quoted"'
-    escaped = json.dumps(text)[1:-1]  # as the plan's templates say
-    await sender.send(_filled(wire["post"], text=escaped, id=3))
+    text = 'hello from another generator on socketio, "quoted" {id}'
+    await sender.send(fill_template(wire["post"], text=text, request_id=3))
     seqs = []
     for socket in sockets:
         name, posted = json.loads((await _next_packet(socket, "42"))[2:])

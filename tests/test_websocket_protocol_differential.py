@@ -197,6 +197,7 @@ def expected(written: list[bytes]) -> Outcome:
     for frame_bytes in written:
         conn.receive_data(frame_bytes)
         for event in conn.events_received():
+            assert isinstance(event, Frame)  # an open connection's events are its frames
             if event.opcode in (Opcode.TEXT, Opcode.BINARY, Opcode.CONT):
                 if event.opcode is not Opcode.CONT:
                     parts, text = [], event.opcode is Opcode.TEXT

@@ -30,7 +30,8 @@ from urllib.parse import urlsplit
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.typing import Subprotocol
 
-from load_tests.procstat import own_cpu_seconds, sample_process, sample_tree, summed
+from load_tests.crowd_cli import percentile
+from load_tests.procstat import own_cpu_seconds, sample_system
 from load_tests.serve_plan import REQUEST_ID, TEXT, TOKEN
 
 MAX_RATE = 5000.0
@@ -237,7 +238,7 @@ async def _measure(
         await asyncio.sleep(DRAIN_POLL)
     after, own_after, ended = _cpu(entry), own_cpu_seconds(), time.monotonic()
     failures = [failure for client in clients if (failure := client.failure()) is not None]
-    latencies = sorted(latency for client in clients for latency in client.latencies)
+    latencies = sorted(1000 * latency for client in clients for latency in client.latencies)
     return DriveResult(
         system=entry["name"],
         posted=posted,
@@ -245,8 +246,8 @@ async def _measure(
         expected=expected,
         duplicates=sum(client.duplicates for client in clients),
         cpu_seconds=None if before is None or after is None else after - before,
-        p50_ms=_percentile(latencies, 0.50),
-        p99_ms=_percentile(latencies, 0.99),
+        p50_ms=percentile(latencies, 0.50),
+        p99_ms=percentile(latencies, 0.99),
         generator_cpu_share=(own_after - own_before) / (ended - started),
         failed_clients=len(failures),
         first_failure=failures[0] if failures else None,
@@ -254,15 +255,8 @@ async def _measure(
 
 
 def _cpu(entry: dict[str, Any]) -> float | None:
-    redis = sample_process(entry["redis_pid"]) if entry.get("redis_pid") else None
-    total = summed([sample_tree(entry["pid"]), redis])
+    total = sample_system(entry["pid"], entry.get("redis_pid"))
     return None if total is None else total.cpu_seconds
-
-
-def _percentile(sorted_values: list[float], share: float) -> float | None:
-    if not sorted_values:
-        return None
-    return 1000 * sorted_values[min(len(sorted_values) - 1, int(share * len(sorted_values)))]
 
 
 def format_results(results: list[DriveResult]) -> str:

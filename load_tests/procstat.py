@@ -81,6 +81,11 @@ def sample_tree(pid: int | None) -> ProcessSample | None:
     return None if pid is None else summed(map(sample_process, descendants(pid)))
 
 
+def sample_system(pid: int | None, redis_pid: int | None) -> ProcessSample | None:
+    """A system under test: its server's process tree plus the redis-server it alone uses."""
+    return summed([sample_tree(pid), sample_process(redis_pid)])
+
+
 def _status_kib(status: str, key: str) -> int:
     for line in status.splitlines():
         if line.startswith(key + ":"):

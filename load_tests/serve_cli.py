@@ -36,7 +36,7 @@ from load_tests.config import (
     systems_arg,
 )
 from load_tests.fanout import system_under_test
-from load_tests.procstat import ProcessSample, sample_process, sample_tree, summed
+from load_tests.procstat import ProcessSample, sample_system
 from load_tests.provision import provision_roles
 from load_tests.scenario import run_async
 from load_tests.serve_plan import SessionPlan, build_plan, room_sessions, system_entry, ws_url
@@ -240,8 +240,7 @@ class CpuMeter:
 
     def sample(self) -> list[ProcessSample | None]:
         return [
-            summed([sample_tree(t.pid), None if t.redis is None else sample_process(t.redis.pid)])
-            for t in self.targets
+            sample_system(t.pid, None if t.redis is None else t.redis.pid) for t in self.targets
         ]
 
     def print_mark(self) -> None:

@@ -271,12 +271,20 @@ def format_results(results: list[DriveResult]) -> str:
         )
         if r.failed_clients:
             lines.append(f"  {r.failed_clients} client(s) stopped reading: {r.first_failure}")
+    lines.extend(f"{pair}: {ratio:.2f}" for pair, ratio in ratios_to_first(results).items())
+    return "\n".join(lines)
+
+
+def ratios_to_first(results: list[DriveResult]) -> dict[str, float]:
+    """The first system's delivered events per CPU-second over each other system's, keyed
+    "first / other"; a system without a CPU reading has none."""
     first = results[0].events_per_cpu_second
+    ratios = {}
     for r in results[1:]:
         other = r.events_per_cpu_second
         if first and other:
-            lines.append(f"{results[0].system} / {r.system}: {first / other:.2f}")
-    return "\n".join(lines)
+            ratios[f"{results[0].system} / {r.system}"] = first / other
+    return ratios
 
 
 def _fmt(value: float | None, digits: int) -> str:
@@ -324,7 +332,13 @@ def main(argv: list[str] | None = None) -> int:
     results = asyncio.run(drive_all(arguments, plan))
     print(format_results(results))
     if arguments.json is not None:
-        arguments.json.write_text(json.dumps([asdict(r) for r in results], indent=2) + "\n")
+        figures = {
+            "systems": [
+                asdict(r) | {"events_per_cpu_second": r.events_per_cpu_second} for r in results
+            ],
+            "ratios": ratios_to_first(results),
+        }
+        arguments.json.write_text(json.dumps(figures, indent=2) + "\n")
     clean = all(
         r.delivered == r.expected and r.duplicates == 0 and r.failed_clients == 0 for r in results
     )

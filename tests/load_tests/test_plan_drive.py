@@ -6,12 +6,13 @@ system's CPU; its figures themselves are never asserted.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
 import pytest
 
-from load_tests.plan_drive import DriveResult, drive, fill_template, format_results
+from load_tests.plan_drive import DriveResult, drive, fill_template, format_results, main
 from load_tests.serve_plan import CLASSBRIDGE_WIRE, SOCKETIO_WIRE
 from tests.load_tests.serving import serving
 
@@ -34,6 +35,27 @@ async def test_every_chat_reaches_every_client_of_every_served_system(tmp_path: 
         assert result.p99_ms is not None
         assert result.generator_cpu_share > 0
         assert result.failed_clients == 0
+
+
+async def test_the_command_writes_each_system_and_the_ratios_to_its_json_file(
+    tmp_path: Path,
+) -> None:
+    plan_path, figures_path = tmp_path / "plan.json", tmp_path / "figures.json"
+    args = ("--systems", "memory,socketio", "--sessions", "1", "--clients", "2")
+    async with serving(plan_path, *args):
+        argv = ["--plan", str(plan_path), "--systems", "classbridge,socketio"]
+        argv += ["--rate", "20", "--seconds", "1", "--warmup", "0.2", "--json", str(figures_path)]
+        status = await asyncio.to_thread(main, argv)  # main runs its own event loop
+
+    assert status == 0
+    figures = json.loads(figures_path.read_text())
+    assert [system["system"] for system in figures["systems"]] == ["classbridge", "socketio"]
+    for system in figures["systems"]:
+        assert system["delivered"] == system["expected"] > 0
+        assert system["events_per_cpu_second"] > 0
+    classbridge, socketio = figures["systems"]
+    ratio = classbridge["events_per_cpu_second"] / socketio["events_per_cpu_second"]
+    assert figures["ratios"] == {"classbridge / socketio": pytest.approx(ratio)}
 
 
 def test_the_table_gives_each_system_its_ratio_to_the_first() -> None:

@@ -236,7 +236,7 @@ async def test_after_a_drain_a_join_gets_the_error_draining_then_1012(
 ) -> None:
     server = await server_factory(presence_grace=0.1)
     room = await open_classroom(server)
-    await drain(server.server.config.app.state.services)  # what SIGTERM runs first
+    await drain(server.services)  # what SIGTERM runs first
     client = server.client(room.teacher_token(0))
     with pytest.raises(ConnectionError, match=r"close 1012 draining \(draining\)"):
         await client.connect()  # the join's error reply, then the close

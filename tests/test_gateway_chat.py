@@ -205,7 +205,7 @@ async def test_a_deleted_post_leaves_the_stored_history_and_snapshots(
     classroom: Classroom,
 ) -> None:
     """Not only hidden from clients: the text is gone from what the server keeps."""
-    services = classroom.server.server.config.app.state.services
+    services = classroom.server.services
     teacher = await classroom.teacher(0)
     student = await classroom.student(1, "Amani")
     secret = "my home address is 12 Rua das Flores"

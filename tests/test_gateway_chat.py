@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from server.broker.base import LogPosition
@@ -19,7 +21,7 @@ from tests.helpers import (
 )
 
 
-async def _refused(client: ClassbridgeClient, message: dict[str, object]) -> ClientError:
+async def _refused(client: ClassbridgeClient, message: dict[str, Any]) -> ClientError:
     with pytest.raises(ClientError) as caught:
         await client.request(message)
     return caught.value

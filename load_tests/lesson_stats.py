@@ -144,8 +144,10 @@ class Receiver(Protocol):
 
     name: str
     session: int
-    segments: list[Segment]
     signal_keys: Counter[str]
+
+    @property
+    def segments(self) -> list[Segment]: ...
 
     @property
     def is_teacher(self) -> bool: ...

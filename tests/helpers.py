@@ -16,7 +16,8 @@ from server.broker.base import HistoryGone, LogPosition
 from server.broker.memory import MemoryBroker
 from server.client import ClassbridgeClient
 from server.protocol.codec import WireFormat, decode_frame, encode_message
-from server.protocol.messages import EventMessage
+from server.protocol.messages import Ack, EventMessage
+from server.protocol.peer import PeerSignal
 from tests.live import API_KEY, LiveServer
 from tests.redis_server import RedisServer
 
@@ -109,6 +110,12 @@ async def open_classroom(server: LiveServer, **body: Any) -> Classroom:
     return Classroom(server, await server.create_session(**body))
 
 
+def seq_of(ack: Ack) -> int:
+    """The seq of the event a request appended (acks of requests that append nothing have none)."""
+    assert ack.seq is not None, ack
+    return ack.seq
+
+
 async def next_after(client: ClassbridgeClient, seq: int) -> EventMessage:
     """The next event with a seq above ``seq`` (earlier ones are already accounted for)."""
     while True:
@@ -150,6 +157,12 @@ async def quiet(client: ClassbridgeClient, seconds: float = 0.2) -> list[EventMe
     return client.drain_events()
 
 
+async def next_signal(client: ClassbridgeClient) -> PeerSignal:
+    message = await client.next_peer_message()
+    assert isinstance(message, PeerSignal), message
+    return message
+
+
 def participant_of(client: ClassbridgeClient) -> str:
     assert client.welcome is not None
     return str(client.welcome.participant["id"])
@@ -161,6 +174,10 @@ def left_event_of(participant_id: str) -> Callable[[EventMessage], bool]:
 
 def joined_event_of(participant_id: str) -> Callable[[EventMessage], bool]:
     return lambda event: event.data["participant"]["id"] == participant_id
+
+
+def event_at(seq: int) -> Callable[[EventMessage], bool]:
+    return lambda event: event.seq == seq
 
 
 class FlakyBroker(MemoryBroker):
@@ -293,8 +310,8 @@ async def chat_across(first: LiveServer, second: LiveServer, room: Classroom) ->
     assert seen.data["participant"]["id"] == participant_of(student)
     posts = []
     for n in range(3):
-        posts.append((await teacher.chat(f"from Lisbon {n}")).seq)
-        posts.append((await student.chat(f"from Nairobi {n}")).seq)
+        posts.append(seq_of(await teacher.chat(f"from Lisbon {n}")))
+        posts.append(seq_of(await student.chat(f"from Nairobi {n}")))
     for client in (teacher, student):
         got = [(await wait_event(client, "chat.posted")).seq for _ in range(len(posts))]
         assert got == sorted(posts)  # the same order everywhere: the log's

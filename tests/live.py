@@ -14,6 +14,7 @@ from server.broker import Broker
 from server.cli import listen
 from server.client import ClassbridgeClient
 from server.protocol.codec import WireFormat
+from server.services import Services
 from server.settings import Settings, settings_from_env
 from server.websocket_protocol import ClassbridgeWebSocketProtocol
 
@@ -33,6 +34,7 @@ class LiveServer:
     server: uvicorn.Server
     task: asyncio.Task[None]
     http: httpx.AsyncClient
+    services: Services  # the app's own: tests look inside it, or act as the server would
     clients: list[ClassbridgeClient] = field(default_factory=list)
 
     @property
@@ -103,8 +105,10 @@ async def start_server(broker: Broker | None = None, **overrides: Any) -> LiveSe
         settings = replace(settings, api_key=None)
     sock = listen("127.0.0.1", 0)  # as `classbridge serve` binds: see its docstring
     port = sock.getsockname()[1]
+    app = create_app(settings, broker)
+    services: Services = app.state.services
     config = uvicorn.Config(
-        create_app(settings, broker),
+        app,
         log_level="warning",
         ws_max_size=settings.limits.max_frame_bytes,
         ws=ClassbridgeWebSocketProtocol,
@@ -121,4 +125,4 @@ async def start_server(broker: Broker | None = None, **overrides: Any) -> LiveSe
                 task.result()
             await asyncio.sleep(0.005)
     http = httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}")
-    return LiveServer(settings, port, server, task, http)
+    return LiveServer(settings, port, server, task, http, services)

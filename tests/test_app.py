@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 
 from tests.conftest import ServerFactory
+from tests.helpers import seq_of
 from tests.live import LiveServer
 from tests.redis_server import RedisServer, redis_server
 
@@ -53,4 +54,4 @@ async def test_redis_going_away_makes_the_server_not_ready_until_it_is_back(
     created = await server.create_session()
     teacher = server.client(created["classes"][0]["teacher_token"])
     await teacher.connect()
-    assert (await teacher.chat("we are back")).seq > 0
+    assert seq_of(await teacher.chat("we are back")) > 0

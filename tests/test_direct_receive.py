@@ -12,6 +12,7 @@ import contextvars
 import sys
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
+from types import FrameType
 from typing import Any
 
 import pytest
@@ -331,7 +332,7 @@ async def test_nothing_after_a_leave_in_the_same_write_is_handled(
 
 def _in_read_callback() -> bool:
     """Whether the caller runs inside the protocol's handling of what it read."""
-    frame = sys._getframe(1)
+    frame: FrameType | None = sys._getframe(1)
     while frame is not None:
         if frame.f_code.co_name == "send_receive_event_to_app":
             return True
@@ -384,7 +385,7 @@ async def test_messages_read_while_one_waits_are_handled_after_it(
         await asyncio.sleep(0.05)
         assert broker.held == 1  # the later ones wait their turn, however they were read
         gate.set()
-        answers = []
+        answers: list[tuple[str, int]] = []
         while len(answers) < 3:
             reply = await student.receive()
             if reply["type"] != "event":

@@ -16,7 +16,7 @@ from websockets.exceptions import ConnectionClosed
 from server.client import ClassbridgeClient
 from server.drain import drain
 from tests.conftest import ServerFactory
-from tests.helpers import collect_until, open_classroom, participant_of
+from tests.helpers import collect_until, open_classroom, participant_of, seq_of
 from tests.live import API_KEY, SECRET, TWO_CLASSES
 from tests.processes import Running, serve, wait_healthy
 from tests.redis_server import RedisServer, redis_server
@@ -125,7 +125,7 @@ async def test_a_drained_client_resumes_on_the_other_server_and_never_leaves(
         student.url = ws_url(staying)
         welcome = await student.connect(resume=True)
         assert welcome.resume == "events"
-        seen += chat_seqs(await collect_until(student, during[-1].seq))
+        seen += chat_seqs(await collect_until(student, seq_of(during[-1])))
         assert seen == [ack.seq for ack in before + during]  # nothing lost, nothing twice
 
         # The drained server waits for its participants' grace periods, or sees them back.
@@ -133,7 +133,7 @@ async def test_a_drained_client_resumes_on_the_other_server_and_never_leaves(
         marker = await teacher.chat("still here?")
         kinds = [
             (event.kind, event.data.get("participant_id"))
-            for event in await collect_until(teacher, marker.seq)
+            for event in await collect_until(teacher, seq_of(marker))
         ]
         assert ("participant.left", amani) not in kinds
         # The one who did not come back within the grace period has left, logged once.
@@ -223,7 +223,7 @@ async def test_sighup_replaces_the_workers_one_by_one_and_clients_resume(
         assert all(drains >= 1 for drains in await asyncio.gather(*staying))
 
         marker = await clients[0].chat("after the restart")
-        events = await collect_until(clients[0], marker.seq)
+        events = await collect_until(clients[0], seq_of(marker))
         seqs = [event.seq for event in events]
         assert seqs == sorted(set(seqs))  # no event twice, none out of order
         assert "participant.left" not in [event.kind for event in events]
@@ -236,7 +236,7 @@ async def test_after_a_drain_a_join_gets_the_error_draining_then_1012(
 ) -> None:
     server = await server_factory(presence_grace=0.1)
     room = await open_classroom(server)
-    await drain(server.server.config.app.state.services)  # what SIGTERM runs first
+    await drain(server.services)  # what SIGTERM runs first
     client = server.client(room.teacher_token(0))
     with pytest.raises(ConnectionError, match=r"close 1012 draining \(draining\)"):
         await client.connect()  # the join's error reply, then the close

@@ -20,6 +20,7 @@ from tests.helpers import (
     open_classroom,
     participant_of,
     raw_socket,
+    seq_of,
     wait_event,
 )
 
@@ -43,7 +44,7 @@ async def _flood_until_closed(room: Classroom, poster: ClassbridgeClient, slow_i
     """Post until the slow client is dropped (its participant.left comes after the grace)."""
     last = 0
     for n in range(MAX_POSTS):
-        last = (await poster.chat(f"{n} {TEXT}")).seq
+        last = seq_of(await poster.chat(f"{n} {TEXT}"))
         if n % 20 == 19:
             drained = poster.drain_events()
             if any(

@@ -31,7 +31,7 @@ from tests.redis_server import RedisServer, redis_server
 __all__ = ["redis_server"]
 
 MODULE_LOOP = pytest.mark.asyncio(loop_scope="module")
-LIMITS = {"board_ops_per_second": 10_000.0, "board_ops_burst": 10_000}
+LIMITS: dict[str, Any] = {"board_ops_per_second": 10_000.0, "board_ops_burst": 10_000}
 PEN = {"color": "#1a2b3c", "width": 2}
 
 # One action of one client: what it does in a round (all clients act at once each round).

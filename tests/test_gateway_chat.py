@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from server.broker.base import LogPosition
@@ -14,11 +16,12 @@ from tests.helpers import (
     open_classroom,
     participant_of,
     quiet,
+    seq_of,
     wait_event,
 )
 
 
-async def _refused(client: ClassbridgeClient, message: dict[str, object]) -> ClientError:
+async def _refused(client: ClassbridgeClient, message: dict[str, Any]) -> ClientError:
     with pytest.raises(ClientError) as caught:
         await client.request(message)
     return caught.value
@@ -54,7 +57,7 @@ async def test_students_cannot_delete(classroom: Classroom) -> None:
     posted = await teacher.chat("homework: draw a river")
     error = await _refused(student, {"type": "chat.delete", "message_id": posted.seq})
     assert error.code == "forbidden"
-    error = await _refused(student, {"type": "chat.delete", "message_id": posted.seq + 99})
+    error = await _refused(student, {"type": "chat.delete", "message_id": seq_of(posted) + 99})
     assert error.code == "forbidden"
     late = await classroom.student(0, "Rui")
     assert _texts(late) == ["homework: draw a river"]
@@ -205,7 +208,7 @@ async def test_a_deleted_post_leaves_the_stored_history_and_snapshots(
     classroom: Classroom,
 ) -> None:
     """Not only hidden from clients: the text is gone from what the server keeps."""
-    services = classroom.server.server.config.app.state.services
+    services = classroom.server.services
     teacher = await classroom.teacher(0)
     student = await classroom.student(1, "Amani")
     secret = "my home address is 12 Rua das Flores"
@@ -217,9 +220,9 @@ async def test_a_deleted_post_leaves_the_stored_history_and_snapshots(
     assert teacher.welcome is not None
     history = await broker.read_since(classroom.session_id, LogPosition(0, teacher.welcome.epoch))
     assert isinstance(history, list)
-    assert len(history) >= posted.seq  # the whole log is still there, the post's place too
+    assert len(history) >= seq_of(posted)  # the whole log is still there, the post's place too
     assert not any(secret.encode() in payload for _, payload in history)
     snapshot = await broker.load_snapshot(classroom.session_id)
     assert snapshot is not None
-    assert snapshot.seq > posted.seq
+    assert snapshot.seq > seq_of(posted)
     assert secret.encode() not in snapshot.payload

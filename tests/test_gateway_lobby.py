@@ -14,6 +14,7 @@ from tests.helpers import (
     open_classroom,
     participant_of,
     quiet,
+    seq_of,
     wait_event,
 )
 from tests.live import API_KEY, TWO_CLASSES, LiveServer
@@ -70,7 +71,7 @@ async def test_a_waiting_student_sees_nothing_until_a_teacher_admits_them(
     assert welcome.session is not None
     assert [m["text"] for m in welcome.session["chat"]] == ["Bom dia, turma!"]
     assert welcome.session["lobby"] is None  # students do not see who waits
-    assert welcome.seq > ack.seq  # the snapshot holds their own participant.joined
+    assert welcome.seq > seq_of(ack)  # the snapshot holds their own participant.joined
     me = [p for c in welcome.session["classes"] for p in c["participants"] if p["id"] == amani_id]
     assert me[0]["present"] is True
 
@@ -252,7 +253,7 @@ async def test_teachers_change_the_policy_and_opening_lets_everyone_in(
     assert refused.value.code == "invalid_message"
     await teacher.command({"type": "settings.update", "settings": {"lobby": "open"}})
     assert isinstance(await amani.admitted(), Welcome)
-    kinds = [e.kind for e in await collect_until(teacher, ack.seq + 4)]
+    kinds = [e.kind for e in await collect_until(teacher, seq_of(ack) + 4)]
     assert "lobby.admitted" in kinds
 
 

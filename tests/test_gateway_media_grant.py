@@ -12,7 +12,7 @@ import pytest
 from server.client import ClassbridgeClient, ClientError
 from server.protocol.ice import IceServers
 from tests.conftest import ServerFactory
-from tests.helpers import Classroom, open_classroom, participant_of, wait_event
+from tests.helpers import Classroom, next_signal, open_classroom, participant_of, wait_event
 
 OFFER = {"type": "offer", "sdp": "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\n"}
 ICE_SETTINGS = {
@@ -58,10 +58,10 @@ async def test_a_granted_student_signals_and_gets_ice_until_the_grant_is_taken_b
     assert isinstance(reply, IceServers)
     assert reply.servers[1]["username"].endswith(f":{student_id}")  # TURN for the student
     await student.signal(station_id, "cam-1", description=OFFER)
-    got = await station.next_peer_message()
+    got = await next_signal(station)
     assert (got.sender, got.pc) == (student_id, "cam-1")
     await station.signal(student_id, "cam-1", description={"type": "answer", "sdp": ""})
-    assert (await student.next_peer_message()).sender == station_id
+    assert (await next_signal(student)).sender == station_id
 
     await _grant(teacher, student_id, False)
     await wait_event(student, "media.granted")

@@ -8,7 +8,15 @@ import pytest
 from server.client import ClassbridgeClient, ClientError
 from server.protocol.peer import PeerSignal, PeerTyping
 from tests.conftest import ServerFactory
-from tests.helpers import JSON, Classroom, open_classroom, participant_of, raw_socket, wait_event
+from tests.helpers import (
+    JSON,
+    Classroom,
+    next_signal,
+    open_classroom,
+    participant_of,
+    raw_socket,
+    wait_event,
+)
 
 OFFER = {"type": "offer", "sdp": "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\n"}
 CANDIDATE = {"candidate": "candidate:1 1 udp 2122260223 192.0.2.7 54400 typ host", "sdpMid": "0"}
@@ -16,12 +24,6 @@ CANDIDATE = {"candidate": "candidate:1 1 udp 2122260223 192.0.2.7 54400 typ host
 
 async def _station(room: Classroom, index: int) -> ClassbridgeClient:
     return await room.join(await room.token("station", index, f"Room {index}"))
-
-
-async def _next_signal(client: ClassbridgeClient) -> PeerSignal:
-    message = await client.next_peer_message()
-    assert isinstance(message, PeerSignal), message
-    return message
 
 
 async def test_a_signal_reaches_its_recipient_only(server_factory: ServerFactory) -> None:
@@ -32,15 +34,15 @@ async def test_a_signal_reaches_its_recipient_only(server_factory: ServerFactory
     before = await room.seq()
     ack = await lisbon.signal(participant_of(nairobi), "cam-1", description=OFFER)
     assert ack.seq is None  # nothing was logged
-    got = await _next_signal(nairobi)
+    got = await next_signal(nairobi)
     assert got == PeerSignal(sender=participant_of(lisbon), pc="cam-1", description=OFFER)
     # A second signal, to the teacher: what the teacher gets first is it, so the first signal
     # did not reach the teacher (one sender's messages arrive in the order sent).
     await lisbon.signal(participant_of(teacher), "cam-2", candidate=CANDIDATE)
-    fence = await _next_signal(teacher)
+    fence = await next_signal(teacher)
     assert (fence.pc, fence.candidate) == ("cam-2", CANDIDATE)
     await nairobi.signal(participant_of(lisbon), "cam-1", description={"type": "answer", "sdp": ""})
-    assert (await _next_signal(lisbon)).description == {"type": "answer", "sdp": ""}
+    assert (await next_signal(lisbon)).description == {"type": "answer", "sdp": ""}
     assert student.peer_messages.empty()
     assert await room.seq() == before  # signals never enter the log
 
@@ -49,7 +51,7 @@ async def test_signals_are_not_replayed_on_resume(server_factory: ServerFactory)
     room = await open_classroom(await server_factory())
     lisbon, nairobi = await _station(room, 0), await _station(room, 1)
     await lisbon.signal(participant_of(nairobi), "cam-1", description=OFFER)
-    await _next_signal(nairobi)
+    await next_signal(nairobi)
     await nairobi.reconnect()
     await lisbon.chat("after the reconnect")
     await wait_event(nairobi, "chat.posted")  # the resume and the live event are through...
@@ -106,7 +108,7 @@ async def test_signals_are_rate_limited_per_connection(server_factory: ServerFac
         await lisbon.signal(participant_of(nairobi), "pc-3", candidate=CANDIDATE)
     assert refused.value.code == "rate_limited"
     assert (refused.value.reply.retry_after_ms or 0) > 0
-    assert [(await _next_signal(nairobi)).pc for _ in range(3)] == ["pc-0", "pc-1", "pc-2"]
+    assert [(await next_signal(nairobi)).pc for _ in range(3)] == ["pc-0", "pc-1", "pc-2"]
     await lisbon.chat("chat is not limited by the signal budget")
 
 
@@ -155,7 +157,7 @@ async def test_without_a_request_id_there_is_no_ack(server_factory: ServerFactor
         while (reply := await ws.receive())["type"] == "event":
             pass  # the join's own presence event
         assert reply == {"type": "pong", "id": "after"}
-    assert (await _next_signal(nairobi)).candidate == CANDIDATE
+    assert (await next_signal(nairobi)).candidate == CANDIDATE
 
 
 async def test_a_malformed_signal_counts_as_bad_input(server_factory: ServerFactory) -> None:

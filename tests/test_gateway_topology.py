@@ -6,7 +6,7 @@ import pytest
 
 from server.client import ClassbridgeClient, ClientError
 from tests.conftest import ServerFactory
-from tests.helpers import Classroom, open_classroom, wait_event
+from tests.helpers import Classroom, open_classroom, seq_of, wait_event
 
 
 async def _station(room: Classroom, n: int) -> ClassbridgeClient:
@@ -23,6 +23,7 @@ async def test_video_moves_up_at_once_and_falls_back_after_settling(
 ) -> None:
     room = await open_classroom(await server_factory(topology_settle=2.0))
     teacher = await room.teacher(0)
+    assert teacher.welcome is not None
     assert (teacher.welcome.session or {})["media"] == {
         "topology": "none",
         "relay_requested": False,
@@ -40,8 +41,9 @@ async def test_video_moves_up_at_once_and_falls_back_after_settling(
     marker = await teacher.chat("still on the relay?")  # well within the 2 s to settle
     fallback = await wait_event(teacher, "media.topology")
     assert fallback.data["topology"] == "mesh"
-    assert fallback.seq > marker.seq  # not at the leave: only once the count had settled
+    assert fallback.seq > seq_of(marker)  # not at the leave: only once the count had settled
     late = await _station(room, 9)
+    assert late.welcome is not None
     assert (late.welcome.session or {})["media"]["topology"] in ("mesh", "relay")
 
 

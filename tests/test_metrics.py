@@ -16,7 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from server import gateway
 from server.client import ClassbridgeClient, ClientError
 from tests.conftest import ServerFactory
-from tests.helpers import JSON, collect_until, open_classroom, participant_of
+from tests.helpers import JSON, collect_until, open_classroom, participant_of, seq_of
 from tests.live import LiveServer
 
 Figures = dict[tuple[str, frozenset[tuple[str, str]]], float]
@@ -68,7 +68,7 @@ async def test_counters_follow_what_the_clients_do(live_server: LiveServer) -> N
     assert moved(start, joined, "classbridge_join_seconds_count", outcome="ok") == 3
     assert moved(start, joined, "classbridge_events_appended_total", family="presence") == 3
 
-    posts = [(await teacher.chat(f"post {n}")).seq for n in range(2)]
+    posts = [seq_of(await teacher.chat(f"post {n}")) for n in range(2)]
     for reader in readers:
         await collect_until(reader, posts[-1])
     posted = await scrape(http)

@@ -11,7 +11,6 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from server.services import Services
 from tests.conftest import ServerFactory
 from tests.redis_server import RedisServer, redis_executable
 from tests.test_metrics import moved, scrape
@@ -66,7 +65,7 @@ async def test_readyz_is_503_while_redis_is_away(
 
 async def test_readyz_is_503_while_draining(server_factory: ServerFactory) -> None:
     server = await server_factory()
-    services: Services = server.server.config.app.state.services
+    services = server.services
     services.draining = True
     response = await server.http.get("/readyz")
     assert response.status_code == 503

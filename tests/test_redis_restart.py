@@ -19,7 +19,7 @@ import pytest
 from server.client import ClassbridgeClient, ClientError
 from server.protocol.messages import EventMessage
 from tests.conftest import ServerFactory
-from tests.helpers import Classroom, collect_until, open_classroom
+from tests.helpers import Classroom, collect_until, open_classroom, seq_of
 from tests.live import LiveServer
 from tests.redis_server import RedisServer, redis_executable
 
@@ -72,7 +72,7 @@ async def _lesson(
         await clients[-1].connect()
     top = 0
     for n in range(12):
-        top = (await clients[n % 4].chat(f"before {n}")).seq
+        top = seq_of(await clients[n % 4].chat(f"before {n}"))
     for client in clients:
         await collect_until(client, top)
     return servers, room, clients, top
@@ -82,7 +82,7 @@ async def _chat_when_back(client: ClassbridgeClient, text: str) -> int:
     """The first commands after a restart may meet a pooled connection Redis closed."""
     for _ in range(20):
         try:
-            return (await client.chat(text)).seq
+            return seq_of(await client.chat(text))
         except ClientError:
             await asyncio.sleep(0.1)
     raise AssertionError("chat never worked again")
@@ -143,7 +143,7 @@ async def test_redis_restart_with_persistence_loses_nothing(
     welcome = await away.reconnect()
     print(f"resumed {time.monotonic() - began:.2f}s after Redis answered again")
     assert (welcome.resume, welcome.epoch) == ("events", epoch)
-    second = (await clients[1].chat("and again")).seq
+    second = seq_of(await clients[1].chat("and again"))
     for client in clients:
         events = await collect_until(client, second)
         assert [e.seq for e in events] == list(range(top + 1, second + 1))  # gap-free
@@ -152,7 +152,7 @@ async def test_redis_restart_with_persistence_loses_nothing(
     assert (ack, second) == (top + 1, top + 2)
     # Nobody was swept as the member of a "dead" worker (their beats in Redis were old).
     await asyncio.sleep(1.5)  # more than worker_timeout: a wrong sweep would have run by now
-    marker = (await clients[0].chat("all here?")).seq
+    marker = seq_of(await clients[0].chat("all here?"))
     kinds = [e.kind for e in await collect_until(clients[1], marker)]
     assert kinds == ["chat.posted"]
     assert all(not server.task.done() for server in servers)

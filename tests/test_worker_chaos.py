@@ -23,7 +23,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
 from server.client import ClassbridgeClient, ClientError
 from server.protocol.messages import EventMessage
-from tests.helpers import collect_until, participant_of
+from tests.helpers import collect_until, participant_of, seq_of
 from tests.live import API_KEY, SECRET, TWO_CLASSES
 from tests.processes import serve, wait_healthy
 from tests.redis_server import RedisServer, redis_server
@@ -211,7 +211,7 @@ async def test_kill_9_of_a_worker_mid_chat_loses_nothing(redis_server: RedisServ
         await _until(lambda: any(e.kind == "participant.left" for e in _received(stayers[0])), 20)
         swept_after = time.monotonic() - kill_time
         await asyncio.sleep(1.0)  # three more sweep rounds: a second "left" would show
-        marker = (await stayers[0].client.chat("the end")).seq
+        marker = seq_of(await stayers[0].client.chat("the end"))
         for chatter in stayers:
             _received(chatter)
             chatter.events.extend(await collect_until(chatter.client, marker))

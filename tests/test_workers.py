@@ -14,7 +14,7 @@ from uvicorn.config import STARTUP_FAILURE
 from load_tests.procstat import descendants
 from server.client import ClassbridgeClient
 from server.workers import own_listener
-from tests.helpers import collect_until
+from tests.helpers import collect_until, seq_of
 from tests.live import API_KEY, SECRET, TWO_CLASSES
 from tests.processes import serve, wait_healthy
 from tests.redis_server import RedisServer, redis_server
@@ -102,12 +102,12 @@ async def test_three_workers_serve_one_session_log(redis_server: RedisServer) ->
             for client in clients:
                 await client.connect()
             acks = await asyncio.gather(*(c.chat(f"hello {n}") for n, c in enumerate(clients)))
-            top = max(ack.seq for ack in acks)
+            top = max(seq_of(ack) for ack in acks)
             orders = []
             for client in clients:
                 events = await collect_until(client, top)
                 orders.append([e.seq for e in events if e.kind == "chat.posted"])
-            assert orders[0] == sorted(ack.seq for ack in acks)
+            assert orders[0] == sorted(seq_of(ack) for ack in acks)
             assert all(order == orders[0] for order in orders)  # one log, one order
             # Presence agrees: a second tab (on whichever worker) sees all four present.
             second_tab = ClassbridgeClient(ws_url, session_tokens[1])

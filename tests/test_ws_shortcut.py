@@ -3,12 +3,11 @@ change: other paths, plain requests, the errors the app's handlers used to take.
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from starlette.exceptions import WebSocketException
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route, WebSocketRoute
+from starlette.types import Message
 from starlette.websockets import WebSocket
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
@@ -38,19 +37,19 @@ def _app(seen: list[object]) -> ClassbridgeApp:
     return ClassbridgeApp(routes=[Route("/hello", hello), WebSocketRoute("/ws", endpoint)])
 
 
-async def _talk(app: ClassbridgeApp, path: str, text: str) -> list[dict[str, Any]]:
+async def _talk(app: ClassbridgeApp, path: str, text: str) -> list[Message]:
     """One WebSocket over plain ASGI channels: connect, send ``text``; what the app sent."""
-    incoming: list[dict[str, Any]] = [
+    incoming: list[Message] = [
         {"type": "websocket.connect"},
         {"type": "websocket.receive", "text": text},
         {"type": "websocket.disconnect", "code": 1000},
     ]
-    sent: list[dict[str, Any]] = []
+    sent: list[Message] = []
 
-    async def receive() -> dict[str, Any]:
+    async def receive() -> Message:
         return incoming.pop(0)
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: Message) -> None:
         sent.append(message)
 
     scope = {"type": "websocket", "path": path, "root_path": "", "headers": [], "query_string": b""}

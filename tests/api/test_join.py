@@ -15,7 +15,7 @@ from tests.live import LiveServer, start_server
 
 # Every self-join in this module comes from 127.0.0.1: lift the per-address limit except where
 # it is under test.
-GENEROUS = {"self_joins_per_minute": 6000.0, "self_joins_burst": 1000}
+GENEROUS: dict[str, Any] = {"self_joins_per_minute": 6000.0, "self_joins_burst": 1000}
 
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")

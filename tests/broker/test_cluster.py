@@ -5,6 +5,7 @@ and a worker hears every session it subscribed, whichever master holds it."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 
 import pytest
@@ -53,7 +54,7 @@ async def test_sessions_on_every_master_reach_one_worker(
     assert len(set(sessions.values())) == 3  # three sessions, on three different masters
     heard = {session: Recorder() for session in sessions.values()}
     for session, recorder in heard.items():
-        await worker.subscribe(session, recorder, lambda p, r=recorder: r(0, "", p))
+        await worker.subscribe(session, recorder, functools.partial(recorder, 0, ""))
     for session in sessions.values():
         position = await writer.append(session, f"event of {session}".encode())
         await writer.publish(session, f"volatile of {session}".encode())

@@ -144,7 +144,7 @@ async def test_a_killed_subscription_comes_back_by_itself(
     await worker.subscribe("s1", heard)
     admin = await make_redis_broker()
     assert isinstance(admin, RedisBroker)
-    assert await admin.client.execute_command("CLIENT", "KILL", "TYPE", "pubsub") >= 1
+    assert await admin.client.client_kill_filter(_type="pubsub") >= 1
     for attempt in range(ATTEMPTS):
         await writer.append("s1", f"after {attempt}".encode())
         with contextlib.suppress(TimeoutError):

@@ -89,7 +89,7 @@ async def test_an_append_after_script_flush_reloads_the_script(
     raw = Redis.from_url(redis_server.url)
     try:
         await raw.script_flush()
-        sha = (await raw.script_load(redis_scripts.APPEND)).encode()  # only to know the sha
+        sha = await raw.script_load(redis_scripts.APPEND)  # only to know the sha
         await raw.script_flush()
         positions = await asyncio.gather(*(broker.append("s1", b"%d" % n) for n in range(20)))
         assert await raw.script_exists(sha) == [True]
@@ -97,6 +97,7 @@ async def test_an_append_after_script_flush_reloads_the_script(
         await raw.aclose()
     assert sorted(p.seq for p in positions) == list(range(2, 22))
     history = await broker.read_since("s1", LogPosition(0, first.epoch))
+    assert isinstance(history, list)
     expected = {1: b"before"} | {p.seq: b"%d" % n for n, p in enumerate(positions)}
     assert dict(history) == expected
     assert (await broker.append("s1", b"after the reload")).seq == 22

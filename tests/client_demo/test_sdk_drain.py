@@ -40,7 +40,7 @@ async def test_a_drained_connection_reconnects_at_once_then_backs_off(
                 """,
             ],
         )
-        await drain(stopping.server.config.app.state.services)
+        await drain(stopping.services)
         await page.wait_for_function("window.__drained.length >= 2")
         tries: list[dict[str, Any]] = await page.evaluate("window.__drained")
         await page.evaluate("window.__client.leave()")

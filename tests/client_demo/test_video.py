@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import pytest
 import pytest_asyncio
@@ -224,7 +225,7 @@ async def test_three_publishers_through_the_relay(
     await screenshot(lisbon, "video-station-relay")
 
 
-ICE_SETTINGS = {
+ICE_SETTINGS: dict[str, Any] = {
     "turn_urls": ["turn:127.0.0.1:9?transport=udp"],  # nothing listens: host candidates do
     "turn_secret": "client-demo-ice-secret",
     "turn_ttl": 60,  # the shortest the server allows: refreshed 12 s before expiry

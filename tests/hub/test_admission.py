@@ -7,7 +7,7 @@ import pytest
 
 from server.client import ClassbridgeClient
 from tests.conftest import ServerFactory
-from tests.helpers import open_classroom
+from tests.helpers import open_classroom, seq_of
 
 
 async def _refused(client: ClassbridgeClient) -> tuple[int | None, str]:
@@ -26,7 +26,7 @@ async def test_a_join_leave_loop_is_cut_short(server_factory: ServerFactory) -> 
         await looping.connect()
         await looping.send_raw({"type": "leave"})
         await looping.wait_closed()
-    seq_before = (await teacher.chat("still here")).seq
+    seq_before = seq_of(await teacher.chat("still here"))
     code, message = await _refused(looping)
     assert code == 4029
     assert "rate_limited" in message

@@ -9,7 +9,15 @@ from typing import Any
 
 from server.client import ClassbridgeClient, ClientError
 from tests.conftest import ServerFactory
-from tests.helpers import Classroom, collect_until, open_classroom, two_servers_on_redis, wait_event
+from tests.helpers import (
+    Classroom,
+    collect_until,
+    event_at,
+    open_classroom,
+    seq_of,
+    two_servers_on_redis,
+    wait_event,
+)
 from tests.redis_server import RedisServer, redis_server
 
 __all__ = ["redis_server"]
@@ -61,10 +69,10 @@ async def test_two_teachers_on_two_servers_move_the_agenda_once_per_press(
         # have applied both presses.
         marker = await lisbon.chat(f"after the press from {from_phase}")
         for client in (lisbon, nairobi):
-            await wait_event(client, "chat.posted", lambda e, seq=marker.seq: e.seq == seq)
+            await wait_event(client, "chat.posted", event_at(seq_of(marker)))
         logged = [
             e
-            for e in await collect_until(watcher, marker.seq)
+            for e in await collect_until(watcher, seq_of(marker))
             if e.kind in ("agenda.moved", "agenda.finished")
         ]
         assert len(logged) == outcomes.count("ack")  # every press taken is in the log

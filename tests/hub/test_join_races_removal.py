@@ -10,7 +10,7 @@ import pytest
 
 from server.broker.memory import MemoryBroker
 from tests.conftest import ServerFactory
-from tests.helpers import open_classroom, participant_of, quiet
+from tests.helpers import open_classroom, participant_of, quiet, seq_of
 
 
 class GatedBroker(MemoryBroker):
@@ -61,5 +61,5 @@ async def test_a_join_on_its_way_does_not_outlive_a_bar_or_the_end(
         await asyncio.wait_for(joining, 5)
     assert (second_tab.close_code, second_tab.close_reason) == (code, reason)
     if code == 4016:  # the teacher is still there: no join of Amani was logged after the bar
-        later = [e for e in await quiet(teacher, 0.2) if e.seq > ack.seq]
+        later = [e for e in await quiet(teacher, 0.2) if e.seq > seq_of(ack)]
         assert [e for e in later if e.kind == "participant.joined"] == []

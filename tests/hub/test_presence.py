@@ -13,6 +13,7 @@ from tests.helpers import (
     left_event_of,
     open_classroom,
     participant_of,
+    seq_of,
     wait_event,
 )
 
@@ -22,7 +23,7 @@ GRACE = 0.5  # short, yet long enough for a marker chat to beat it
 async def _presence_events(watcher: ClassbridgeClient, poster: ClassbridgeClient) -> list[str]:
     """Post a marker and return the presence events the watcher got before it."""
     marker = await poster.chat("marker")
-    events = await collect_until(watcher, marker.seq)
+    events = await collect_until(watcher, seq_of(marker))
     return [e.kind for e in events if e.kind.startswith("participant.")]
 
 

@@ -18,6 +18,7 @@ from tests.helpers import (
     open_classroom,
     participant_of,
     quiet,
+    seq_of,
     wait_event,
 )
 
@@ -66,7 +67,7 @@ async def test_resume_replays_exactly_the_missed_events(server_factory: ServerFa
     assert [e.data["text"] for e in replayed] == [f"missed {n}" for n in range(8)]
     # Live events follow on, with nothing repeated.
     live = await teacher.chat("after the resume")
-    assert _seqs(await collect_until(student, live.seq)) == [live.seq]
+    assert _seqs(await collect_until(student, seq_of(live))) == [live.seq]
     assert await quiet(student, 0.1) == []
 
 
@@ -93,7 +94,7 @@ async def test_resume_while_events_keep_coming(
 
     async def keep_posting() -> None:
         while not stop.is_set():
-            posted.append((await poster.chat(f"live {len(posted)} {padding}")).seq)
+            posted.append(seq_of(await poster.chat(f"live {len(posted)} {padding}")))
             async with progress:
                 progress.notify_all()
 
@@ -131,7 +132,7 @@ async def test_a_long_replay_goes_out_as_fast_as_the_client_reads(
     assert welcome.resume == "events"
     await student.ping()  # a reply during the replay does not overflow the queue
     live = await teacher.chat("live, after the replay")
-    replayed = await collect_until(student, live.seq)
+    replayed = await collect_until(student, seq_of(live))
     assert _seqs(replayed) == [a.seq for a in acks] + [live.seq]
     assert student.close_code is None
 
@@ -153,7 +154,7 @@ async def test_snapshot_when_the_missed_events_are_gone(server_factory: ServerFa
     assert texts == [f"while you were away {n}" for n in range(12)]
     assert student.last_seq == top
     live = await teacher.chat("and now live")
-    assert _seqs(await collect_until(student, live.seq)) == [live.seq]
+    assert _seqs(await collect_until(student, seq_of(live))) == [live.seq]
 
 
 async def test_snapshot_when_the_epoch_is_not_this_history(classroom: Classroom) -> None:
@@ -186,15 +187,15 @@ async def test_replay_leaves_out_deleted_posts_and_other_peoples_messages(
     friend = await classroom.student(0, "Inês")
     await _dropped(student)
     oops = await friend.chat("a secret phone number")
-    deleted = await teacher.request({"type": "chat.delete", "message_id": oops.seq})
+    deleted = await teacher.command({"type": "chat.delete", "message_id": oops.seq})
     private = await teacher.chat("see me after class", to=participant_of(friend))
     last = await teacher.chat("back to work")
 
     welcome = await student.reconnect()
     assert welcome.resume == "events"
-    replayed = await collect_until(student, last.seq)
+    replayed = await collect_until(student, seq_of(last))
     assert [(e.seq, e.kind) for e in replayed] == [
-        (deleted.seq, "chat.deleted"),  # type: ignore[attr-defined]
+        (deleted.seq, "chat.deleted"),
         (last.seq, "chat.posted"),
     ]
     assert private.seq not in _seqs(replayed)

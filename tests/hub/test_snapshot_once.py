@@ -8,7 +8,7 @@ import asyncio
 from server.broker.base import StoredSnapshot
 from server.broker.redis import RedisBroker
 from tests.conftest import ServerFactory
-from tests.helpers import open_classroom, wait_event
+from tests.helpers import open_classroom, seq_of, wait_event
 from tests.redis_server import RedisServer, redis_server
 
 __all__ = ["redis_server"]
@@ -45,7 +45,7 @@ async def test_each_snapshot_is_saved_by_one_worker(
     student = second.client(await room.student_token(1, "Amani"))
     await student.connect()  # both workers now follow the session and apply every event
 
-    posts = [(await teacher.chat(f"post {n}")).seq for n in range(4 * EVERY)]
+    posts = [seq_of(await teacher.chat(f"post {n}")) for n in range(4 * EVERY)]
     for n in range(4 * EVERY):  # the student's worker has applied them all
         assert (await wait_event(student, "chat.posted")).seq == posts[n]
     await asyncio.sleep(0.2)  # the snapshots' writes are tasks of their own

@@ -14,6 +14,7 @@ from tests.helpers import (
     collect_until,
     open_classroom,
     participant_of,
+    seq_of,
     two_servers_on_redis,
     wait_event,
 )
@@ -50,7 +51,7 @@ async def test_two_tabs_on_two_servers_count_once(
     await tab_here.close()
     await asyncio.sleep(0.6)  # three grace periods: a wrong "left" would be logged by now
     marker = await teacher.chat("still with us?")
-    kinds = [e.kind for e in await collect_until(teacher, marker.seq)]
+    kinds = [e.kind for e in await collect_until(teacher, seq_of(marker))]
     assert kinds.count("participant.joined") == 1  # one join for the two tabs
     assert "participant.left" not in kinds
 

@@ -10,7 +10,7 @@ import httpx
 
 from server.client import ClassbridgeClient
 from tests.conftest import ServerFactory
-from tests.helpers import collect_until, open_classroom, participant_of, wait_event
+from tests.helpers import collect_until, open_classroom, participant_of, seq_of, wait_event
 from tests.live import API_KEY, SECRET
 from tests.processes import serve, wait_healthy
 from tests.redis_server import RedisServer, redis_server
@@ -43,12 +43,14 @@ async def test_a_killed_workers_participants_are_logged_as_left_once(
             await wait_event(teacher, "participant.joined")
         doomed.process.send_signal(signal.SIGKILL)  # no goodbye, no cleanup
         await doomed.process.wait()
-        left = set()
+        left: set[str] = set()
         async with asyncio.timeout(15):  # the bound for the sweep
             while left != set(students):
                 event = await wait_event(teacher, "participant.left", timeout=15)
                 left.add(event.data["participant_id"])
     await asyncio.sleep(1.5)  # more sweep rounds: nobody may log them again
     marker = await teacher.chat("who is still here?")
-    later = [e for e in await collect_until(teacher, marker.seq) if e.kind == "participant.left"]
+    later = [
+        e for e in await collect_until(teacher, seq_of(marker)) if e.kind == "participant.left"
+    ]
     assert later == []

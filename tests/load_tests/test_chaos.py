@@ -176,4 +176,4 @@ def test_faults_are_spread_evenly_and_refused_where_they_cannot_run() -> None:
         {"broker": "redis", "chaos": ("restart-redis",), "redis_persistence": "rdb"},
     ):
         with pytest.raises(ValueError):  # noqa: PT011 -- the message names the problem
-            validate(LessonConfig(**change))  # type: ignore[arg-type]
+            validate(LessonConfig(**change))

@@ -22,7 +22,7 @@ import pytest
 from load_tests.cli import main
 from load_tests.lesson_client import signal_key
 from load_tests.lesson_config import LessonConfig, validate
-from load_tests.lesson_profile import Scheduler
+from load_tests.lesson_profile import Action, Scheduler
 from load_tests.lesson_resume import Segment
 from load_tests.lesson_stats import LessonTally, check_seqs, series
 from load_tests.lesson_timing import parse_stamp, stamp
@@ -202,8 +202,12 @@ async def test_scheduler_runs_due_actions_in_order_and_says_when_cut_short() -> 
     start = time.monotonic_ns()
     done: list[int] = []
     scheduler = Scheduler(start + 200_000_000, limit=10_000)
+
+    def mark(n: int) -> Action:
+        return lambda due: done.append(n)
+
     for n in (3, 1, 2):
-        scheduler.at(start + n * 20_000_000, lambda due, n=n: done.append(n))
+        scheduler.at(start + n * 20_000_000, mark(n))
     scheduler.at(start + 300_000_000, lambda due: done.append(99))  # past the end: never
     await scheduler.run()
     assert done == [1, 2, 3]

@@ -32,8 +32,7 @@ pytestmark = pytest.mark.slow
 
 
 def hub_of(server: LiveServer) -> SessionHub:
-    hub: SessionHub = server.server.config.app.state.services.hub
-    return hub
+    return server.services.hub
 
 
 class RelayStations:

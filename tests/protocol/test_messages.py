@@ -384,7 +384,7 @@ def test_a_signal_relays_only_the_known_fields() -> None:
 
 
 def test_a_welcome_may_carry_ice_servers() -> None:
-    servers = [
+    servers: list[dict[str, Any]] = [
         {"urls": ["stun:s.example.org"]},
         {"urls": ["turn:t"], "username": "1:p", "credential": "c"},
     ]

@@ -52,7 +52,7 @@ from tests.rooms.moderation_steps import moderation_steps
 
 
 def test_session_created_sets_identity_classes_and_settings() -> None:
-    session = Session(SessionSettings(lobby=True))
+    session = Session(SessionSettings(lobby="everyone"))
     state = session.state
     assert (state.session_id, state.title, state.seq, state.created_at) == (
         "s_test",
@@ -61,7 +61,7 @@ def test_session_created_sets_identity_classes_and_settings() -> None:
         T0,
     )
     assert state.classes == {"c1": NAIROBI, "c2": BERGEN}
-    assert state.settings == SessionSettings(lobby=True, student_private_chat=False)
+    assert state.settings == SessionSettings(lobby="everyone", student_private_chat=False)
     assert state.participants == {}
     assert list(state.chat) == []
 
@@ -158,7 +158,7 @@ def test_chat_deleted_for_a_message_no_longer_kept_is_still_remembered() -> None
 def test_settings_changed_applies_known_names_and_skips_others() -> None:
     session = full_session()
     session.command(HOST, SettingsUpdate(settings={"student_private_chat": True}))
-    assert session.state.settings == SessionSettings(lobby=False, student_private_chat=True)
+    assert session.state.settings == SessionSettings(lobby="open", student_private_chat=True)
     # From a newer worker (or a forged log): unknown names and method names change nothing.
     # An old log's boolean lobby reads as the policy it meant (true: everyone waits).
     changes = {"to_wire": True, "whiteboard_locked": True, "lobby": True}

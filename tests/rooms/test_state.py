@@ -63,12 +63,12 @@ def test_dump_is_plain_data() -> None:
 def test_snapshot_from_a_newer_worker_with_unknown_settings_loads() -> None:
     dumped = dump_state(_busy_session().state)
     dumped["settings"] = {**dumped["settings"], "whiteboard_locked": True}
-    assert load_state(dumped).settings == SessionSettings(lobby=True)
+    assert load_state(dumped).settings == SessionSettings(lobby="everyone")
 
 
 def test_settings_from_wire_keeps_known_names_only() -> None:
     data = {"lobby": True, "to_wire": False, "recording": True}
-    assert SessionSettings.from_wire(data) == SessionSettings(lobby=True)
+    assert SessionSettings.from_wire(data) == SessionSettings(lobby="everyone")
     assert SessionSettings.from_wire({}) == SessionSettings()
 
 

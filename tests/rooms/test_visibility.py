@@ -130,7 +130,7 @@ def test_deleted_messages_leave_snapshots_and_replays() -> None:
 
 
 def test_snapshot_lists_participants_by_class_with_presence() -> None:
-    session = full_session(SessionSettings(lobby=True))
+    session = full_session(SessionSettings(lobby="everyone"))
     session.leave(OLA)
     snapshot = snapshot_for(session.state, AMANI)
     assert snapshot["id"] == "s_test"

@@ -45,7 +45,7 @@ def rect(record_id: str, x: int = 0, kind: str = "rect") -> dict[str, Any]:
 
 
 def stroke(record_id: str, *points: int, open_: bool = True) -> dict[str, Any]:
-    record = {"id": record_id, "kind": "stroke", "props": {"points": list(points)}}
+    record: dict[str, Any] = {"id": record_id, "kind": "stroke", "props": {"points": list(points)}}
     record["props"].update({"color": BLUE, "width": 3})
     if not open_:
         record["open"] = False

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from hypothesis import strategies as st
 
@@ -38,7 +38,13 @@ from tests.rooms.board.parity import Case, boards_to_json, client_snapshot
 from tests.rooms.builders import AMANI, HOST, INGRID, OBSERVER, TEACHER, full_session, replay
 
 T = TypeVar("T")
-Draw = Callable[[st.SearchStrategy[T]], T]
+
+
+class Draw(Protocol):
+    """Hypothesis's draw: st.data()'s as well, which st.DrawFn does not admit."""
+
+    def __call__(self, strategy: st.SearchStrategy[T], /) -> T: ...
+
 
 # Mostly people who may draw: an observer (refused every time) now and then.
 ACTORS = (HOST, TEACHER, AMANI, INGRID, OBSERVER, AMANI, INGRID, TEACHER)
@@ -46,7 +52,9 @@ BOARDS = ("main", "g1")
 IDS = tuple("abcdefgh")
 COLORS = ("#cc0000", "#00aa00")
 # Weights: mostly drawing, a clear or an access change now and then.
-COMMANDS = ("put",) * 4 + ("append",) * 3 + ("patch",) * 2 + ("delete",) * 2 + ("undo",) * 3
+COMMANDS: tuple[str, ...] = (
+    ("put",) * 4 + ("append",) * 3 + ("patch",) * 2 + ("delete",) * 2 + ("undo",) * 3
+)
 COMMANDS += ("redo", "redo", "clear", "access", "create")
 BY_ID = {actor.participant_id: actor for actor in ACTORS}
 
@@ -58,7 +66,7 @@ def _rect_props(x: int) -> dict[str, Any]:
 
 
 class LogBuilder:
-    def __init__(self, draw: Draw[Any]) -> None:
+    def __init__(self, draw: Draw) -> None:
         self.draw = draw
         self.session = full_session()
         self.start = len(self.session.log)  # board events come after the joins
@@ -103,7 +111,7 @@ class LogBuilder:
     def record_id(self, board: Board | None, where: Callable[[Any], bool] = bool) -> str:
         """Mostly a record the board has (that ``where`` accepts), sometimes any id."""
         found = sorted(r.id for r in (board.records.values() if board else ()) if where(r))
-        if found and self.draw(st.integers(0, 4)):
+        if found and self.draw(st.integers(0, 4)) != 0:
             return self.draw(st.sampled_from(found))
         return self.draw(st.sampled_from(IDS))
 
@@ -137,7 +145,8 @@ class LogBuilder:
         if choice == "patch":
             record_id = self.record_id(board)
             record = board.records.get(record_id) if board else None
-            props = self.draw(st.sampled_from([{}, {"x": 5}, {"color": COLORS[1]}, {"width": 7}]))
+            patches: list[dict[str, Any]] = [{}, {"x": 5}, {"color": COLORS[1]}, {"width": 7}]
+            props = self.draw(st.sampled_from(patches))
             z = self.draw(st.none() | st.integers(-3, 12))
             actor = self.actor(record.author if record else None)
             return actor, BoardPatch(board_id, record_id, props, z)
@@ -168,7 +177,7 @@ class LogBuilder:
             if r.props.get("open")
         )
         record_id = self.draw(st.sampled_from(IDS))
-        if open_strokes and self.draw(st.integers(0, 5)):
+        if open_strokes and self.draw(st.integers(0, 5)) != 0:
             board_id, record_id = self.draw(st.sampled_from(open_strokes))
         board = state.boards.get(board_id)
         record = board.records.get(record_id) if board else None
@@ -231,7 +240,7 @@ class LogBuilder:
         return {"expect": expect, "records": restored, "deleted": deleted}
 
 
-def build_case(draw: Draw[Any]) -> tuple[Case, list[Any]]:
+def build_case(draw: Draw) -> tuple[Case, list[Any]]:
     """A random log, the case for node (a client that joins somewhere along it), and the
     server's canonical boards from that point on, event by event."""
     builder = LogBuilder(draw)

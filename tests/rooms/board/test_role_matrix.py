@@ -47,7 +47,7 @@ def _kind(actor: Actor) -> str:
 
 
 def _command(name: str, target: str) -> BoardCommand:
-    return {
+    commands: dict[str, BoardCommand] = {
         "put": rect(f"new-{target}"),
         "patch": BoardPatch("main", target, {"width": 7}),
         "append": BoardAppend("main", target, 1, [5, 5]),
@@ -56,7 +56,8 @@ def _command(name: str, target: str) -> BoardCommand:
         "clear": BoardClear("main"),
         "access": BoardAccessUpdate("main", mode="everyone"),
         "create": BoardCreate(f"b-{target}"),
-    }[name]
+    }
+    return commands[name]
 
 
 @pytest.mark.parametrize("name", sorted(MATRIX))

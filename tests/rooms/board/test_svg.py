@@ -27,12 +27,17 @@ from tests.rooms.builders import AMANI, TEACHER, full_session
 NS = "{http://www.w3.org/2000/svg}"
 XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
 
-STROKE = {"points": [0, 0, 40, 30, 80, 10], "color": "#cc0000", "width": 4, "open": False}
+STROKE: dict[str, Any] = {
+    "points": [0, 0, 40, 30, 80, 10],
+    "color": "#cc0000",
+    "width": 4,
+    "open": False,
+}
 RECT = {"x": 100, "y": 50, "w": 60, "h": 40, "color": "#000000", "width": 2, "fill": None}
 ELLIPSE = {"x": 10, "y": 10, "w": 31, "h": 20, "color": "#0000cc", "width": 3, "fill": "#ffee00"}
 LINE = {"x1": 0, "y1": 100, "x2": 50, "y2": 150, "color": "#00aa00", "width": 2}
-ARROW = {"x1": 0, "y1": 0, "x2": 100, "y2": 0, "color": "#333333", "width": 2}
-TEXT = {"x": 20, "y": 200, "text": "Hello\nworld", "color": "#112233", "size": 24}
+ARROW: dict[str, Any] = {"x1": 0, "y1": 0, "x2": 100, "y2": 0, "color": "#333333", "width": 2}
+TEXT: dict[str, Any] = {"x": 20, "y": 200, "text": "Hello\nworld", "color": "#112233", "size": 24}
 NOTE = {"x": 300, "y": 300, "w": 150, "h": 150, "text": "Rain in Bergen", "color": "#ffe066"}
 
 
@@ -326,8 +331,8 @@ def _coordinates(element: ET.Element) -> list[tuple[float, float]]:
     found: list[tuple[float, float]] = []
     for e in element.iter():
         for pair in (e.get("points") or "").split():
-            x, y = pair.split(",")
-            found.append((float(x), float(y)))
+            x_text, y_text = pair.split(",")
+            found.append((float(x_text), float(y_text)))
         for x_name, y_name in (("x", "y"), ("x1", "y1"), ("x2", "y2"), ("cx", "cy")):
             if e.get(x_name) is not None:
                 found.append((float(e.get(x_name, "")), float(e.get(y_name, ""))))

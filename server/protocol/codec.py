@@ -74,7 +74,7 @@ def decode_frame(frame: Frame, wire_format: WireFormat) -> Any:
     if not isinstance(frame, str):
         raise BadMessage("this connection speaks JSON: send text frames")
     try:
-        document = json.loads(frame, parse_constant=_refuse_constant)
+        document = _json_decoder.decode(frame)
     except (ValueError, RecursionError) as error:
         raise BadMessage("frame is not valid JSON") from error
     if _MAYBE_SURROGATE.search(frame) and _holds_surrogate(document):
@@ -85,6 +85,10 @@ def decode_frame(frame: Frame, wire_format: WireFormat) -> Any:
 def _refuse_constant(name: str) -> Any:
     # NaN and Infinity are not JSON, and a msgpack client could never be sent them back.
     raise ValueError(f"{name} is not allowed")
+
+
+# Made once: json.loads with any option builds a new decoder (and its scanner) per call.
+_json_decoder = json.JSONDecoder(parse_constant=_refuse_constant)
 
 
 def _holds_surrogate(document: Any) -> bool:

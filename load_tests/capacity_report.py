@@ -69,16 +69,37 @@ def _pair_efficiency(system: SystemCapacity, baseline: SystemCapacity) -> dict[s
     }
 
 
-def targets(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def targets(rows: list[dict[str, Any]], systems: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each target's ratio and whether it is met: True, False, or None with ``why`` (no
+    figure, or a capacity ratio whose bounds cannot decide it)."""
     found = {(row["system"], row["baseline"]): row for row in rows}
     out = []
     for system, baseline, figure, least in TARGETS:
         row = found.get((system, baseline))
         value = None if row is None else row[f"{figure}_ratio"]
-        met = None if value is None else value >= least
+        met, why = (None, "not measured") if value is None else (value >= least, "")
+        if value is not None and figure == "capacity":
+            met, why = _capacity_verdict(value, least, systems[system], systems[baseline])
         out.append({"system": system, "baseline": baseline, "figure": figure, "at_least": least,
-                    "ratio": value, "met": met})  # fmt: skip
+                    "ratio": value, "met": met, "why": why})  # fmt: skip
     return out
+
+
+def _capacity_verdict(
+    ratio: float, least: float, system: dict[str, Any], baseline: dict[str, Any]
+) -> tuple[bool | None, str]:
+    """A search that found no limit gives only a floor of its capacity: a floor over the
+    baseline's exact capacity bounds the ratio from below, the system's exact capacity over
+    the baseline's floor bounds it from above, and two floors bound nothing."""
+    system_exact = system["limit_found"] and not system["lower_bound"]
+    baseline_exact = baseline["limit_found"] and not baseline["lower_bound"]
+    if system_exact and baseline_exact:
+        return ratio >= least, ""
+    if baseline_exact and ratio >= least:
+        return True, "at least this: the system's capacity is a lower bound"
+    if system_exact and ratio < least:
+        return False, "at most this: the baseline's capacity is a lower bound"
+    return None, "undecided: a capacity is only a lower bound (the search found no limit)"
 
 
 def _system_json(search: SystemCapacity) -> dict[str, Any]:
@@ -117,6 +138,7 @@ def build_capacity_report(
     step = common_step(searches)
     efficiencies = efficiency(searches, step)
     rows = ratios(searches, efficiencies)
+    systems = {name: _system_json(search) for name, search in searches.items()}
     criteria = {
         "p99_below_ms": config.p99_limit_ms,
         "delivered_share_at_least": config.min_delivered_share,
@@ -126,11 +148,11 @@ def build_capacity_report(
         **head,
         "criteria": criteria,
         "ladder": list(config.ladder()),
-        "systems": {name: _system_json(search) for name, search in searches.items()},
+        "systems": systems,
         "common_rate": None if step is None else config.ladder()[step],
         "efficiency": efficiencies,
         "ratios": rows,
-        "targets": targets(rows),
+        "targets": targets(rows, systems),
     }
 
 
@@ -182,9 +204,10 @@ def _summary(report: dict[str, Any]) -> list[str]:
         lines.append(f"{label:<32} {cap:>9}   {eff:>10}   {pair}{at}")
     lines += ["", "targets:"]
     for t in report["targets"]:
-        met = {True: "met", False: "NOT met", None: "not measured"}[t["met"]]
+        met = {True: "met", False: "NOT met", None: ""}[t["met"]]
+        verdict = "; ".join(part for part in (met, t["why"]) if part)
         lines.append(
             f"  {t['figure']} {t['system']} / {t['baseline']} >= {t['at_least']:g}: "
-            f"{fmt(t['ratio'], 2)} ({met})"
+            f"{fmt(t['ratio'], 2)} ({verdict})"
         )
     return [*lines, "", "Note: " + report["machine"]["note"]]

@@ -22,7 +22,7 @@ from load_tests.capacity import (
     step_failures,
     validate_capacity,
 )
-from load_tests.capacity_report import common_step, efficiency, ratios
+from load_tests.capacity_report import common_step, efficiency, ratios, targets
 from load_tests.cli import main
 from load_tests.config import FanoutConfig
 from load_tests.sio_client import chat_packet, engine_url
@@ -219,3 +219,57 @@ def test_the_ladder_is_bounded_and_checked() -> None:
         validate_capacity(replace(config, factor=1.0))
     with pytest.raises(ValueError, match="rates"):  # the top step past what a run may offer
         validate_capacity(replace(config, start_rate=40_000.0))
+
+
+@pytest.mark.parametrize(
+    ("ratio", "system_limit", "baseline_limit", "met"),
+    [
+        (5.0, True, True, True),
+        (3.0, True, True, False),
+        # The system's search found no limit: its capacity and the ratio are floors.
+        (5.0, False, True, True),
+        (3.0, False, True, None),
+        # The baseline's search found no limit: the ratio is a ceiling.
+        (3.0, True, False, False),
+        (5.0, True, False, None),
+        # Two floors bound nothing, whatever their ratio.
+        (1.0, False, False, None),
+        (9.0, False, False, None),
+    ],
+)
+def test_a_capacity_target_is_decided_only_as_far_as_the_searches_bound_it(
+    ratio: float, system_limit: bool, baseline_limit: bool, met: bool | None
+) -> None:
+    rows: list[dict[str, Any]] = [
+        {
+            "system": "classbridge",
+            "baseline": "socketio",
+            "capacity_ratio": ratio,
+            "efficiency_ratio": None,
+        }
+    ]
+    systems = {
+        "classbridge": {"limit_found": system_limit, "lower_bound": False},
+        "socketio": {"limit_found": baseline_limit, "lower_bound": False},
+    }
+    (verdict,) = [t for t in targets(rows, systems) if t["figure"] == "capacity"]
+    assert verdict["ratio"] == ratio
+    assert verdict["met"] is met
+    assert bool(verdict["why"]) is (not (system_limit and baseline_limit))
+
+
+def test_a_search_the_generator_ended_gives_a_floor_even_at_a_failing_step() -> None:
+    rows: list[dict[str, Any]] = [
+        {
+            "system": "classbridge",
+            "baseline": "socketio",
+            "capacity_ratio": 3.0,
+            "efficiency_ratio": None,
+        }
+    ]
+    systems = {
+        "classbridge": {"limit_found": True, "lower_bound": True},
+        "socketio": {"limit_found": True, "lower_bound": False},
+    }
+    (verdict,) = [t for t in targets(rows, systems) if t["figure"] == "capacity"]
+    assert verdict["met"] is None

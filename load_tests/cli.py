@@ -70,7 +70,9 @@ def _fanout_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]
     p.add_argument(
         "--url",
         help="an already running Classbridge (loopback only), started with high "
-        "--chat-per-second and --messages-per-second so its limits do not shape the load",
+        "--chat-per-second and --messages-per-second so its limits do not shape the load, and "
+        "high --connections-per-ip-per-minute and --connections-per-ip-burst: every simulated "
+        "client connects from 127.0.0.1",
     )
     p.add_argument("--api-key", help="its operator API key (with --url)")
     p.add_argument("--server-pid", type=int, help="its process id, for CPU and memory")
@@ -81,8 +83,9 @@ def _fanout_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]
         "the server at --url), redis (Classbridge, --redis-workers workers over a redis-server "
         "started on a free loopback port), socketio (python-socketio on uvicorn, 1 process), "
         "socketio-redis (python-socketio, --redis-workers workers, AsyncRedisManager), ceiling "
-        "(the bare broadcast baseline), ceiling-redis (the same on --redis-workers workers over "
-        "Redis pub/sub); 'all' is all six. "
+        "(the bare broadcast baseline), ceiling-raw (the broadcast with no framework), "
+        "ceiling-redis (the ceiling on --redis-workers workers over Redis pub/sub); 'all' is "
+        "these seven; memory-base and redis-base run the server of --base-root. "
         "Default: memory,redis,ceiling; with --url: memory,ceiling",
     )
     p.add_argument(
@@ -131,6 +134,10 @@ def config_from_args(args: argparse.Namespace) -> FanoutConfig:
         raise ValueError("--no-spawn needs --url")
     fields = FanoutConfig.__dataclass_fields__
     systems = systems_from_args(args)
+    if args.url is not None and "memory" not in systems:
+        # Every other system is one the tool starts itself: the server at --url would be
+        # left out without a word.
+        raise ValueError("the server at --url is the system memory: put it in --systems")
     check_socketio_installed(systems)
     return config_from_args_of(FanoutConfig, fields, args, validate, systems=systems)
 

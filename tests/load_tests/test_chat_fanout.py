@@ -104,6 +104,16 @@ def test_refuses_targets_off_loopback(url: str) -> None:
         main(["chat-fanout", "--url", url, "--api-key", "k"])
 
 
+def test_a_url_whose_server_no_system_would_measure_is_refused(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    argv = ["chat-fanout", "--url", "http://127.0.0.1:9", "--api-key", "k", "--systems", "redis"]
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    assert exited.value.code == 2
+    assert "the server at --url is the system memory" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("url", ["http://127.0.0.1:8000", "ws://localhost:1/ws", "http://[::1]:9"])
 def test_accepts_loopback_targets(url: str) -> None:
     check_loopback(url)

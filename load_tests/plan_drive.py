@@ -271,8 +271,11 @@ def format_results(results: list[DriveResult]) -> str:
         )
         if r.failed_clients:
             lines.append(f"  {r.failed_clients} client(s) stopped reading: {r.first_failure}")
-    lines.extend(f"{pair}: {ratio:.2f}" for pair, ratio in ratios_to_first(results).items())
-    return "\n".join(lines)
+    return "\n".join(lines + ratio_lines(results))
+
+
+def ratio_lines(results: list[DriveResult]) -> list[str]:
+    return [f"{pair}: {ratio:.2f}" for pair, ratio in ratios_to_first(results).items()]
 
 
 def ratios_to_first(results: list[DriveResult]) -> dict[str, float]:
@@ -320,7 +323,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"rate in (0, {MAX_RATE:g}], seconds in (0, {MAX_SECONDS:g}]")
     if not 0 <= arguments.warmup <= 60:
         parser.error("warmup in [0, 60]")
-    plan = json.loads(arguments.plan.read_text())
+    try:
+        plan = json.loads(arguments.plan.read_text())
+    except (OSError, ValueError) as error:
+        parser.error(f"cannot read the plan {arguments.plan}: {error}")
     unknown = set(arguments.systems.split(",")) - {entry["name"] for entry in plan["systems"]}
     if unknown:
         parser.error(f"not in the plan: {', '.join(sorted(unknown))}")
@@ -330,7 +336,7 @@ def main(argv: list[str] | None = None) -> int:
     if remote:
         parser.error(f"loopback only: {', '.join(remote)}")
     results = asyncio.run(drive_all(arguments, plan))
-    print(format_results(results))
+    print("\n".join(ratio_lines(results)))  # each system's own line is printed already
     if arguments.json is not None:
         figures = {
             "systems": [

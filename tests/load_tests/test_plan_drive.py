@@ -106,3 +106,16 @@ def test_a_result_without_cpu_has_no_efficiency() -> None:
     result = DriveResult("x", 1, 3, 3, 0, None, 1.0, 2.0)
     assert result.events_per_cpu_second is None
     assert "ev/CPU-s -" in format_results([result])
+
+
+@pytest.mark.parametrize("content", [None, "{not json"])
+def test_a_plan_it_cannot_read_is_a_usage_error(
+    tmp_path: Path, content: str | None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    plan = tmp_path / "plan.json"
+    if content is not None:
+        plan.write_text(content)
+    with pytest.raises(SystemExit) as exited:
+        main(["--plan", str(plan), "--systems", "classbridge"])
+    assert exited.value.code == 2
+    assert f"cannot read the plan {plan}" in capsys.readouterr().err

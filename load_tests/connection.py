@@ -40,7 +40,8 @@ class Connection:
             reason = f"join refused: close {socket.close_code} {socket.close_reason}"
             self._welcome.set_exception(ConnectionError(reason))
         if not self.closing:
-            self._note_error(f"closed by server: {socket.close_code} {socket.close_reason}")
+            reason = f" {socket.close_reason}" if socket.close_reason else ""  # 1006 has none
+            self._note_error(f"closed by server: {socket.close_code}{reason}")
 
     def _on_frame(self, frame: bytes | str) -> None:
         raise NotImplementedError  # each client reads its own messages

@@ -61,6 +61,12 @@ def build_lesson_report(
     return {**head, "result": dataclasses.asdict(result), "ok": result.ok}
 
 
+def _where(result: LessonResult) -> str:
+    if result.broker is None:  # --url: the tool did not start it and cannot know
+        return "the server at --url"
+    return f"{result.broker}, {result.workers} worker(s)"
+
+
 def _latency_row(name: str, n: int, per_s: float | None, lat: LatencySummary | None) -> list[str]:
     lat = lat or LatencySummary(0, None, None, None, None, None, None)
     return [
@@ -76,8 +82,7 @@ def format_lesson_table(report: dict[str, Any], result: LessonResult) -> str:
         f"lesson: {p['sessions']} session(s) x {p['classes']} classes x ({p['students']} "
         f"students + teacher + station), lobby {lobby}"
         f", {p['media']} session(s) with real stations, {p['wire_format']}, "
-        f"{result.window_s:g} s measured on {result.system} ({result.broker}, "
-        f"{result.workers} worker(s))",
+        f"{result.window_s:g} s measured on {result.system} ({_where(result)})",
         "",
         line(COLUMNS, [name for name, _ in COLUMNS]),
     ]

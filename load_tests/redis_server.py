@@ -22,8 +22,8 @@ from load_tests.servers import free_port, log_tail, start_process, stop_process
 START_TIMEOUT = 10.0
 POLL = 0.05
 MISSING = (
-    "redis-server is not on PATH: the redis system needs it (e.g. apt-get install "
-    "redis-server), or leave redis out with --systems memory,ceiling"
+    "redis-server is not on PATH: runs over Redis need it (e.g. apt-get install redis-server); "
+    "or run on memory:// only: leave the Redis systems out of --systems (lesson: --broker memory)"
 )
 
 

@@ -124,6 +124,34 @@ async def test_redis_restart_without_persistence_keeps_the_lesson_going(
     assert all(not server.task.done() for server in servers)
 
 
+async def test_a_post_that_meets_the_emptied_log_is_answered_with_its_place_in_the_rebuilt_one(
+    own_redis: OwnRedis, server_factory: ServerFactory
+) -> None:
+    redis = own_redis(False)
+    # No periodic check: the post itself meets the empty log, and its append starts a history
+    # of its own (seq 1 of a fresh epoch) that the recovery then moves above the replica's seq.
+    server = await server_factory(broker_url=redis.url, **{**SETTINGS, "repair_interval": 300.0})
+    room = await open_classroom(server)
+    teacher = server.client(room.teacher_token(0))
+    await teacher.connect()
+    top = seq_of(await teacher.chat("before"))
+    await collect_until(teacher, top)
+    redis.flush()  # everything in Redis is gone; the connections to it stay up
+
+    ack = seq_of(await teacher.chat("after the loss"))
+
+    assert await teacher.wait_closed(WAIT) == 4009
+    welcome = await teacher.reconnect()
+    assert welcome.session is not None
+    # The ack names the post as the history that lasted has it: its message id, by which a
+    # teacher deletes it, is that seq (not 1, its seq in the history that did not last).
+    posts = {message["text"]: message["id"] for message in welcome.session["chat"]}
+    assert posts == {"before": top, "after the loss": ack}
+    assert ack == top + 1
+    deleted = await teacher.command({"type": "chat.delete", "message_id": ack})
+    assert deleted.seq is not None
+
+
 async def test_redis_restart_with_persistence_loses_nothing(
     own_redis: OwnRedis, server_factory: ServerFactory
 ) -> None:

@@ -61,9 +61,25 @@ class ReseedOutcome(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class MovedEvents:
+    """Where a re-seed put the events appended after the loss: those of ``from_epoch`` (a
+    history that did not last) now stand at their old seq + ``shift`` in the new epoch."""
+
+    from_epoch: str
+    shift: int
+
+    def moved(self, old: LogPosition) -> int | None:
+        """The seq in the new epoch of the event appended at ``old`` (None: not one it moved)."""
+        return old.seq + self.shift if old.epoch == self.from_epoch else None
+
+
+@dataclass(frozen=True, slots=True)
 class Reseeded:
     outcome: ReseedOutcome
     position: LogPosition  # the log's top and epoch after the call
+    # With RESEEDED and ADOPT: the events the re-seed of the current epoch moved, if any. An
+    # append answered in their old epoch reports its event's place in the new one with this.
+    moved: MovedEvents | None = None
 
 
 class Subscription(Protocol):
@@ -156,7 +172,8 @@ class Broker(Protocol):
         first), ADOPT it. Otherwise the log was lost: start a new epoch whose seq continues at
         ``known.seq`` (seqs never go backwards, so message ids stay unique), store ``snapshot``
         as its snapshot, and move any event appended since the loss in another epoch to just
-        above ``known.seq``, so none is lost; RESEEDED."""
+        above ``known.seq``, so none is lost; RESEEDED. With RESEEDED, and with ADOPT of such
+        an epoch, ``moved`` says where the moved events went."""
 
     # --- the media relay ---------------------------------------------------------------------
     async def claim_relay(self, session_id: str, worker_id: str, ttl_ms: int) -> str:

@@ -13,6 +13,7 @@ from server.broker.base import (
     HistoryGone,
     JoinCodeTarget,
     LogPosition,
+    MovedEvents,
     Reseeded,
     ReseedOutcome,
     StoredSnapshot,
@@ -39,6 +40,7 @@ class _SessionLog:
     top: int = 0
     subscribers: list[_Subscriber] = field(default_factory=list)
     snapshot: StoredSnapshot | None = None
+    moved: MovedEvents | None = None  # what the re-seed that began this epoch moved
 
 
 class _MemorySubscription:
@@ -187,15 +189,17 @@ class MemoryBroker:
             return Reseeded(ReseedOutcome.INTACT, here)
         current = session_log.snapshot
         if here.epoch != known.epoch and current is not None and current.epoch == here.epoch:
-            return Reseeded(ReseedOutcome.ADOPT, here)
-        moved = [p for _, p in session_log.history] if here.epoch != known.epoch else []
+            return Reseeded(ReseedOutcome.ADOPT, here, session_log.moved)
+        moved = list(session_log.history) if here.epoch != known.epoch else []
+        session_log.moved = MovedEvents(here.epoch, known.seq + 1 - moved[0][0]) if moved else None
         session_log.epoch, session_log.top = new_epoch(), known.seq
         session_log.history.clear()
         session_log.snapshot = StoredSnapshot(known.seq, session_log.epoch, snapshot)
-        for payload in moved:  # not delivered: subscribers rebuild from the new epoch
+        for _, payload in moved:  # not delivered: subscribers rebuild from the new epoch
             session_log.top += 1
             session_log.history.append((session_log.top, payload))
-        return Reseeded(ReseedOutcome.RESEEDED, LogPosition(session_log.top, session_log.epoch))
+        top = LogPosition(session_log.top, session_log.epoch)
+        return Reseeded(ReseedOutcome.RESEEDED, top, session_log.moved)
 
     async def claim_relay(self, session_id: str, worker_id: str, ttl_ms: int) -> str:
         now = time.monotonic()

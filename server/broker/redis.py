@@ -301,16 +301,20 @@ class RedisBroker(RedisWorkerRecords):
     # --- recovery (see ``Broker.reseed``) ----------------------------------------------------
     async def reseed(self, session_id: str, known: LogPosition, snapshot: bytes) -> Any:
         # Imported here so this rarely used path stays one appended block of this module.
-        from server.broker.base import Reseeded, ReseedOutcome
+        from server.broker.base import MovedEvents, Reseeded, ReseedOutcome
         from server.broker.reseed_script import RESEED
 
         keys = session_keys(session_id)
         script = self.client.register_script(RESEED)  # EVALSHA; reloaded by redis-py if lost
-        outcome, top, epoch = await script(
+        outcome, top, epoch, *moved = await script(
             keys=[keys.seq, keys.epoch, keys.log, keys.snap, keys.replaced],
             args=[known.epoch, known.seq, new_epoch(), snapshot, self.history_size],
         )
-        return Reseeded(ReseedOutcome(outcome.decode()), LogPosition(int(top), epoch.decode()))
+        position = LogPosition(int(top), epoch.decode())
+        if not moved or not moved[0]:
+            return Reseeded(ReseedOutcome(outcome.decode()), position)
+        events = MovedEvents(moved[0].decode(), int(moved[1]))
+        return Reseeded(ReseedOutcome(outcome.decode()), position, events)
 
     # --- the media relay (see ``Broker.claim_relay``) ----------------------------------------
     async def claim_relay(self, session_id: str, worker_id: str, ttl_ms: int) -> str:

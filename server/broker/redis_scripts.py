@@ -144,10 +144,14 @@ return 1
 """
 
 # KEYS = snap; ARGV = seq, epoch, payload. Workers save snapshots concurrently and late ones
-# must not overwrite a newer one: compare and write in one step.
+# must not overwrite a newer one: compare and write in one step. What a re-seed moved
+# (reseed_script.py) belongs to the epoch it began, not to a later one.
 SAVE_SNAPSHOT = """
 local current = redis.call('HGET', KEYS[1], 'seq')
 if current and tonumber(current) >= tonumber(ARGV[1]) then return 0 end
+if redis.call('HGET', KEYS[1], 'epoch') ~= ARGV[2] then
+  redis.call('HDEL', KEYS[1], 'moved_from', 'moved_by')
+end
 redis.call('HSET', KEYS[1], 'seq', ARGV[1], 'epoch', ARGV[2], 'payload', ARGV[3])
 return 1
 """

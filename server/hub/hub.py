@@ -317,7 +317,7 @@ class SessionHub:
             # The log was lost and restarted under us: the recovery moves this event into the
             # rebuilt history and closes this replica's connections, so do not wait for it.
             await self.recovery.recover(replica)
-            return position.seq
+            return _seq_after_recovery(replica, position)
         metrics.FANOUT_SECONDS.observe(await replica.wait_applied(position.seq) - started)
         self._snapshot_due(replica, position.seq)
         await self.topology.after(replica, event)
@@ -372,3 +372,17 @@ class SessionHub:
                 log.warning("no snapshot saved at shutdown (session=%s)", replica.session_id)
         metrics.SESSIONS.dec(len(self._replicas))
         self._replicas.clear()
+
+
+def _seq_after_recovery(replica: SessionReplica, position: LogPosition) -> int:
+    """Where an event appended in another epoch than the replica's stands once the replica
+    recovered: the seq a client is told must name the event in the history that lasted (a
+    poll's id and a post's message id are its seq)."""
+    if position.epoch == replica.epoch:
+        return position.seq  # appended to the history the replica now follows
+    moved = replica.moved.moved(position) if replica.moved is not None else None
+    if moved is None:
+        # Neither: the event is in some history, but this worker cannot say where.
+        log.warning("session %s: an append's place after recovery is unknown", replica.session_id)
+        raise ClassbridgeError("internal error: the log was rebuilt; the outcome is unknown")
+    return moved

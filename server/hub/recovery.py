@@ -107,6 +107,8 @@ class Recovery:
                 return False
             state = adopted
         epoch = result.position.epoch
+        if result.outcome is not ReseedOutcome.INTACT:
+            replica.moved = result.moved
         missed = await broker.read_since(session_id, LogPosition(state.seq, epoch))
         if isinstance(missed, HistoryGone):
             if result.outcome is not ReseedOutcome.INTACT:

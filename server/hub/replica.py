@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import Callable
 
-from server.broker.base import Subscription
+from server.broker.base import MovedEvents, Subscription
 from server.errors import ClassbridgeError
 from server.hub.admission import Admission
 from server.hub.connection import Connection
@@ -44,6 +44,9 @@ class SessionReplica:
     def __init__(self, state: SessionState, epoch: str, limits: Limits) -> None:
         self.state = state
         self.epoch = epoch
+        # Set by a recovery into a re-seeded epoch: where the events appended after the loss
+        # went (hub.py ``_append`` reports an append answered in their old epoch with it).
+        self.moved: MovedEvents | None = None
         self.connections: dict[int, Connection] = {}
         self.presence = PresenceTracker(grace=limits.presence_grace)
         self.admission = Admission(limits)

@@ -20,10 +20,14 @@ async def test_a_lost_log_continues_above_the_replica_then_others_adopt_it(
 ) -> None:
     broker = await make_broker()
     known = LogPosition(500, "gone-epoch")  # a replica of a history the broker no longer has
-    await broker.append("s1", b"appended after the loss")  # seq 1 of a fresh epoch
+    appended = await broker.append("s1", b"appended after the loss")  # seq 1 of a fresh epoch
     result = await broker.reseed("s1", known, b"state at 500")
     assert result.outcome is ReseedOutcome.RESEEDED
     assert result.position.seq == 501  # the event moved above the floor: nothing reused
+    # Where it went, for the worker whose append was answered in the fresh epoch.
+    assert result.moved is not None
+    assert result.moved.moved(appended) == 501
+    assert result.moved.moved(LogPosition(1, result.position.epoch)) is None
     snapshot = await broker.load_snapshot("s1")
     assert snapshot is not None
     assert (snapshot.seq, snapshot.epoch, snapshot.payload) == (
@@ -37,4 +41,12 @@ async def test_a_lost_log_continues_above_the_replica_then_others_adopt_it(
     # A second replica, behind the first, adopts the re-seeded history.
     second = await broker.reseed("s1", LogPosition(498, "gone-epoch"), b"state at 498")
     assert (second.outcome, second.position) == (ReseedOutcome.ADOPT, result.position)
+    assert second.moved == result.moved  # a worker that adopts learns it too
     assert (await broker.append("s1", b"next")).seq == 502
+
+
+async def test_a_reseed_of_an_emptied_log_moves_nothing(make_broker: BrokerFactory) -> None:
+    broker = await make_broker()
+    result = await broker.reseed("s1", LogPosition(40, "gone-epoch"), b"state at 40")
+    assert (result.outcome, result.position.seq) == (ReseedOutcome.RESEEDED, 40)
+    assert result.moved is None

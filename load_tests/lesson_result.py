@@ -60,6 +60,8 @@ class LessonResult:
         back = self.reconnects is None or not self.reconnects.not_back
         if not back or s.lost or s.duplicates or s.out_of_order or self.unanswered:
             return False
+        if s.never_delivered:  # acked, yet neither an event nor a snapshot brought it
+            return False
         if self.chaos is not None:  # refusals and signals around a fault are its effects
             return True
         return not (s.signals_lost or s.signals_duplicated or self.errors)

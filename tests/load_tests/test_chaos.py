@@ -84,6 +84,9 @@ def test_a_redis_restart_without_persistence_resumes_into_snapshots(tmp_path: Pa
     assert restart["resumed_snapshot"] == restart["closed"]  # 4009: the history was gone
     assert result["close_codes"].get("4009 history_reset", 0) > 0
     assert result["seq"]["snapshot_resumes"] == restart["closed"]
+    # Every acked event reached a client, as an event or in the snapshot it resumed into (an
+    # append answered during the recovery is acked with its seq in the rebuilt history).
+    assert result["seq"]["never_delivered"] == 0
 
 
 # --- the pieces, without servers --------------------------------------------------------------
@@ -119,6 +122,18 @@ def test_seq_check_holds_across_resumes_and_cuts_at_snapshots() -> None:
     assert check.snapshot_resumes == 2  # b and c
     assert check.snapshot_covered == 2  # b's 7 and 8
     assert check.never_delivered == 0
+
+
+def test_an_acked_event_only_a_snapshot_brought_is_covered_not_never_delivered() -> None:
+    tally = LessonTally(sessions=1)
+    tally.public_seqs[0].update({5: "e1", 6: "e1", 7: "e1", 12: "e2"})
+    # Reset after 5 into a snapshot of a new epoch at 7: 6 and 7 came in it.
+    receivers = [_Resumed("a", 0, [Segment("e1", 4, [5], end=5), Segment("e2", 7, [8, 9])])]
+
+    check = check_seqs(tally, receivers)
+
+    assert check.snapshot_covered == 2
+    assert check.never_delivered == 1  # 12: acked, but neither sent nor in a snapshot
 
 
 def test_backoff_is_immediate_after_a_history_reset_and_bounded() -> None:

@@ -63,14 +63,19 @@ class ReseedOutcome(StrEnum):
 @dataclass(frozen=True, slots=True)
 class MovedEvents:
     """Where a re-seed put the events appended after the loss: those of ``from_epoch`` (a
-    history that did not last) now stand at their old seq + ``shift`` in the new epoch."""
+    history that did not last) from seq ``first`` on now stand at their old seq + ``shift``
+    in ``to_epoch``. Older ones of that history were trimmed before the re-seed: not moved."""
 
     from_epoch: str
+    first: int
     shift: int
+    to_epoch: str
 
     def moved(self, old: LogPosition) -> int | None:
-        """The seq in the new epoch of the event appended at ``old`` (None: not one it moved)."""
-        return old.seq + self.shift if old.epoch == self.from_epoch else None
+        """The seq in ``to_epoch`` of the event appended at ``old`` (None: not one it moved)."""
+        if old.epoch != self.from_epoch or old.seq < self.first:
+            return None
+        return old.seq + self.shift
 
 
 @dataclass(frozen=True, slots=True)

@@ -191,8 +191,13 @@ class MemoryBroker:
         if here.epoch != known.epoch and current is not None and current.epoch == here.epoch:
             return Reseeded(ReseedOutcome.ADOPT, here, session_log.moved)
         moved = list(session_log.history) if here.epoch != known.epoch else []
-        session_log.moved = MovedEvents(here.epoch, known.seq + 1 - moved[0][0]) if moved else None
         session_log.epoch, session_log.top = new_epoch(), known.seq
+        session_log.moved = None
+        if moved:
+            first = moved[0][0]
+            session_log.moved = MovedEvents(
+                here.epoch, first, known.seq + 1 - first, session_log.epoch
+            )
         session_log.history.clear()
         session_log.snapshot = StoredSnapshot(known.seq, session_log.epoch, snapshot)
         for _, payload in moved:  # not delivered: subscribers rebuild from the new epoch

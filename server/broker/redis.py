@@ -313,7 +313,7 @@ class RedisBroker(RedisWorkerRecords):
         position = LogPosition(int(top), epoch.decode())
         if not moved or not moved[0]:
             return Reseeded(ReseedOutcome(outcome.decode()), position)
-        events = MovedEvents(moved[0].decode(), int(moved[1]))
+        events = MovedEvents(moved[0].decode(), int(moved[1]), int(moved[2]), position.epoch)
         return Reseeded(ReseedOutcome(outcome.decode()), position, events)
 
     # --- the media relay (see ``Broker.claim_relay``) ----------------------------------------

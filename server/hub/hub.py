@@ -290,11 +290,14 @@ class SessionHub:
             if follow_up is not None:
                 await self._append(replica, follow_up)
             raise
-        seq = 0
+        seq: int | None = 0
         for event in events:
             seq = await self._append(replica, event)
             if event.kind == EventKind.CHAT_DELETED:
                 await self._forget_deleted_text(replica, event)
+        if seq is None:
+            # Logged, but where is unknown: an ack would name another event (or none).
+            raise ClassbridgeError("internal error: the log was rebuilt; the outcome is unknown")
         return seq
 
     async def _forget_deleted_text(self, replica: SessionReplica, deletion: Event) -> None:
@@ -305,11 +308,9 @@ class SessionHub:
         await self.broker.replace(replica.session_id, message_id, placeholder.to_bytes())
         await self._save_snapshot(replica)
 
-    async def append_event(self, session_id: str, event: Event) -> int:
-        async with self.pinned(session_id) as replica:
-            return await self._append(replica, event)
-
-    async def _append(self, replica: SessionReplica, event: Event) -> int:
+    async def _append(self, replica: SessionReplica, event: Event) -> int | None:
+        """Append ``event`` and return its seq; None when the log was lost under it and its
+        place in the rebuilt history is unknown (it is in it, or lost with the rest)."""
         started = time.perf_counter()
         position = await self.broker.append(replica.session_id, event.to_bytes())
         metrics.count_appended(event.kind)
@@ -374,15 +375,18 @@ class SessionHub:
         self._replicas.clear()
 
 
-def _seq_after_recovery(replica: SessionReplica, position: LogPosition) -> int:
+def _seq_after_recovery(replica: SessionReplica, position: LogPosition) -> int | None:
     """Where an event appended in another epoch than the replica's stands once the replica
     recovered: the seq a client is told must name the event in the history that lasted (a
-    poll's id and a post's message id are its seq)."""
+    poll's id and a post's message id are its seq). None: this worker cannot say."""
     if position.epoch == replica.epoch:
         return position.seq  # appended to the history the replica now follows
-    moved = replica.moved.moved(position) if replica.moved is not None else None
-    if moved is None:
-        # Neither: the event is in some history, but this worker cannot say where.
-        log.warning("session %s: an append's place after recovery is unknown", replica.session_id)
-        raise ClassbridgeError("internal error: the log was rebuilt; the outcome is unknown")
-    return moved
+    moved = replica.moved
+    # Only what moved into the epoch the replica now follows (a recovery that gave up leaves
+    # the replica where it was, with no place to name).
+    if moved is not None and moved.to_epoch == replica.epoch:
+        seq = moved.moved(position)
+        if seq is not None:
+            return seq
+    log.warning("session %s: an append's place after recovery is unknown", replica.session_id)
+    return None

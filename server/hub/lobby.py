@@ -92,7 +92,8 @@ class LobbyKeeper:
         self._waiters.setdefault(replica.session_id, {})[connection.id] = waiter
         replica.pins += 1  # the replica stays loaded while someone waits for it
         try:
-            waiter.since = await self.hub._append(replica, waiting_event(actor, self.hub.now_ms()))
+            seq = await self.hub._append(replica, waiting_event(actor, self.hub.now_ms()))
+            waiter.since = _since(seq, replica)
         except BaseException:
             self._forget(waiter)
             raise
@@ -163,7 +164,7 @@ class LobbyKeeper:
     async def _announce(self, waiter: Waiter) -> None:
         try:
             event = waiting_event(waiter.actor, self.hub.now_ms())
-            waiter.since = await self.hub._append(waiter.replica, event)
+            waiter.since = _since(await self.hub._append(waiter.replica, event), waiter.replica)
         except Exception:
             # The broker is away: the client reconnects (with backoff) and waits again, rather
             # than this worker retrying in a loop.
@@ -235,3 +236,9 @@ class LobbyKeeper:
             self._waiters.pop(replica.session_id, None)
         replica.pins -= 1
         self.hub._maybe_unload(replica)
+
+
+def _since(seq: int | None, replica: SessionReplica) -> int:
+    # Unknown only when the log was rebuilt under the append: the event is at or below the
+    # replica's seq then, and the recovery closes the waiter's connection anyway (4009).
+    return replica.state.seq if seq is None else seq

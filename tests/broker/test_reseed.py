@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from server.broker.base import HistoryGone, LogPosition, ReseedOutcome
+from server.broker.base import HistoryGone, LogPosition, ReseedOutcome, StoredSnapshot
 from tests.broker.conftest import BrokerFactory, make_broker
 
 __all__ = ["make_broker"]
@@ -26,6 +26,7 @@ async def test_a_lost_log_continues_above_the_replica_then_others_adopt_it(
     assert result.position.seq == 501  # the event moved above the floor: nothing reused
     # Where it went, for the worker whose append was answered in the fresh epoch.
     assert result.moved is not None
+    assert result.moved.to_epoch == result.position.epoch
     assert result.moved.moved(appended) == 501
     assert result.moved.moved(LogPosition(1, result.position.epoch)) is None
     snapshot = await broker.load_snapshot("s1")
@@ -50,3 +51,22 @@ async def test_a_reseed_of_an_emptied_log_moves_nothing(make_broker: BrokerFacto
     result = await broker.reseed("s1", LogPosition(40, "gone-epoch"), b"state at 40")
     assert (result.outcome, result.position.seq) == (ReseedOutcome.RESEEDED, 40)
     assert result.moved is None
+
+
+async def test_moved_events_keep_their_order_and_trimmed_ones_have_no_place(
+    make_broker: BrokerFactory,
+) -> None:
+    broker = await make_broker(history_size=3)
+    # Five appends after the loss, in a history that keeps three: the first two are trimmed.
+    appended = [await broker.append("s1", f"after {n}".encode()) for n in range(5)]
+    assert [position.seq for position in appended] == [1, 2, 3, 4, 5]
+    result = await broker.reseed("s1", LogPosition(200, "gone-epoch"), b"state at 200")
+    assert result.moved is not None
+    assert [result.moved.moved(position) for position in appended] == [None, None, 201, 202, 203]
+    floor = LogPosition(200, result.position.epoch)
+    moved = await broker.read_since("s1", floor)
+    assert moved == [(201, b"after 2"), (202, b"after 3"), (203, b"after 4")]
+    # A worker that adopts the epoch after a later snapshot of it still learns where they went.
+    await broker.save_snapshot("s1", StoredSnapshot(203, result.position.epoch, b"at 203"))
+    adopted = await broker.reseed("s1", LogPosition(150, "gone-epoch"), b"state at 150")
+    assert (adopted.outcome, adopted.moved) == (ReseedOutcome.ADOPT, result.moved)

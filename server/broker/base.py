@@ -134,10 +134,11 @@ class Broker(Protocol):
     async def publish(self, session_id: str, payload: bytes) -> None:
         """Send a volatile message to the session's current subscribers (see above)."""
 
-    async def replace(self, session_id: str, seq: int, payload: bytes) -> None:
-        """Overwrite the stored payload of event ``seq`` if history still holds it: a deleted
-        chat post must not keep its text in storage. Subscribers are not told (they applied
-        the deletion already)."""
+    async def replace(self, session_id: str, at: LogPosition, payload: bytes) -> None:
+        """Overwrite the stored payload of the event at ``at`` if history still holds it: a
+        deleted chat post must not keep its text in storage. Subscribers are not told (they
+        applied the deletion already). Only in ``at.epoch``: after a loss the same seq may be
+        another event of a new history (the re-seed's snapshot drops the text instead)."""
 
     # --- connections, across workers ----------------------------------------------------------
     async def add_connection(

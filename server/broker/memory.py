@@ -132,8 +132,11 @@ class MemoryBroker:
         skip = after.seq + 1 - oldest
         return list(session_log.history)[skip:]
 
-    async def replace(self, session_id: str, seq: int, payload: bytes) -> None:
-        history = self._log(session_id).history
+    async def replace(self, session_id: str, at: LogPosition, payload: bytes) -> None:
+        session_log = self._log(session_id)
+        history, seq = session_log.history, at.seq
+        if session_log.epoch != at.epoch:
+            return
         if history and history[0][0] <= seq <= history[-1][0]:
             index = seq - history[0][0]  # seqs in history are consecutive
             history[index] = (seq, payload)

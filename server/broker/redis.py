@@ -255,9 +255,11 @@ class RedisBroker(RedisWorkerRecords):
         except KeyError:
             return HistoryGone(here)
 
-    async def replace(self, session_id: str, seq: int, payload: bytes) -> None:
+    async def replace(self, session_id: str, at: LogPosition, payload: bytes) -> None:
         keys = session_keys(session_id)
-        await self._run("replace", [keys.log, keys.replaced], [seq, payload])
+        await self._run(
+            "replace", [keys.log, keys.replaced, keys.epoch], [at.seq, payload, at.epoch]
+        )
 
     async def subscribe(
         self,

@@ -132,9 +132,11 @@ return {tonumber(redis.call('GET', KEYS[1])), epoch}
 """
 )
 
-# KEYS = log, replaced; ARGV = seq, payload. Only events still in the window are rewritten
-# (in the stream, or already in the side hash from an earlier replace).
+# KEYS = log, replaced, epoch; ARGV = seq, payload, epoch. Only events still in the window are
+# rewritten (in the stream, or already in the side hash from an earlier replace), and only in
+# the caller's epoch: after a loss the seq may be another event's.
 REPLACE = """
+if redis.call('GET', KEYS[3]) ~= ARGV[3] then return 0 end
 local id = ARGV[1] .. '-0'
 if #redis.call('XRANGE', KEYS[1], id, id) == 0 and redis.call('HEXISTS', KEYS[2], ARGV[1]) == 0
 then return 0 end

@@ -305,7 +305,8 @@ class SessionHub:
         stored history, and a fresh snapshot replaces any that still held it."""
         message_id: int = deletion.data["message_id"]
         placeholder = redacted_post(message_id, deletion.ts)
-        await self.broker.replace(replica.session_id, message_id, placeholder.to_bytes())
+        at = LogPosition(message_id, replica.epoch)
+        await self.broker.replace(replica.session_id, at, placeholder.to_bytes())
         await self._save_snapshot(replica)
 
     async def _append(self, replica: SessionReplica, event: Event) -> int | None:

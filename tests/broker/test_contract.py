@@ -245,9 +245,11 @@ async def test_replace_overwrites_a_stored_event_without_telling_listeners(
     recorder = Recorder()
     await broker.subscribe("s1", recorder)
     epoch = await _append_many(broker, 5)  # history keeps 3, 4, 5
-    await broker.replace("s1", 4, b"gone")
-    await broker.replace("s1", 1, b"too old")  # no longer held: nothing to overwrite
-    await broker.replace("s1", 9, b"not yet")
+    await broker.replace("s1", LogPosition(4, epoch), b"gone")
+    await broker.replace("s1", LogPosition(1, epoch), b"too old")  # no longer held
+    await broker.replace("s1", LogPosition(9, epoch), b"not yet")
+    # Another history's seq 5 is another event: left alone.
+    await broker.replace("s1", LogPosition(5, "a lost epoch"), b"not this one")
     assert await broker.read_since("s1", LogPosition(2, epoch)) == [
         (3, b"e3"),
         (4, b"gone"),

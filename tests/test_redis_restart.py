@@ -124,14 +124,21 @@ async def test_redis_restart_without_persistence_keeps_the_lesson_going(
     assert all(not server.task.done() for server in servers)
 
 
+async def _one_worker_unchecked(
+    own_redis: OwnRedis, server_factory: ServerFactory
+) -> tuple[LiveServer, Classroom, RedisServer]:
+    """One worker without the periodic check: after a FLUSHALL, the next command's append is
+    what meets the empty log. It starts a history of its own (seq 1 of a fresh epoch), which
+    the recovery it sets off moves above the replica's seq."""
+    redis = own_redis(False)
+    server = await server_factory(broker_url=redis.url, **{**SETTINGS, "repair_interval": 300.0})
+    return server, await open_classroom(server), redis
+
+
 async def test_a_post_that_meets_the_emptied_log_is_answered_with_its_place_in_the_rebuilt_one(
     own_redis: OwnRedis, server_factory: ServerFactory
 ) -> None:
-    redis = own_redis(False)
-    # No periodic check: the post itself meets the empty log, and its append starts a history
-    # of its own (seq 1 of a fresh epoch) that the recovery then moves above the replica's seq.
-    server = await server_factory(broker_url=redis.url, **{**SETTINGS, "repair_interval": 300.0})
-    room = await open_classroom(server)
+    server, room, redis = await _one_worker_unchecked(own_redis, server_factory)
     teacher = server.client(room.teacher_token(0))
     await teacher.connect()
     top = seq_of(await teacher.chat("before"))
@@ -150,6 +157,28 @@ async def test_a_post_that_meets_the_emptied_log_is_answered_with_its_place_in_t
     assert ack == top + 1
     deleted = await teacher.command({"type": "chat.delete", "message_id": ack})
     assert deleted.seq is not None
+
+
+async def test_an_answer_that_meets_the_emptied_log_still_gets_its_totals_out(
+    own_redis: OwnRedis, server_factory: ServerFactory
+) -> None:
+    server, room, redis = await _one_worker_unchecked(own_redis, server_factory)
+    teacher = server.client(room.teacher_token(0))
+    student = server.client(await room.student_token(0, "Amani"))
+    for client in (teacher, student):
+        await client.connect()
+    question = {"type": "poll.create", "question": "Longest river?", "options": ["Nile", "Tejo"]}
+    poll = seq_of(await teacher.command(question))
+    await collect_until(student, poll)
+    redis.flush()  # everything in Redis is gone; the connections to it stay up
+
+    answered = seq_of(await student.command({"type": "poll.answer", "poll": poll, "choices": [0]}))
+
+    # The answer moved into the rebuilt history, and what follows an answer followed it there:
+    # the totals counted after it are out (a poll.counts event appended after the recovery).
+    state = server.services.hub.session_state(room.session_id)
+    assert state.polls[poll].counts() == [1, 0]
+    assert state.polls[poll].published_as_of >= answered
 
 
 async def test_redis_restart_with_persistence_loses_nothing(

@@ -315,21 +315,28 @@ class SessionHub:
         started = time.perf_counter()
         position = await self.broker.append(replica.session_id, event.to_bytes())
         metrics.count_appended(event.kind)
-        if position.epoch != replica.epoch:
+        if position.epoch == replica.epoch:
+            seq = position.seq
+            metrics.FANOUT_SECONDS.observe(await replica.wait_applied(seq) - started)
+        else:
             # The log was lost and restarted under us: the recovery moves this event into the
-            # rebuilt history and closes this replica's connections, so do not wait for it.
+            # rebuilt history, applies it here and closes this replica's connections. What
+            # follows the event (a poll's totals, notices) follows it there.
             await self.recovery.recover(replica)
-            return _seq_after_recovery(replica, position)
-        metrics.FANOUT_SECONDS.observe(await replica.wait_applied(position.seq) - started)
-        self._snapshot_due(replica, position.seq)
+            moved = _seq_after_recovery(replica, position)
+            if moved is None:
+                return None
+            seq = moved
+            await replica.wait_applied(seq)
+        self._snapshot_due(replica, seq)
         await self.topology.after(replica, event)
         await self.recording.after(replica, event)
-        self.notices.appended(replica.state, position.seq, event)  # sent once: by this worker
+        self.notices.appended(replica.state, seq, event)  # sent once: by this worker
         # A poll's new totals, counted on this replica once it applied the answer (polls.py).
         totals = poll_follow_up(replica.state, event, self.now_ms())
         if totals is not None:
             await self._append(replica, totals)
-        return position.seq
+        return seq
 
     # --- housekeeping --------------------------------------------------------------------------
 

@@ -41,10 +41,12 @@ async def test_the_command_writes_each_system_and_the_ratios_to_its_json_file(
     tmp_path: Path,
 ) -> None:
     plan_path, figures_path = tmp_path / "plan.json", tmp_path / "figures.json"
-    args = ("--systems", "memory,socketio", "--sessions", "1", "--clients", "2")
+    args = ("--systems", "memory,socketio", "--sessions", "2", "--clients", "3")
     async with serving(plan_path, *args):
         argv = ["--plan", str(plan_path), "--systems", "classbridge,socketio"]
-        argv += ["--rate", "20", "--seconds", "1", "--warmup", "0.2", "--json", str(figures_path)]
+        # Enough posts (about 1,800 deliveries) for each server's CPU to count whole clock
+        # ticks: a reading of 0 would leave no efficiency to divide.
+        argv += ["--rate", "300", "--seconds", "2", "--warmup", "0.2", "--json", str(figures_path)]
         status = await asyncio.to_thread(main, argv)  # main runs its own event loop
 
     assert status == 0

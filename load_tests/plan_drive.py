@@ -336,7 +336,8 @@ def main(argv: list[str] | None = None) -> int:
     if remote:
         parser.error(f"loopback only: {', '.join(remote)}")
     results = asyncio.run(drive_all(arguments, plan))
-    print("\n".join(ratio_lines(results)))  # each system's own line is printed already
+    for line in ratio_lines(results):  # each system's own line is printed already
+        print(line)
     if arguments.json is not None:
         figures = {
             "systems": [

@@ -134,9 +134,9 @@ class MemoryBroker:
 
     async def replace(self, session_id: str, at: LogPosition, payload: bytes) -> None:
         session_log = self._log(session_id)
-        history, seq = session_log.history, at.seq
         if session_log.epoch != at.epoch:
-            return
+            return  # another history's seq: another event
+        history, seq = session_log.history, at.seq
         if history and history[0][0] <= seq <= history[-1][0]:
             index = seq - history[0][0]  # seqs in history are consecutive
             history[index] = (seq, payload)

@@ -285,15 +285,17 @@ class LossyBroker(MemoryBroker):
         super().__init__(history_size)
         self.lose_next = 0
 
-    async def append(self, session_id: str, payload: bytes) -> LogPosition:
+    async def append(
+        self, session_id: str, payload: bytes, *, after: LogPosition | None = None
+    ) -> LogPosition:
         if self.lose_next <= 0:
-            return await super().append(session_id, payload)
+            return await super().append(session_id, payload, after=after)
         self.lose_next -= 1
         subscribers = self._log(session_id).subscribers
         saved = list(subscribers)
         subscribers.clear()  # nobody hears this one
         try:
-            return await super().append(session_id, payload)
+            return await super().append(session_id, payload, after=after)
         finally:
             subscribers.extend(saved)
 

@@ -32,9 +32,14 @@ def _command(port: int, *words: str) -> bytes:
 
 
 class RedisServer:
-    def __init__(self, executable: str, data_dir: Path | None = None) -> None:
+    def __init__(
+        self, executable: str, data_dir: Path | None = None, *, snapshots_only: bool = False
+    ) -> None:
         self.executable = executable
         self.data_dir = data_dir
+        # With a data_dir: only what ``save`` wrote comes back after a restart (as with
+        # ``appendfsync everysec``, Redis then returns short of its last writes).
+        self.snapshots_only = snapshots_only
         self.port = _free_port()
         self.process: subprocess.Popen[bytes] | None = None
         self.start()
@@ -48,6 +53,8 @@ class RedisServer:
         if self.data_dir is None:
             # No persistence: a restart loses everything, as a cache-only Redis would.
             options += ["--appendonly", "no"]
+        elif self.snapshots_only:
+            options += ["--appendonly", "no", "--dir", str(self.data_dir)]
         else:
             options += ["--appendonly", "yes", "--appendfsync", "always"]
             options += ["--dir", str(self.data_dir)]
@@ -67,6 +74,10 @@ class RedisServer:
 
     def flush(self) -> None:
         assert _command(self.port, "FLUSHALL") == b"+OK"
+
+    def save(self) -> None:
+        """Write what a restart of a ``snapshots_only`` server brings back."""
+        assert _command(self.port, "SAVE") == b"+OK"
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:

@@ -362,13 +362,15 @@ class GatedBroker(MemoryBroker):
         self.arrived = asyncio.Event()  # one came to the gate
         self.from_read_callback: list[bool] = []  # for each append at the gate
 
-    async def append(self, session_id: str, payload: bytes) -> LogPosition:
+    async def append(
+        self, session_id: str, payload: bytes, *, after: LogPosition | None = None
+    ) -> LogPosition:
         if self.gate is not None:
             self.held += 1
             self.from_read_callback.append(_in_read_callback())
             self.arrived.set()
             await self.gate.wait()
-        return await super().append(session_id, payload)
+        return await super().append(session_id, payload, after=after)
 
 
 async def test_messages_read_while_one_waits_are_handled_after_it(
@@ -401,9 +403,11 @@ class RecordingRedisBroker(RedisBroker):
         super().__init__(url)
         self.from_read_callback: list[bool] = []  # for each append
 
-    async def append(self, session_id: str, payload: bytes) -> LogPosition:
+    async def append(
+        self, session_id: str, payload: bytes, *, after: LogPosition | None = None
+    ) -> LogPosition:
         self.from_read_callback.append(_in_read_callback())
-        return await super().append(session_id, payload)
+        return await super().append(session_id, payload, after=after)
 
 
 async def test_over_redis_the_connections_task_handles_every_message(
@@ -428,7 +432,9 @@ class DeadlineBroker(MemoryBroker):
         self.armed = False
         self.seen: list[str] = []
 
-    async def append(self, session_id: str, payload: bytes) -> LogPosition:
+    async def append(
+        self, session_id: str, payload: bytes, *, after: LogPosition | None = None
+    ) -> LogPosition:
         if self.armed:
             try:
                 async with asyncio.timeout(0):  # the cancellation comes on the next loop turn
@@ -436,7 +442,7 @@ class DeadlineBroker(MemoryBroker):
             except BaseException as error:
                 self.seen.append(type(error).__name__)
                 raise
-        return await super().append(session_id, payload)
+        return await super().append(session_id, payload, after=after)
 
 
 async def test_a_deadline_in_a_message_taken_now_times_out_that_message_only(

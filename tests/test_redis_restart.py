@@ -181,6 +181,45 @@ async def test_an_answer_that_meets_the_emptied_log_still_gets_its_totals_out(
     assert state.polls[poll].published_as_of >= answered
 
 
+async def test_a_post_that_meets_a_log_restored_short_of_its_last_writes_gets_a_fresh_seq(
+    tmp_path: Path, server_factory: ServerFactory
+) -> None:
+    """Redis back from a state short of its last writes (``appendfsync everysec`` loses up to
+    a second) keeps the epoch but hands out seqs again that the replica already holds. Without
+    the periodic check, the next post is what meets it: it must neither reuse a seq (its ack
+    would name the lost post) nor be dropped when the log is restored from the replica."""
+    redis = RedisServer(redis_executable(), tmp_path, snapshots_only=True)
+    try:
+        server = await server_factory(
+            broker_url=redis.url, **{**SETTINGS, "repair_interval": 300.0}
+        )
+        room = await open_classroom(server)
+        teacher = server.client(room.teacher_token(0))
+        await teacher.connect()
+        saved = seq_of(await teacher.chat("saved"))
+        redis.save()  # what the restart brings back
+        lost = seq_of(await teacher.chat("lost with the last second"))
+        await collect_until(teacher, lost)
+        redis.kill()
+        redis.start()
+        await _wait_ready([server], 200)
+
+        ack = await _chat_when_back(teacher, "after the restart")
+
+        assert ack == lost + 1  # not saved + 1, the seq the lost post had
+        assert await teacher.wait_closed(WAIT) == 4009  # the log was restored from the replica
+        welcome = await teacher.reconnect()
+        assert welcome.session is not None
+        posts = {message["text"]: message["id"] for message in welcome.session["chat"]}
+        assert posts == {
+            "saved": saved,
+            "lost with the last second": lost,
+            "after the restart": ack,
+        }
+    finally:
+        redis.stop()
+
+
 async def test_redis_restart_with_persistence_loses_nothing(
     own_redis: OwnRedis, server_factory: ServerFactory
 ) -> None:

@@ -115,7 +115,16 @@ class Broker(Protocol):
     async def find_join_code(self, code: str) -> JoinCodeTarget | None: ...
 
     # --- the log -----------------------------------------------------------------------------
-    async def append(self, session_id: str, payload: bytes) -> LogPosition: ...
+    async def append(
+        self, session_id: str, payload: bytes, *, after: LogPosition | None = None
+    ) -> LogPosition:
+        """Log ``payload`` as the session's next event and return its position.
+
+        ``after`` is how far the caller has applied the log. When it is in the log's epoch but
+        above the log's top, the log went back in time under the caller (Redis restored short
+        of its last writes): the next seq would name an event the caller already applied. Then
+        nothing is appended and the log's top is returned, which is below ``after``; the caller
+        recovers (``reseed``) before appending again."""
 
     async def position(self, session_id: str) -> LogPosition: ...
 

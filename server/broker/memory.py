@@ -93,8 +93,12 @@ class MemoryBroker:
     async def find_join_code(self, code: str) -> JoinCodeTarget | None:
         return self._join_codes.get(code)
 
-    async def append(self, session_id: str, payload: bytes) -> LogPosition:
+    async def append(
+        self, session_id: str, payload: bytes, *, after: LogPosition | None = None
+    ) -> LogPosition:
         session_log = self._log(session_id)
+        if after is not None and after.epoch == session_log.epoch and after.seq > session_log.top:
+            return LogPosition(session_log.top, session_log.epoch)  # see Broker.append
         session_log.top += 1
         seq = session_log.top
         session_log.history.append((seq, payload))

@@ -190,10 +190,13 @@ class RedisBroker(RedisWorkerRecords):
         return JoinCodeTarget(str(session_id), str(class_id))
 
     # --- the log -----------------------------------------------------------------------------
-    async def append(self, session_id: str, payload: bytes) -> LogPosition:
+    async def append(
+        self, session_id: str, payload: bytes, *, after: LogPosition | None = None
+    ) -> LogPosition:
         keys = session_keys(session_id)
         names = [keys.seq, keys.epoch, keys.log, keys.snap, keys.replaced]
-        args: list[EncodableT] = [payload, self.history_size, new_epoch(), keys.channel]
+        known = (after.epoch, after.seq) if after is not None else ("", 0)
+        args: list[EncodableT] = [payload, self.history_size, new_epoch(), keys.channel, *known]
         if self._appender is None:
             seq, epoch = await self._run("append", names, args)
             return LogPosition(int(seq), epoch.decode())

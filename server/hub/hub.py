@@ -311,9 +311,12 @@ class SessionHub:
 
     async def _append(self, replica: SessionReplica, event: Event) -> int | None:
         """Append ``event`` and return its seq; None when the log was lost under it and its
-        place in the rebuilt history is unknown (it is in it, or lost with the rest)."""
+        place in the rebuilt history is unknown (it is in it, or lost with the rest), or when
+        the log went back in time and a recovery did not settle (it is not logged)."""
         started = time.perf_counter()
-        position = await self.broker.append(replica.session_id, event.to_bytes())
+        position = await self._append_after_replica(replica, event.to_bytes())
+        if position is None:
+            return None
         metrics.count_appended(event.kind)
         if position.epoch == replica.epoch:
             seq = position.seq
@@ -337,6 +340,28 @@ class SessionHub:
         if totals is not None:
             await self._append(replica, totals)
         return seq
+
+    async def _append_after_replica(
+        self, replica: SessionReplica, payload: bytes
+    ) -> LogPosition | None:
+        """The append, refused by the broker when the log's top went below what this replica
+        applied (Redis restored short of its last second): the seq it would hand out was
+        already used by an event the replica holds, so an ack would name that event and the
+        new one would be dropped when the log is restored. The recovery restores the log
+        from the replica first; the event then goes into the rebuilt history."""
+        for _ in range(2):
+            known = LogPosition(replica.state.seq, replica.epoch)
+            position = await self.broker.append(replica.session_id, payload, after=known)
+            if position.epoch != known.epoch or position.seq > known.seq:
+                return position
+            log.warning(
+                "session %s: the log's top %d is below this replica's %d; recovering",
+                replica.session_id,
+                position.seq,
+                known.seq,
+            )
+            await self.recovery.recover(replica)
+        return None  # the recovery did not settle: nothing was appended
 
     # --- housekeeping --------------------------------------------------------------------------
 

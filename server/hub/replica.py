@@ -33,6 +33,11 @@ from server.settings import Limits
 log = logging.getLogger(__name__)
 
 APPLY_TIMEOUT = 10.0  # seconds an appended event may take to come back through the broker
+# Seconds after which an appended event pub/sub has not brought is read from the log instead.
+# Pub/sub loses what is published while a subscription is being restored (a Redis restart), and
+# a gap shows only when a later event arrives: in a quiet session none may, and the command
+# would wait for APPLY_TIMEOUT and fail although its event is logged.
+REPAIR_AFTER = 1.0
 # Events held ahead of a gap (or of another epoch, during a recovery), at most. They are all in
 # the broker's history, so dropping them costs a longer catch-up, never an event; a gap that
 # stays open must not grow a worker's memory without bound.
@@ -198,8 +203,10 @@ class SessionReplica:
         """
         if self.state.seq >= seq:
             return time.perf_counter()
-        future: asyncio.Future[float] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[float] = loop.create_future()
         self._waiters.append((seq, future))
+        repair = None if self.on_gap is None else loop.call_later(REPAIR_AFTER, self.on_gap, self)
         try:
             # Bounded: should the event never be applied here (a broken replica), the command
             # fails with internal_error instead of hanging its connection forever.
@@ -207,6 +214,9 @@ class SessionReplica:
         except TimeoutError as error:
             log.error("event %d not applied in time (session=%s)", seq, self.session_id)
             raise ClassbridgeError("internal error") from error
+        finally:
+            if repair is not None:
+                repair.cancel()
 
     @property
     def unused(self) -> bool:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from server.broker.base import HistoryGone, LogPosition, ReseedOutcome, StoredSnapshot
-from tests.broker.conftest import BrokerFactory, make_broker
+from tests.broker.conftest import BrokerFactory, Recorder, make_broker
 
 __all__ = ["make_broker"]
 
@@ -70,3 +70,34 @@ async def test_moved_events_keep_their_order_and_trimmed_ones_have_no_place(
     await broker.save_snapshot("s1", StoredSnapshot(203, result.position.epoch, b"at 203"))
     adopted = await broker.reseed("s1", LogPosition(150, "gone-epoch"), b"state at 150")
     assert (adopted.outcome, adopted.moved) == (ReseedOutcome.ADOPT, result.moved)
+
+
+async def test_an_append_below_what_its_caller_applied_appends_nothing(
+    make_broker: BrokerFactory,
+) -> None:
+    """A log restored short of its last writes (``appendfsync everysec``) keeps its epoch: the
+    next seq would be one the caller's replica already holds, so the append is refused."""
+    broker = await make_broker()
+    heard = Recorder()
+    await broker.subscribe("s1", heard)
+    for text in (b"one", b"two", b"three"):
+        top = await broker.append("s1", text)
+    ahead = LogPosition(top.seq + 2, top.epoch)  # a replica that applied two events since lost
+
+    refused = await broker.append("s1", b"would reuse seq 4", after=ahead)
+
+    assert refused == top  # below the caller's seq: nothing appended
+    assert await broker.position("s1") == top
+    start = LogPosition(0, top.epoch)
+    assert await broker.read_since("s1", start) == [(1, b"one"), (2, b"two"), (3, b"three")]
+    # A caller at the top, or one of another history, appends as usual.
+    assert (await broker.append("s1", b"four", after=top)).seq == 4
+    other = await broker.append("s1", b"five", after=LogPosition(90, "another-epoch"))
+    assert other == LogPosition(5, top.epoch)
+    assert [payload for _, _, payload in await heard.wait_for(5)] == [
+        b"one",
+        b"two",
+        b"three",
+        b"four",
+        b"five",
+    ]

@@ -22,6 +22,7 @@ from load_tests.config import (
 )
 from load_tests.crowd_cli import add_crowd_parsers, crowd, crowd_config_from_args
 from load_tests.fanout import run_benchmark_rounds
+from load_tests.help_format import DefaultsShownParser
 from load_tests.lesson_cli import add_lesson_parser, lesson, lesson_config_from_args
 from load_tests.report import build_report
 from load_tests.scenario import add_output_options, busy_then, parse_rates, run_and_publish
@@ -184,7 +185,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
         argv = ["chat-fanout", *argv]  # the first benchmark is the default one
-    parser = argparse.ArgumentParser(
+    # Typed as the base class its commands are added through; at run time add_subparsers
+    # makes each command a parser of this one's class, so their help shows defaults too.
+    parser: argparse.ArgumentParser = DefaultsShownParser(
         prog="python -m load_tests",
         description="Classbridge benchmarks on loopback: chat-fanout (the default), "
         "chat-capacity, board-draw, signal-rtt, lesson, idle-connections, join-storm and "

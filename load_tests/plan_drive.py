@@ -31,6 +31,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.typing import Subprotocol
 
 from load_tests.crowd_cli import percentile
+from load_tests.help_format import DefaultsShownParser
 from load_tests.procstat import own_cpu_seconds, sample_system
 from load_tests.serve_plan import REQUEST_ID, TEXT, TOKEN
 
@@ -306,7 +307,7 @@ async def drive_all(arguments: argparse.Namespace, plan: dict[str, Any]) -> list
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = DefaultsShownParser(
         prog="python -m load_tests.plan_drive",
         description="Drive the systems `python -m load_tests serve` started, from its plan "
         "alone: websockets clients, JSON, every client posting.",

@@ -11,7 +11,6 @@ per subscriber) is the server's figure minus its idle figure.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import os
 import socket
@@ -20,6 +19,7 @@ import sys
 
 import httpx
 
+from load_tests.help_format import DefaultsShownParser
 from load_tests.procstat import sample_process
 from server.media.station import SyntheticStation
 from server.media.video import VideoFormat
@@ -143,7 +143,7 @@ async def measure(window: float, counts: list[int]) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = DefaultsShownParser(description=__doc__.splitlines()[0])
     parser.add_argument("--window", type=float, default=10.0)
     parser.add_argument("--subscribers", type=int, nargs="+", default=[1, 2, 4])
     args = parser.parse_args()

@@ -17,12 +17,12 @@ import random
 import time
 from collections import Counter
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 from load_tests.connection import Connection
 from load_tests.lesson_resume import Outage, Segment, come_back, resumable
 from load_tests.lesson_stats import LessonTally
-from load_tests.lesson_timing import Book, sent_at
+from load_tests.lesson_timing import Book, Identity, command_identity, event_identity, sent_at
 from load_tests.transport import LeanSocket
 from load_tests.wire import Codec
 
@@ -31,6 +31,15 @@ PUBLIC = frozenset(
     ("chat.send", "board.put", "board.append", "hand.raise", "hand.lower", "poll.create",
      "poll.close")
 )  # fmt: skip
+
+
+class Request(NamedTuple):
+    """A command sent and not answered yet."""
+
+    command: str
+    sent_ns: int
+    extra: Any
+    identity: Identity | None  # of the event it makes (lesson_timing.event_identity)
 
 
 def _ignore(_: bytes | str) -> None:
@@ -70,7 +79,7 @@ class LessonClient(Connection):
         self._coming_back: asyncio.Task[None] | None = None
         self.signal_keys: Counter[str] = Counter()  # signals received, by key
         self.waiting: set[str] = set()  # teachers: students of their class in the lobby
-        self.pending: dict[int, tuple[str, int, Any]] = {}  # id -> command, sent_ns, extra
+        self.pending: dict[int, Request] = {}  # by request id
         self.on_poll: Callable[[LessonClient, int], None] | None = None  # poll id (students)
         self.on_poll_acked: Callable[[LessonClient, int], None] | None = None  # (teachers)
         self.answer_signal: Callable[[LessonClient, str, str], None] | None = None  # stations
@@ -138,7 +147,8 @@ class LessonClient(Connection):
         now = time.monotonic_ns()
         if key is not None:
             self.book[key] = now
-        self.pending[request_id] = (command, now, extra)
+        identity = key if key is not None else command_identity(self.session, command, message)
+        self.pending[request_id] = Request(command, now, extra, identity)
         self.tally.on_sent(command)
         if not self._socket.send(self.codec.encode({**message, "type": command, "id": request_id})):
             self.pending.pop(request_id)
@@ -184,6 +194,9 @@ class LessonClient(Connection):
             self.segments[-1].seqs.append(seq)
         self.position = seq
         self.tally.delivered(kind, now, sent_at(self.book, self.session, seq, kind, data))
+        identity = event_identity(self.session, kind, data)
+        if identity is not None:
+            self.tally.received_identities[self.session].add((seq, identity))
         if kind == "poll.created" and self.on_poll is not None:
             self.on_poll(self, seq)
         elif kind == "lobby.waiting" and self.is_teacher:
@@ -212,7 +225,7 @@ class LessonClient(Connection):
         entry = self.pending.pop(message.get("id"), None)  # type: ignore[arg-type]
         if entry is None:
             return
-        command, sent_ns, extra = entry
+        command, sent_ns, extra, identity = entry
         self.tally.on_ack(command, now - sent_ns)
         if command == "signal":
             self.tally.signals_acked.add(str(extra))
@@ -221,6 +234,8 @@ class LessonClient(Connection):
             return
         if command in PUBLIC:
             self.tally.public_seqs[self.session][seq] = self.epoch
+            if identity is not None:
+                self.tally.public_identities[self.session][seq] = identity
         elif command == "poll.answer":
             self.tally.answer_seqs[self.session][seq] = (self.name, self.epoch)
         if command == "poll.create" and self.on_poll_acked is not None:
@@ -276,7 +291,7 @@ class LessonClient(Connection):
         if self.closing or not self.joined:
             return  # ours, or an attempt to come back that failed (come_back tries again)
         self.joined = False
-        for command, _, _ in self.pending.values():  # their outcome is unknown: not waited for
+        for command, *_ in self.pending.values():  # their outcome is unknown: not waited for
             self.tally.on_interrupted(command)
         self.pending.clear()
         if not self.tally.reconnect:

@@ -153,6 +153,7 @@ def _reconnects(r: LessonResult) -> list[str]:
         f"{fmt(b.p50_ms, 1)} ms, p99 {fmt(b.p99_ms, 1)} ms, max {fmt(b.max_ms, 1)} ms",
         f"snapshot resumes {s.snapshot_resumes}: {s.snapshot_covered} acked events after "
         f"their positions came in the snapshot instead (not checkable one by one); acked "
-        f"events no receiver got {s.never_delivered}; commands in flight at a lost "
+        f"events no receiver got {s.never_delivered}; acks naming a seq that held another "
+        f"event {s.misplaced} (of {s.contents_checked} checked); commands in flight at a lost "
         f"connection {sum(r.interrupted.values())} {r.interrupted or ''}",
     ]

@@ -60,7 +60,7 @@ class LessonResult:
         back = self.reconnects is None or not self.reconnects.not_back
         if not back or s.lost or s.duplicates or s.out_of_order or self.unanswered:
             return False
-        if s.never_delivered:  # acked, yet neither an event nor a snapshot brought it
+        if s.never_delivered or s.misplaced:  # acked, yet not brought, or acked as another
             return False
         if self.chaos is not None:  # refusals and signals around a fault are its effects
             return True

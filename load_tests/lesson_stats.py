@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from load_tests.lesson_resume import Outage, Segment
+from load_tests.lesson_timing import Identity
 from load_tests.stats import LatencySummary, percentile, summarize_latency
 
 MAX_SECONDS = 3600  # per-second buckets a run may fill: bounds the series
@@ -65,10 +66,16 @@ class LessonTally:
     public_seqs: list[dict[int, str]] = field(default_factory=list)
     answer_seqs: list[dict[int, tuple[str, str]]] = field(default_factory=list)
     signals_acked: set[str] = field(default_factory=set)  # keys of the signals acked
+    # Per session: the event each acked public seq was for, and every (seq, event) a receiver
+    # got: an ack naming a seq that holds another event shows (``SeqCheck.misplaced``).
+    public_identities: list[dict[int, Identity]] = field(default_factory=list)
+    received_identities: list[set[tuple[int, Identity]]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.public_seqs = [{} for _ in range(self.sessions)]
         self.answer_seqs = [{} for _ in range(self.sessions)]
+        self.public_identities = [{} for _ in range(self.sessions)]
+        self.received_identities = [set() for _ in range(self.sessions)]
 
     def _second(self, now: int) -> int | None:
         if now < self.start_ns or not self.start_ns:
@@ -137,6 +144,9 @@ class SeqCheck:
     snapshot_resumes: int = 0  # resumes answered with a snapshot: a segment ended there
     snapshot_covered: int = 0  # acked events after such a position, in the snapshot instead
     never_delivered: int = 0  # acked events no receiver of their session got, nor a snapshot of
+    # Acked seqs receivers got, but only ever holding another event: the ack named the wrong one.
+    misplaced: int = 0
+    contents_checked: int = 0  # acked seqs received whose event was compared with the command's
 
 
 class Receiver(Protocol):
@@ -217,14 +227,20 @@ def check_seqs(tally: LessonTally, receivers: Sequence[Receiver]) -> SeqCheck:
     signals_lost = sum(1 for key in tally.signals_acked if signals_seen[key] == 0)
     # Only ours: a real station (--media) may offer again under the same name.
     signals_dup = sum(signals_seen[key] - 1 for key in tally.signals_acked if signals_seen[key] > 1)
-    # An event a snapshot resume covered was not sent one by one: counted apart (``covered``).
-    never = sum(
-        len(set(acked) - delivered[s] - in_snapshots[s])
-        for s, acked in enumerate(tally.public_seqs)
-    )
+    never = misplaced = checked = 0
+    for s, acked in enumerate(tally.public_seqs):
+        identities, received = tally.public_identities[s], tally.received_identities[s]
+        for seq in acked:
+            if seq in in_snapshots[s]:
+                continue  # not sent one by one: counted apart (``covered``)
+            if seq not in delivered[s]:
+                never += 1
+            elif (identity := identities.get(seq)) is not None:
+                checked += 1
+                misplaced += (seq, identity) not in received
     return SeqCheck(
         len(receivers), counts.lost, counts.duplicates, counts.out_of_order, counts.gaps,
-        signals_lost, signals_dup, counts.snapshots, counts.covered, never,
+        signals_lost, signals_dup, counts.snapshots, counts.covered, never, misplaced, checked,
     )  # fmt: skip
 
 

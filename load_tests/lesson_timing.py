@@ -7,8 +7,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
-Book = dict[tuple[Any, ...], int]  # what a sent message's event is matched by -> sent_ns
+Identity = tuple[Any, ...]  # what an event is matched by (``event_identity``)
+Book = dict[Identity, int]  # what a sent message's event is matched by -> sent_ns
 STAMP = 20  # digits of a monotonic_ns stamp at the start of a chat text or poll question
+STAMPED = {"chat.posted": "text", "poll.created": "question"}  # kind -> the stamped field
 
 
 def stamp(text: str) -> str:
@@ -21,27 +23,43 @@ def parse_stamp(text: object) -> int | None:
     return None
 
 
+def event_identity(s: int, kind: str, data: dict[str, Any]) -> Identity | None:
+    """What names the event (session ``s``) among its session's: the key its sender booked
+    the send under, or the stamped text. Also what an ack is checked against (``check_seqs``)."""
+    if kind in STAMPED:
+        return (kind, s, data.get(STAMPED[kind]))
+    if kind == "board.put":
+        return ("board", s, (data.get("record") or {}).get("id"), 0)
+    if kind == "board.appended":
+        return ("board", s, data.get("id"), data.get("offset"))
+    if kind in ("hand.raised", "hand.lowered"):
+        return (kind, s, data.get("participant"))
+    if kind == "poll.answered":
+        return (kind, s, data.get("poll"), data.get("by"))
+    if kind == "poll.closed":
+        return (kind, s, data.get("poll"))
+    if kind == "lobby.admitted":
+        return (kind, s, data.get("class_id"))
+    return None
+
+
+def command_identity(s: int, command: str, message: dict[str, Any]) -> Identity | None:
+    """The identity of the event a stamped command makes (the others are sent with theirs)."""
+    if command == "chat.send":
+        return ("chat.posted", s, message.get("text"))
+    if command == "poll.create":
+        return ("poll.created", s, message.get("question"))
+    return None
+
+
 def sent_at(book: Book, s: int, seq: int, kind: str, data: dict[str, Any]) -> int | None:
     """When the event's command was sent (session ``s``), if known."""
-    if kind == "chat.posted":
-        return parse_stamp(data.get("text"))
-    if kind == "poll.created":
-        return parse_stamp(data.get("question"))
-    if kind == "board.put":
-        return book.get(("board", s, (data.get("record") or {}).get("id"), 0))
-    if kind == "board.appended":
-        return book.get(("board", s, data.get("id"), data.get("offset")))
-    if kind in ("hand.raised", "hand.lowered"):
-        return book.get((kind, s, data.get("participant")))
-    if kind == "poll.answered":
-        sent = book.get(("poll.answered", s, data.get("poll"), data.get("by")))
-        if sent is not None:
-            book[("answer seq", s, seq)] = sent  # for the poll.counts that counts it
-        return sent
+    if kind in STAMPED:
+        return parse_stamp(data.get(STAMPED[kind]))
     if kind == "poll.counts":
         return book.get(("answer seq", s, data.get("as_of")))
-    if kind == "poll.closed":
-        return book.get(("poll.closed", s, data.get("poll")))
-    if kind == "lobby.admitted":
-        return book.get(("lobby.admitted", s, data.get("class_id")))
-    return None
+    identity = event_identity(s, kind, data)
+    sent = None if identity is None else book.get(identity)
+    if kind == "poll.answered" and sent is not None:
+        book[("answer seq", s, seq)] = sent  # for the poll.counts that counts it
+    return sent

@@ -43,6 +43,7 @@ def _chaos(tmp_path: Path, *extra: str) -> dict[str, Any]:
     seq = result["seq"]
     assert seq["receivers"] == 2 * 2 * (3 + 2)
     assert (seq["lost"], seq["duplicates"], seq["out_of_order"], seq["teacher_gaps"]) == (0,) * 4
+    assert seq["misplaced"] == 0 < seq["contents_checked"]  # no ack named another event
     assert result["reconnects"]["not_back"] == 0  # every client came back
     assert result["unanswered"] == 0
     faults = result["chaos"]["faults"]
@@ -134,6 +135,27 @@ def test_an_acked_event_only_a_snapshot_brought_is_covered_not_never_delivered()
 
     assert check.snapshot_covered == 2
     assert check.never_delivered == 1  # 12: acked, but neither sent nor in a snapshot
+
+
+def test_an_ack_whose_seq_held_another_event_is_misplaced() -> None:
+    tally = LessonTally(sessions=1)
+    tally.public_seqs[0].update({5: "e1", 6: "e1", 7: "e1", 9: "e2"})
+    posts = {seq: ("chat.posted", 0, f"post {seq}") for seq in (5, 6, 7, 9)}
+    tally.public_identities[0].update(posts)
+    # 5 arrived as acked; 6 arrived, but holding another post (the ack reused a lost seq);
+    # 7 arrived as another post in one epoch and as acked in the next (a history reset), which
+    # is the same event moved; 9 came in a snapshot: not checkable.
+    tally.received_identities[0].update(
+        {(5, posts[5]), (6, ("chat.posted", 0, "someone else's")), (7, ("hand.raised", 0, "p1"))}
+    )
+    tally.received_identities[0].add((7, posts[7]))
+    segments = [Segment("e1", 4, [5, 6, 7], end=7), Segment("e2", 9, [])]
+    receivers = [_Resumed("a", 0, segments)]
+
+    check = check_seqs(tally, receivers)
+
+    assert (check.misplaced, check.contents_checked) == (1, 3)  # 6, of 5, 6 and 7
+    assert check.never_delivered == 0
 
 
 def test_backoff_is_immediate_after_a_history_reset_and_bounded() -> None:

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from load_tests.cli import main
-from load_tests.lesson_client import signal_key
+from load_tests.lesson_client import PUBLIC, signal_key
 from load_tests.lesson_config import LessonConfig, validate
 from load_tests.lesson_profile import Action, Scheduler
 from load_tests.lesson_resume import Segment
@@ -69,6 +69,9 @@ def _run(tmp_path: Path, *extra: str) -> dict[str, Any]:
     assert seq["receivers"] == 2 * (3 + 2)
     assert (seq["lost"], seq["duplicates"], seq["out_of_order"], seq["teacher_gaps"]) == (0,) * 4
     assert (seq["signals_lost"], seq["signals_duplicated"]) == (0, 0)
+    # Every acked post, stroke, hand, poll and close was compared with what its seq held.
+    assert seq["contents_checked"] == sum(result["acked"][c] for c in PUBLIC)
+    assert seq["misplaced"] == 0
     assert result["errors"] == {}
     assert result["closes"] == result["unanswered"] == 0
     assert result["join"]["count"] == 10

@@ -7,7 +7,8 @@ times, loopback only, every fault bounded.
   starts a new worker in place of the dead one.
 - ``restart-redis``: ``kill -9`` of the redis-server and a new one on the same port at once.
   With persistence (``aof``: appendfsync always) nothing acked is lost; without (``none``) the
-  workers find the history gone, re-seed it in a new epoch and close their clients with 4009.
+  workers find the history gone, re-seed it in a new epoch and close their clients with 4009;
+  with ``last-second`` Redis comes back as it was a second before the kill (chaos_redis.py).
 - ``pause-redis``: SIGSTOP to the redis-server, SIGCONT ``pause_seconds`` later (default 3 s).
 
 The faults are spread evenly over the lesson: with k faults in d seconds, fault i (from 1) is

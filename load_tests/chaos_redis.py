@@ -6,7 +6,11 @@ every write is on disk before Redis answers it, so a ``kill -9`` and a restart l
 workers were told had been written. ``"none"`` keeps nothing across a restart (as the
 benchmarks' own Redis and a cache-only Redis): the workers then find the history gone, re-seed
 it in a new epoch and close their clients with 4009 (``history_reset``); the clients resume
-into a snapshot.
+into a snapshot. ``"last-second"`` keeps what an ``appendfsync everysec`` Redis keeps after a
+machine crash: a restart brings back Redis as it was a second before the kill (an RDB
+``SAVE``, then ``LOST_SECONDS``, then ``kill -9``). The log comes back in the same epoch but
+short of what the workers applied; they restore it from their replicas in a new epoch, close
+their clients with 4009, and no acked command may be answered with a seq the lost second used.
 """
 
 from __future__ import annotations
@@ -19,8 +23,12 @@ import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+from redis.asyncio import Redis
+
 from load_tests.redis_server import RedisInstance, _wait_ready, redis_executable
 from load_tests.servers import Popen, free_port, start_process, stop_process
+
+LOST_SECONDS = 1.0  # what ``appendfsync everysec`` may lose on a crash
 
 
 class ChaosRedis:
@@ -53,7 +61,15 @@ class ChaosRedis:
         self.version = await _wait_ready(self.process, self.port, log_path)
 
     async def kill(self) -> None:
-        """``kill -9``: no shutdown, no last save; reaped."""
+        """``kill -9``: no shutdown, no last save; reaped. With ``last-second`` persistence,
+        what a restart brings back is saved ``LOST_SECONDS`` before."""
+        if self.persistence == "last-second" and self.process is not None:
+            client = Redis(port=self.port)
+            try:
+                await client.save()
+            finally:
+                await client.aclose()
+            await asyncio.sleep(LOST_SECONDS)
         if self.process is not None:
             self.process.kill()
             await asyncio.to_thread(self.process.wait, 10)

@@ -40,7 +40,9 @@ def _chaos(p: argparse.ArgumentParser, d: LessonConfig) -> None:
         "--redis-persistence",
         choices=PERSISTENCE,
         default=d.redis_persistence,
-        help="the chaos Redis: aof (appendonly, appendfsync always) or none (nothing kept)",
+        help="the chaos Redis: aof (appendonly, appendfsync always), none (nothing kept) or "
+        "last-second (a restart brings back Redis as it was a second before: appendfsync "
+        "everysec after a machine crash)",
     )
     chaos.add_argument("--pause-seconds", type=float, default=d.pause_seconds)
 

@@ -9,7 +9,8 @@ from load_tests.config import MAX_CLIENTS, MAX_SECONDS, MAX_WORKERS, check_loopb
 
 BROKERS = ("memory", "redis")
 FAULTS = ("kill-worker", "restart-redis", "pause-redis")  # chaos.py injects them
-PERSISTENCE = ("aof", "none")  # the chaos Redis's: appendfsync always, or nothing kept
+# The chaos Redis's: appendfsync always, nothing kept, or all but the last second (chaos_redis.py)
+PERSISTENCE = ("aof", "none", "last-second")
 MAX_FAULTS = 12
 MAX_CLASSES = 8  # the HTTP API's limit per session
 MAX_POLLS = 90  # the server keeps at most 100 polls a session
@@ -130,4 +131,4 @@ def _validate_chaos(config: LessonConfig) -> None:
     if config.duration / (len(config.chaos) + 1) < needed:
         raise ValueError(f"--chaos needs >= {needed:g} s of lesson around each fault")
     if config.redis_persistence not in PERSISTENCE:
-        raise ValueError("redis persistence is aof or none")
+        raise ValueError(f"redis persistence is one of {', '.join(PERSISTENCE)}")

@@ -90,6 +90,20 @@ def test_a_redis_restart_without_persistence_resumes_into_snapshots(tmp_path: Pa
     assert result["seq"]["never_delivered"] == 0
 
 
+def test_a_redis_back_short_of_its_last_second_gets_no_ack_wrong(tmp_path: Path) -> None:
+    """As ``appendfsync everysec`` after a crash: Redis returns a second behind, in the same
+    epoch. The workers restore the log from their replicas; an append that meets the old log
+    first is refused rather than handed a seq the lost second used."""
+    extra = ("--duration", "10", "--chaos", "restart-redis", "--redis-persistence", "last-second")
+    result = _chaos(tmp_path, *extra)
+
+    (restart,) = result["chaos"]["faults"]
+    assert restart["closed"] > 0
+    assert restart["resumed_snapshot"] == restart["closed"]  # a new epoch from the replicas
+    assert result["close_codes"].get("4009 history_reset", 0) > 0
+    assert result["seq"]["never_delivered"] == 0
+
+
 # --- the pieces, without servers --------------------------------------------------------------
 
 

@@ -22,7 +22,14 @@ from typing import Any, NamedTuple
 from load_tests.connection import Connection
 from load_tests.lesson_resume import Outage, Segment, come_back, resumable
 from load_tests.lesson_stats import LessonTally
-from load_tests.lesson_timing import Book, Identity, command_identity, event_identity, sent_at
+from load_tests.lesson_timing import (
+    Book,
+    Identity,
+    command_identity,
+    event_identity,
+    sent_at,
+    snapshot_identities,
+)
 from load_tests.transport import LeanSocket
 from load_tests.wire import Codec
 
@@ -263,6 +270,11 @@ class LessonClient(Connection):
                 self.segments[-1].end = self.position
             self.position = int(message.get("seq") or 0)
             self.segments.append(Segment(self.epoch, self.position))
+            session = message.get("session")
+            if isinstance(session, dict):  # what it holds of acked events is checked too
+                self.tally.snapshot_identities[self.session].update(
+                    snapshot_identities(self.session, session)
+                )
         if self.outages:  # a resume: its figures are the outage's, not the join's
             self._welcome_done()
             return

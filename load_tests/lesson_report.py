@@ -152,7 +152,7 @@ def _reconnects(r: LessonResult) -> list[str]:
         f"{c.resumed_events}, with a snapshot {c.resumed_snapshot}; time to back p50 "
         f"{fmt(b.p50_ms, 1)} ms, p99 {fmt(b.p99_ms, 1)} ms, max {fmt(b.max_ms, 1)} ms",
         f"snapshot resumes {s.snapshot_resumes}: {s.snapshot_covered} acked events after "
-        f"their positions came in the snapshot instead (not checkable one by one); acked "
+        f"their positions came in the snapshot instead (posts and polls checked in it); acked "
         f"events no receiver got {s.never_delivered}; acks naming a seq that held another "
         f"event {s.misplaced} (of {s.contents_checked} checked); commands in flight at a lost "
         f"connection {sum(r.interrupted.values())} {r.interrupted or ''}",

@@ -43,6 +43,17 @@ def event_identity(s: int, kind: str, data: dict[str, Any]) -> Identity | None:
     return None
 
 
+def snapshot_identities(s: int, session: dict[str, Any]) -> list[tuple[int, Identity]]:
+    """The events a welcome's snapshot still names by seq: a chat post's id and a poll's id
+    are the seqs that made them (docs/protocol.md), with what ``event_identity`` gives."""
+    found: list[tuple[int, Identity]] = []
+    for kind, listed in (("chat.posted", "chat"), ("poll.created", "polls")):
+        for entry in session.get(listed) or ():
+            if isinstance(entry, dict) and type(entry.get("id")) is int:
+                found.append((entry["id"], (kind, s, entry.get(STAMPED[kind]))))
+    return found
+
+
 def command_identity(s: int, command: str, message: dict[str, Any]) -> Identity | None:
     """The identity of the event a stamped command makes (the others are sent with theirs)."""
     if command == "chat.send":

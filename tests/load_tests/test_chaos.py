@@ -24,6 +24,7 @@ from load_tests.cli import main
 from load_tests.lesson_config import LessonConfig, validate
 from load_tests.lesson_resume import FINAL, MAX_BACKOFF, Outage, Segment, backoff, resumable
 from load_tests.lesson_stats import LessonTally, check_seqs
+from load_tests.lesson_timing import snapshot_identities
 from tests.tools import required_tool
 
 SMALL = [
@@ -169,6 +170,24 @@ def test_an_ack_whose_seq_held_another_event_is_misplaced() -> None:
     check = check_seqs(tally, receivers)
 
     assert (check.misplaced, check.contents_checked) == (1, 3)  # 6, of 5, 6 and 7
+    assert check.never_delivered == 0
+
+
+def test_an_ack_a_snapshot_covered_is_checked_against_what_the_snapshot_names() -> None:
+    tally = LessonTally(sessions=1)
+    tally.public_seqs[0].update({6: "e1", 7: "e1", 8: "e1"})
+    posts = {seq: ("chat.posted", 0, f"post {seq}") for seq in (6, 7, 8)}
+    tally.public_identities[0].update(posts)
+    # Reset after 5 into a snapshot at 8: 6, 7 and 8 came in it. Its chat names 6 as acked,
+    # 7 as another post (the ack named the wrong one), and not 8 (kept out of its chat).
+    session = {"chat": [{"id": 6, "text": "post 6"}, {"id": 7, "text": "another"}], "polls": []}
+    tally.snapshot_identities[0].update(snapshot_identities(0, session))
+    receivers = [_Resumed("a", 0, [Segment("e1", 4, [5], end=5), Segment("e2", 8, [])])]
+
+    check = check_seqs(tally, receivers)
+
+    assert check.snapshot_covered == 3
+    assert (check.misplaced, check.contents_checked) == (1, 2)  # 7, of 6 and 7
     assert check.never_delivered == 0
 
 

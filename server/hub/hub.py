@@ -311,12 +311,10 @@ class SessionHub:
 
     async def _append(self, replica: SessionReplica, event: Event) -> int | None:
         """Append ``event`` and return its seq; None when the log was lost under it and its
-        place in the rebuilt history is unknown (it is in it, or lost with the rest), or when
-        the log went back in time and a recovery did not settle (it is not logged)."""
+        place in the rebuilt history is unknown (it is in it, or lost with the rest). Raises
+        when it was not logged (``_append_after_replica``), as when Redis does not answer."""
         started = time.perf_counter()
         position = await self._append_after_replica(replica, event.to_bytes())
-        if position is None:
-            return None
         metrics.count_appended(event.kind)
         if position.epoch == replica.epoch:
             seq = position.seq
@@ -341,16 +339,18 @@ class SessionHub:
             await self._append(replica, totals)
         return seq
 
-    async def _append_after_replica(
-        self, replica: SessionReplica, payload: bytes
-    ) -> LogPosition | None:
+    async def _append_after_replica(self, replica: SessionReplica, payload: bytes) -> LogPosition:
         """The append, refused by the broker when the log's top went below what this replica
         applied (Redis restored short of its last second): the seq it would hand out was
         already used by an event the replica holds, so an ack would name that event and the
         new one would be dropped when the log is restored. The recovery restores the log
-        from the replica first; the event then goes into the rebuilt history."""
+        first; the event then goes into the restored history, but only if that history
+        continues this replica's own state: the event was decided against it, and in a
+        history restored from another replica (adopted) the same ids may name other posts,
+        polls or strokes. Otherwise it fails, logged nowhere, like an append Redis refused."""
         for _ in range(2):
-            known = LogPosition(replica.state.seq, replica.epoch)
+            state = replica.state
+            known = LogPosition(state.seq, replica.epoch)
             position = await self.broker.append(replica.session_id, payload, after=known)
             if position.epoch != known.epoch or position.seq > known.seq:
                 return position
@@ -361,7 +361,9 @@ class SessionHub:
                 known.seq,
             )
             await self.recovery.recover(replica)
-        return None  # the recovery did not settle: nothing was appended
+            if replica.state is not state:
+                break  # another replica's history was adopted (see above)
+        raise ClassbridgeError("internal error: the session's history was restored; not done")
 
     # --- housekeeping --------------------------------------------------------------------------
 

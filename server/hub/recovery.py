@@ -111,7 +111,7 @@ class Recovery:
             replica.moved = result.moved
         missed = await broker.read_since(session_id, LogPosition(state.seq, epoch))
         if isinstance(missed, HistoryGone):
-            if result.outcome is not ReseedOutcome.INTACT:
+            if result.outcome is not ReseedOutcome.INTACT or missed.position.epoch != epoch:
                 return False  # changed again meanwhile: decide anew
             # A snapshot older than the kept history: nothing better is left to read.
             log.warning("session %s: history lost; continuing from snapshot", session_id)

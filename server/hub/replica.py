@@ -67,6 +67,7 @@ class SessionReplica:
         self.snapshot_offset = 0
         self.on_applied: Callable[[SessionReplica, int], None] | None = None
         self.on_gap: Callable[[SessionReplica], None] | None = None
+        self._repair: asyncio.TimerHandle | None = None  # see ``_repair_due``
         self.on_foreign_epoch: Callable[[SessionReplica], None] | None = None
         # Signals to the server's relay (server/media/relay_service.py); None drops them.
         self.on_relay_signal: Callable[[SessionReplica, VolatileEnvelope], None] | None = None
@@ -206,7 +207,8 @@ class SessionReplica:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[float] = loop.create_future()
         self._waiters.append((seq, future))
-        repair = None if self.on_gap is None else loop.call_later(REPAIR_AFTER, self.on_gap, self)
+        if self._repair is None and self.on_gap is not None:
+            self._repair = loop.call_later(REPAIR_AFTER, self._repair_due)
         try:
             # Bounded: should the event never be applied here (a broken replica), the command
             # fails with internal_error instead of hanging its connection forever.
@@ -214,9 +216,16 @@ class SessionReplica:
         except TimeoutError as error:
             log.error("event %d not applied in time (session=%s)", seq, self.session_id)
             raise ClassbridgeError("internal error") from error
-        finally:
-            if repair is not None:
-                repair.cancel()
+
+    def _repair_due(self) -> None:
+        """One read of the log for all the appends still waiting after ``REPAIR_AFTER`` (not
+        one each: a slow replica must not get a read per command), then again while some do."""
+        self._repair = None
+        self._waiters = [(seq, future) for seq, future in self._waiters if not future.done()]
+        if not self._waiters or self.on_gap is None:
+            return
+        self.on_gap(self)
+        self._repair = asyncio.get_running_loop().call_later(REPAIR_AFTER, self._repair_due)
 
     @property
     def unused(self) -> bool:

@@ -68,6 +68,8 @@ class Chaos:
         start_ns = window.start_ns
         for offset, name in zip(schedule(self.config), self.config.chaos, strict=True):
             await sleep_until(start_ns + int(offset * 1e9))
+            if name == "restart-redis":
+                await self.redis.before_kill()
             fault = Fault(name, time.monotonic_ns())
             self.faults.append(fault)
             fault.detail = await self._inject(name)

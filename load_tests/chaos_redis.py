@@ -28,7 +28,7 @@ from redis.asyncio import Redis
 from load_tests.redis_server import RedisInstance, _wait_ready, redis_executable
 from load_tests.servers import Popen, free_port, start_process, stop_process
 
-LOST_SECONDS = 1.0  # what ``appendfsync everysec`` may lose on a crash
+LOST_SECONDS = 1.0  # what ``appendfsync everysec`` loses on a crash: about a second (up to two)
 
 
 class ChaosRedis:
@@ -60,16 +60,20 @@ class ChaosRedis:
         self.process = start_process(self.command(), dict(os.environ), str(self.workdir), log_path)
         self.version = await _wait_ready(self.process, self.port, log_path)
 
+    async def before_kill(self) -> None:
+        """With ``last-second`` persistence: save what a restart brings back, then let the
+        lesson go on for ``LOST_SECONDS`` (the fault is the kill that follows, not this)."""
+        if self.persistence != "last-second" or self.process is None:
+            return
+        client = Redis(port=self.port)
+        try:
+            await client.save()
+        finally:
+            await client.aclose()
+        await asyncio.sleep(LOST_SECONDS)
+
     async def kill(self) -> None:
-        """``kill -9``: no shutdown, no last save; reaped. With ``last-second`` persistence,
-        what a restart brings back is saved ``LOST_SECONDS`` before."""
-        if self.persistence == "last-second" and self.process is not None:
-            client = Redis(port=self.port)
-            try:
-                await client.save()
-            finally:
-                await client.aclose()
-            await asyncio.sleep(LOST_SECONDS)
+        """``kill -9``: no shutdown, no last save; reaped."""
         if self.process is not None:
             self.process.kill()
             await asyncio.to_thread(self.process.wait, 10)

@@ -9,28 +9,38 @@ from __future__ import annotations
 
 import argparse
 import copy
+import re
 from typing import Any
+
+# A help text that gives the default itself: "(default)", "(default: 1, this process)",
+# "Default: memory,redis".
+SAYS_DEFAULT = re.compile(r"\(default\b|\bdefault:", re.IGNORECASE)
 
 
 class DefaultsShownFormatter(argparse.HelpFormatter):
     def _get_help_string(self, action: argparse.Action) -> str | None:
         text = action.help or ""
-        if not _worth_showing(action) or "default" in text.lower():
+        if not _worth_showing(action) or SAYS_DEFAULT.search(text):
             return text  # nothing to show, or the text already says it in its own words
         return f"{text} (default: %(default)s)" if text else "default: %(default)s"
 
     def _expand_help(self, action: argparse.Action) -> str:
         default = action.default
         if isinstance(default, (tuple, list, float)):
-            # As it is typed (``--rates 100,300``, ``0.0666667``), not as Python prints it.
+            # As it is typed (``--rates 100,300``, ``--subscribers 1 2 4``, ``2`` for 2.0), not
+            # as Python prints it.
             action = copy.copy(action)
             values = default if isinstance(default, (tuple, list)) else [default]
-            action.default = ",".join(_typed(value) for value in values)
+            separator = " " if action.nargs in ("+", "*") else ","
+            action.default = separator.join(_typed(value) for value in values)
         return super()._expand_help(action)
 
 
 def _typed(value: object) -> str:
-    return f"{value:g}" if isinstance(value, float) else str(value)
+    if not isinstance(value, float):
+        return str(value)
+    short = f"{value:g}"
+    return short if float(short) == value else repr(value)  # never a rounded value
 
 
 def _worth_showing(action: argparse.Action) -> bool:

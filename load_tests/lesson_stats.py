@@ -229,17 +229,18 @@ def _check_acks(
     for seq in tally.public_seqs[s]:
         identity = identities.get(seq)
         pair = (seq, identity)
-        if seq in in_snapshots:
+        if seq in delivered:
+            if identity is not None:
+                checked += 1
+                misplaced += pair not in received and pair not in snapshots
+        elif seq in in_snapshots:
             # Not sent one by one (counted apart: ``covered``); yet a snapshot that names the
             # seq as a post or a poll shows what it holds there.
             if identity is not None and seq in named:
                 checked += 1
-                misplaced += pair not in snapshots and pair not in received
-        elif seq not in delivered:
+                misplaced += pair not in snapshots
+        else:
             never += 1
-        elif identity is not None:
-            checked += 1
-            misplaced += pair not in received
     return never, misplaced, checked
 
 

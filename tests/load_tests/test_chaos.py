@@ -191,6 +191,21 @@ def test_an_ack_a_snapshot_covered_is_checked_against_what_the_snapshot_names() 
     assert check.never_delivered == 0
 
 
+def test_an_ack_one_receiver_got_is_checked_though_another_had_it_in_a_snapshot() -> None:
+    tally = LessonTally(sessions=1)
+    tally.public_seqs[0][6] = "e1"
+    tally.public_identities[0][6] = ("board", 0, "stroke-1", 0)
+    tally.received_identities[0].add((6, ("board", 0, "stroke-2", 0)))  # another stroke
+    receivers = [
+        _Resumed("a", 0, [Segment("e1", 4, [5, 6])]),
+        _Resumed("b", 0, [Segment("e1", 4, [5], end=5), Segment("e1", 7, [])]),  # 6 covered
+    ]
+
+    check = check_seqs(tally, receivers)
+
+    assert (check.misplaced, check.contents_checked) == (1, 1)
+
+
 def test_backoff_is_immediate_after_a_history_reset_and_bounded() -> None:
     rng = random.Random(1)
     assert backoff(0, 4009, rng) == 0.0

@@ -27,7 +27,7 @@ def test_every_command_shows_its_options_defaults(capsys: pytest.CaptureFixture[
     assert "(default: 1, this process) --base-root" in fanout  # --generator-processes
     lesson = _help_of("lesson", capsys)
     assert "--answer-share ANSWER_SHARE default: 0.9" in lesson  # inside an argument group
-    assert "--stroke-rate STROKE_RATE strokes/s (default: 0.0666667)" in lesson
+    assert "--stroke-rate STROKE_RATE strokes/s (default: 0.06666666666666667)" in lesson  # 1/15
     assert "--stroke-seconds STROKE_SECONDS default: 1,3" in lesson  # typed "low,high"
     assert not re.search(r"default: \)", lesson)  # --chaos is empty: nothing to show
 
@@ -38,6 +38,9 @@ def test_off_and_none_defaults_are_not_shown() -> None:
     parser.add_argument("--quiet", action="store_true", help="say less")
     parser.add_argument("--count", type=int, default=3)
     parser.add_argument("--words", nargs="*", default=[])
+    parser.add_argument("--sizes", type=float, nargs="+", default=[1.0, 2.5])
+    parser.add_argument("--mode", default="fast", help="how; the default may change")
     shown = " ".join(parser.format_help().split())
     assert "--name NAME a name --quiet say less --count COUNT default: 3" in shown
-    assert shown.endswith("--words [WORDS ...]")
+    assert "--words [WORDS ...] --sizes SIZES [SIZES ...] default: 1 2.5" in shown  # as typed
+    assert shown.endswith("--mode MODE how; the default may change (default: fast)")

@@ -241,10 +241,12 @@ class LessonClient(Connection):
             return
         if command in PUBLIC:
             self.tally.public_seqs[self.session][seq] = self.epoch
-            if identity is not None:
-                self.tally.public_identities[self.session][seq] = identity
         elif command == "poll.answer":
             self.tally.answer_seqs[self.session][seq] = (self.name, self.epoch)
+        else:
+            return
+        if identity is not None:
+            self.tally.acked_identities[self.session][seq] = identity
         if command == "poll.create" and self.on_poll_acked is not None:
             self.on_poll_acked(self, seq)
 

@@ -66,9 +66,10 @@ class LessonTally:
     public_seqs: list[dict[int, str]] = field(default_factory=list)
     answer_seqs: list[dict[int, tuple[str, str]]] = field(default_factory=list)
     signals_acked: set[str] = field(default_factory=set)  # keys of the signals acked
-    # Per session: the event each acked public seq was for, and every (seq, event) a receiver
-    # got: an ack naming a seq that holds another event shows (``SeqCheck.misplaced``).
-    public_identities: list[dict[int, Identity]] = field(default_factory=list)
+    # Per session: the event each acked seq (public, or a poll answer) was for, and every
+    # (seq, event) a receiver got: an ack naming a seq that holds another event shows
+    # (``SeqCheck.misplaced``).
+    acked_identities: list[dict[int, Identity]] = field(default_factory=list)
     received_identities: list[set[tuple[int, Identity]]] = field(default_factory=list)
     # Per session: the (seq, event) pairs welcomes' snapshots named (chat posts and polls).
     snapshot_identities: list[set[tuple[int, Identity]]] = field(default_factory=list)
@@ -76,7 +77,7 @@ class LessonTally:
     def __post_init__(self) -> None:
         self.public_seqs = [{} for _ in range(self.sessions)]
         self.answer_seqs = [{} for _ in range(self.sessions)]
-        self.public_identities = [{} for _ in range(self.sessions)]
+        self.acked_identities = [{} for _ in range(self.sessions)]
         self.received_identities = [set() for _ in range(self.sessions)]
         self.snapshot_identities = [set() for _ in range(self.sessions)]
 
@@ -146,7 +147,7 @@ class SeqCheck:
     signals_duplicated: int = 0
     snapshot_resumes: int = 0  # resumes answered with a snapshot: a segment ended there
     snapshot_covered: int = 0  # acked events after such a position, in the snapshot instead
-    never_delivered: int = 0  # acked events no receiver of their session got, nor a snapshot of
+    never_delivered: int = 0  # acked events (answers too) no receiver got, nor a snapshot of
     # Acked seqs receivers got, but only ever holding another event: the ack named the wrong one.
     misplaced: int = 0
     contents_checked: int = 0  # acked seqs received whose event was compared with the command's
@@ -222,11 +223,11 @@ def _check_acks(
 ) -> tuple[int, int, int]:
     """Session ``s``'s acked seqs: how many never came, how many held another event than the
     one acked (``misplaced``), and how many were compared so."""
-    identities, received = tally.public_identities[s], tally.received_identities[s]
+    identities, received = tally.acked_identities[s], tally.received_identities[s]
     snapshots = tally.snapshot_identities[s]
     named = {seq for seq, _ in snapshots}
     never = misplaced = checked = 0
-    for seq in tally.public_seqs[s]:
+    for seq in [*tally.public_seqs[s], *tally.answer_seqs[s]]:
         identity = identities.get(seq)
         pair = (seq, identity)
         if seq in delivered:

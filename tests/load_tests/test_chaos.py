@@ -156,7 +156,7 @@ def test_an_ack_whose_seq_held_another_event_is_misplaced() -> None:
     tally = LessonTally(sessions=1)
     tally.public_seqs[0].update({5: "e1", 6: "e1", 7: "e1", 9: "e2"})
     posts = {seq: ("chat.posted", 0, f"post {seq}") for seq in (5, 6, 7, 9)}
-    tally.public_identities[0].update(posts)
+    tally.acked_identities[0].update(posts)
     # 5 arrived as acked; 6 arrived, but holding another post (the ack reused a lost seq);
     # 7 arrived as another post in one epoch and as acked in the next (a history reset), which
     # is the same event moved; 9 came in a snapshot: not checkable.
@@ -177,7 +177,7 @@ def test_an_ack_a_snapshot_covered_is_checked_against_what_the_snapshot_names() 
     tally = LessonTally(sessions=1)
     tally.public_seqs[0].update({6: "e1", 7: "e1", 8: "e1"})
     posts = {seq: ("chat.posted", 0, f"post {seq}") for seq in (6, 7, 8)}
-    tally.public_identities[0].update(posts)
+    tally.acked_identities[0].update(posts)
     # Reset after 5 into a snapshot at 8: 6, 7 and 8 came in it. Its chat names 6 as acked,
     # 7 as another post (the ack named the wrong one), and not 8 (kept out of its chat).
     session = {"chat": [{"id": 6, "text": "post 6"}, {"id": 7, "text": "another"}], "polls": []}
@@ -194,7 +194,7 @@ def test_an_ack_a_snapshot_covered_is_checked_against_what_the_snapshot_names() 
 def test_an_ack_one_receiver_got_is_checked_though_another_had_it_in_a_snapshot() -> None:
     tally = LessonTally(sessions=1)
     tally.public_seqs[0][6] = "e1"
-    tally.public_identities[0][6] = ("board", 0, "stroke-1", 0)
+    tally.acked_identities[0][6] = ("board", 0, "stroke-1", 0)
     tally.received_identities[0].add((6, ("board", 0, "stroke-2", 0)))  # another stroke
     receivers = [
         _Resumed("a", 0, [Segment("e1", 4, [5, 6])]),
@@ -204,6 +204,20 @@ def test_an_ack_one_receiver_got_is_checked_though_another_had_it_in_a_snapshot(
     check = check_seqs(tally, receivers)
 
     assert (check.misplaced, check.contents_checked) == (1, 1)
+
+
+def test_a_poll_answer_is_checked_and_owed_like_the_public_events() -> None:
+    tally = LessonTally(sessions=1)
+    tally.answer_seqs[0].update({6: ("student", "e1"), 7: ("student", "e1")})
+    answer = ("poll.answered", 0, 3, "p-student")
+    tally.acked_identities[0].update({6: answer, 7: answer})
+    tally.received_identities[0].add((6, ("poll.answered", 0, 3, "p-other")))
+    receivers = [_Resumed("teacher", 0, [Segment("e1", 4, [5, 6])], is_teacher=True)]
+
+    check = check_seqs(tally, receivers)
+
+    assert (check.misplaced, check.contents_checked) == (1, 1)  # 6 held another's answer
+    assert check.never_delivered == 1  # 7 reached nobody
 
 
 def test_backoff_is_immediate_after_a_history_reset_and_bounded() -> None:

@@ -69,8 +69,8 @@ def _run(tmp_path: Path, *extra: str) -> dict[str, Any]:
     assert seq["receivers"] == 2 * (3 + 2)
     assert (seq["lost"], seq["duplicates"], seq["out_of_order"], seq["teacher_gaps"]) == (0,) * 4
     assert (seq["signals_lost"], seq["signals_duplicated"]) == (0, 0)
-    # Every acked post, stroke, hand, poll and close was compared with what its seq held.
-    assert seq["contents_checked"] == sum(result["acked"][c] for c in PUBLIC)
+    # Every acked post, stroke, hand, poll, close and answer was compared with what its seq held.
+    assert seq["contents_checked"] == sum(result["acked"][c] for c in (*PUBLIC, "poll.answer"))
     assert seq["misplaced"] == 0
     assert result["errors"] == {}
     assert result["closes"] == result["unanswered"] == 0

@@ -104,9 +104,9 @@ end
 # One round trip per event: next seq, store, publish. A seq at or below the caller's in its own
 # epoch means Redis came back short of its last writes: that seq was already handed out, so
 # nothing is stored and the top is returned (below the caller's seq; INCR undone, which costs
-# nothing on the usual path). Trimming is exact (MINID =, not ~) so
-# read_since keeps exactly history_size events like memory://; the cost is that Redis trims
-# one entry per append instead of dropping whole stream nodes at once.
+# nothing on the usual path). Trimming is exact (MINID =, not ~) so read_since keeps exactly
+# history_size events like memory://; the cost is that Redis trims one entry per append
+# instead of dropping whole stream nodes at once.
 # In a Cluster the script publishes with SPUBLISH (sharded pub/sub, Redis 7): the channel has
 # the session's hash tag, so it hashes to the slot of the script's keys, which Redis requires
 # of a shard channel published from a script; a plain PUBLISH would be broadcast to every

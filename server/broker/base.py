@@ -120,11 +120,13 @@ class Broker(Protocol):
     ) -> LogPosition:
         """Log ``payload`` as the session's next event and return its position.
 
-        ``after`` is how far the caller has applied the log. When it is in the log's epoch but
-        above the log's top, the log went back in time under the caller (Redis restored short
-        of its last writes): the next seq would name an event the caller already applied. Then
-        nothing is appended and the log's top is returned, which is below ``after``; the caller
-        recovers (``reseed``) before appending again."""
+        ``after`` is how far the caller has applied the log: the history its command was
+        decided against. When the log is not that history, nothing is appended and the log's
+        top is returned (in another epoch, or at or below ``after.seq``); the caller recovers
+        (``reseed``) first. That is the case when the log is in another epoch (Redis lost it,
+        and another replica may have restored it from a state where the caller's ids name
+        other events), and when it is in the caller's epoch but below ``after`` (Redis came
+        back short of its last writes: the next seq would name an event the caller applied)."""
 
     async def position(self, session_id: str) -> LogPosition: ...
 

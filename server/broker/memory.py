@@ -97,7 +97,7 @@ class MemoryBroker:
         self, session_id: str, payload: bytes, *, after: LogPosition | None = None
     ) -> LogPosition:
         session_log = self._log(session_id)
-        if after is not None and after.epoch == session_log.epoch and after.seq > session_log.top:
+        if after is not None and (after.epoch != session_log.epoch or after.seq > session_log.top):
             return LogPosition(session_log.top, session_log.epoch)  # see Broker.append
         session_log.top += 1
         seq = session_log.top

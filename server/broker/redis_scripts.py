@@ -101,10 +101,11 @@ end
 
 # KEYS = seq, epoch, log, snap, replaced; ARGV = payload, history_size, candidate epoch, channel,
 # the caller's epoch and seq ('' and 0: none; see ``Broker.append``).
-# One round trip per event: next seq, store, publish. A seq at or below the caller's in its own
-# epoch means Redis came back short of its last writes: that seq was already handed out, so
-# nothing is stored and the top is returned (below the caller's seq; INCR undone, which costs
-# nothing on the usual path). Trimming is exact (MINID =, not ~) so read_since keeps exactly
+# One round trip per event: next seq, store, publish. Nothing is stored, and the top returned
+# (INCR undone, which costs nothing on the usual path), when the log is not the history the
+# caller follows: another epoch (Redis lost it; another replica may have restored it), or a seq
+# at or below the caller's (Redis came back short of its last writes: that seq was handed out
+# already). Trimming is exact (MINID =, not ~) so read_since keeps exactly
 # history_size events like memory://; the cost is that Redis trims one entry per append
 # instead of dropping whole stream nodes at once.
 # In a Cluster the script publishes with SPUBLISH (sharded pub/sub, Redis 7): the channel has
@@ -116,7 +117,7 @@ _APPEND = (
     + """
 local epoch = ensure_epoch(ARGV[3])
 local seq = redis.call('INCR', KEYS[1])
-if epoch == ARGV[5] and seq <= tonumber(ARGV[6]) then
+if ARGV[5] ~= '' and (epoch ~= ARGV[5] or seq <= tonumber(ARGV[6])) then
   return {redis.call('DECR', KEYS[1]), epoch}
 end
 local keep = tonumber(ARGV[2])

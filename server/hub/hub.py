@@ -336,33 +336,41 @@ class SessionHub:
         # A poll's new totals, counted on this replica once it applied the answer (polls.py).
         totals = poll_follow_up(replica.state, event, self.now_ms())
         if totals is not None:
-            await self._append(replica, totals)
+            try:
+                await self._append(replica, totals)
+            except ClassbridgeError:  # the answer is logged: its ack must not say otherwise
+                log.warning("poll totals not logged (session=%s)", replica.session_id)
         return seq
 
     async def _append_after_replica(self, replica: SessionReplica, payload: bytes) -> LogPosition:
-        """The append, refused by the broker when the log's top went below what this replica
-        applied (Redis restored short of its last second): the seq it would hand out was
-        already used by an event the replica holds, so an ack would name that event and the
-        new one would be dropped when the log is restored. The recovery restores the log
-        first; the event then goes into the restored history, but only if that history
-        continues this replica's own state: the event was decided against it, and in a
-        history restored from another replica (adopted) the same ids may name other posts,
-        polls or strokes. Otherwise it fails, logged nowhere, like an append Redis refused."""
+        """The append, refused by the broker when the log is not the history this replica
+        follows (``Broker.append``): Redis lost it, or came back short of its last writes.
+        The recovery restores the log (from this replica, or adopts another's restore), then
+        the event goes into the restored history if that starts at or above this replica's
+        seq: no id the command was decided with can name another event there. Otherwise (a
+        history restored from a replica that was behind, or refilled by one in the same
+        epoch) it fails, logged nowhere, like an append Redis did not answer; its sender is
+        reset (4009) with the rest and may send it again."""
         for _ in range(2):
-            state = replica.state
-            known = LogPosition(state.seq, replica.epoch)
+            known = LogPosition(replica.state.seq, replica.epoch)
             position = await self.broker.append(replica.session_id, payload, after=known)
-            if position.epoch != known.epoch or position.seq > known.seq:
+            if position.epoch == known.epoch and position.seq > known.seq:
                 return position
             log.warning(
-                "session %s: the log's top %d is below this replica's %d; recovering",
+                "session %s: the log (%s at %d) is not this replica's history (%s at %d); "
+                "recovering",
                 replica.session_id,
+                position.epoch,
                 position.seq,
+                known.epoch,
                 known.seq,
             )
             await self.recovery.recover(replica)
-            if replica.state is not state:
-                break  # another replica's history was adopted (see above)
+            restored = replica.restored_at
+            if replica.epoch == known.epoch or restored is None:
+                break  # not restored (refilled in the same epoch, or not settled)
+            if restored.epoch != replica.epoch or restored.seq < known.seq:
+                break  # restored from a replica that was behind this one
         raise ClassbridgeError("internal error: the session's history was restored; not done")
 
     # --- housekeeping --------------------------------------------------------------------------

@@ -56,13 +56,15 @@ class PresenceKeeper:
         self.hub._spawn(self._expire_presence(replica))
 
     async def _expire_presence(self, replica: SessionReplica, now: float | None = None) -> None:
-        async with replica.presence_lock:
-            now = asyncio.get_running_loop().time() if now is None else now
-            for participant_id in replica.presence.due(now):
-                if await self._gone_everywhere(replica, participant_id):
-                    event = left_event(participant_id, "disconnected", self.hub.now_ms())
-                    await self.hub._append(replica, event)
-        self._arm_presence_timer(replica)  # the deadlines not due yet
+        try:
+            async with replica.presence_lock:
+                now = asyncio.get_running_loop().time() if now is None else now
+                for participant_id in replica.presence.due(now):
+                    if await self._gone_everywhere(replica, participant_id):
+                        event = left_event(participant_id, "disconnected", self.hub.now_ms())
+                        await self.hub._append(replica, event)
+        finally:  # an append that failed must not leave the deadlines not due yet unwatched
+            self._arm_presence_timer(replica)
         self.hub._maybe_unload(replica)
 
     async def leave(self, connection: Connection) -> None:

@@ -111,11 +111,14 @@ class Recovery:
             replica.moved = result.moved
         missed = await broker.read_since(session_id, LogPosition(state.seq, epoch))
         if isinstance(missed, HistoryGone):
-            if result.outcome is not ReseedOutcome.INTACT or missed.position.epoch != epoch:
-                return False  # changed again meanwhile: decide anew
+            top = missed.position
+            settled = result.outcome is ReseedOutcome.INTACT and top.epoch == epoch
+            if not settled or top.seq < state.seq:
+                return False  # changed again meanwhile (lost, or short once more): decide anew
             # A snapshot older than the kept history: nothing better is left to read.
             log.warning("session %s: history lost; continuing from snapshot", session_id)
-            replica.state.seq = max(replica.state.seq, missed.position.seq)
+            replica.state.seq = top.seq
+            replica.wake_appends()  # theirs are at or below the top: nothing more will come
             return True
         self._switch(replica, state, epoch, missed)
         return True

@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import Callable
 
-from server.broker.base import MovedEvents, Subscription
+from server.broker.base import LogPosition, MovedEvents, Subscription
 from server.errors import ClassbridgeError
 from server.hub.admission import Admission
 from server.hub.connection import Connection
@@ -52,6 +52,9 @@ class SessionReplica:
         # Set by a recovery into a re-seeded epoch: where the events appended after the loss
         # went (hub.py ``_append`` reports an append answered in their old epoch with it).
         self.moved: MovedEvents | None = None
+        # Set by ``rebuild``: the seq and epoch the history this replica switched to starts
+        # from (hub.py ``_append_after_replica`` makes a refused append again only above it).
+        self.restored_at: LogPosition | None = None
         self.connections: dict[int, Connection] = {}
         self.presence = PresenceTracker(grace=limits.presence_grace)
         self.admission = Admission(limits)
@@ -125,6 +128,7 @@ class SessionReplica:
         waiting appends, and hand back the connections, which the caller closes (their clients
         hold positions in the old epoch). Events kept aside for ``epoch`` apply next."""
         self.state, self.epoch, self.saved_seq = state, epoch, state.seq
+        self.restored_at = LogPosition(state.seq, epoch)
         self._ahead.clear()
         self._ahead_bytes = 0
         for _, future in self._waiters:
@@ -182,6 +186,11 @@ class SessionReplica:
         self._wake(seq)
         if self.on_applied is not None:
             self.on_applied(self, seq)
+
+    def wake_appends(self) -> None:
+        """Release the appends waiting for seqs the replica's state now covers (a recovery
+        that moved its seq forward without applying the events in between)."""
+        self._wake(self.state.seq)
 
     def _wake(self, seq: int) -> None:
         if not self._waiters:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -12,7 +12,7 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from server.broker.base import HistoryGone, LogPosition
+from server.broker.base import Broker, HistoryGone, LogPosition
 from server.broker.memory import MemoryBroker
 from server.client import ClassbridgeClient
 from server.protocol.codec import WireFormat, decode_frame, encode_message
@@ -108,6 +108,15 @@ class Scene:
 
 async def open_classroom(server: LiveServer, **body: Any) -> Classroom:
     return Classroom(server, await server.create_session(**body))
+
+
+async def unchecked_classroom(
+    server_factory: Callable[..., Awaitable[LiveServer]], broker: Broker
+) -> tuple[LiveServer, Classroom]:
+    """A server on ``broker`` whose periodic replica check does not run during a test, and a
+    classroom on it: only the path under test can notice what the broker does."""
+    server = await server_factory(broker=broker, repair_interval=300.0)
+    return server, await open_classroom(server)
 
 
 def seq_of(ack: Ack) -> int:

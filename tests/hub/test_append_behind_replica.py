@@ -13,7 +13,7 @@ from server.client import ClassbridgeClient, ClientError
 from server.rooms.events import Event
 from server.rooms.state import pack_state
 from tests.conftest import ServerFactory
-from tests.helpers import open_classroom, seq_of
+from tests.helpers import seq_of, unchecked_classroom
 
 
 class RolledBackBroker(MemoryBroker):
@@ -48,8 +48,7 @@ async def test_a_refused_command_is_not_retried_in_a_history_restored_from_anoth
     server_factory: ServerFactory,
 ) -> None:
     broker = RolledBackBroker()
-    server = await server_factory(broker=broker, repair_interval=300.0)
-    room = await open_classroom(server)
+    server, room = await unchecked_classroom(server_factory, broker)
     teacher = await room.teacher(0)
     student = await room.student(0, "Amani")
     hub = server.services.hub
@@ -100,8 +99,7 @@ async def _a_post_to_delete(
 ) -> tuple[ClassbridgeClient, str, int, bytes, bytes]:
     """A teacher, a student's post ``mine``, the state of a replica one event behind it and
     another post with ``mine``'s content but another text."""
-    server = await server_factory(broker=broker, repair_interval=300.0)
-    room = await open_classroom(server)
+    server, room = await unchecked_classroom(server_factory, broker)
     teacher = await room.teacher(0)
     student = await room.student(0, "Amani")
     await teacher.chat("first")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from server.broker.base import HistoryGone, LogPosition
 from server.broker.memory import MemoryBroker
 from tests.conftest import ServerFactory
-from tests.helpers import open_classroom
+from tests.helpers import unchecked_classroom
 
 
 class LostAgainBroker(MemoryBroker):
@@ -29,8 +29,7 @@ async def test_a_history_lost_again_after_intact_is_decided_anew_not_taken_as_a_
     server_factory: ServerFactory,
 ) -> None:
     broker = LostAgainBroker()
-    server = await server_factory(broker=broker, repair_interval=300.0)
-    room = await open_classroom(server)
+    server, room = await unchecked_classroom(server_factory, broker)
     await room.teacher(0)
     hub = server.services.hub
     replica = hub._replicas[room.session_id]

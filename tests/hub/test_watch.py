@@ -7,7 +7,7 @@ import asyncio
 from server.broker.base import EventListener, HistoryGone, LogPosition, VolatileListener
 from server.broker.memory import MemoryBroker, _MemorySubscription
 from tests.conftest import ServerFactory
-from tests.helpers import LossyBroker, open_classroom, wait_event
+from tests.helpers import LossyBroker, open_classroom, unchecked_classroom, wait_event
 
 
 async def test_a_lost_last_event_is_read_from_the_log(server_factory: ServerFactory) -> None:
@@ -29,8 +29,7 @@ async def test_a_lost_event_of_ones_own_is_read_from_the_log_without_the_periodi
     during a resubscription) and nothing follows to show the gap, it reads the log itself
     rather than fail the command after ``APPLY_TIMEOUT``."""
     broker = LossyBroker()
-    server = await server_factory(broker=broker, repair_interval=300.0)
-    room = await open_classroom(server)
+    _, room = await unchecked_classroom(server_factory, broker)
     teacher = await room.teacher(0)
     student = await room.student(1, "Amani")
     broker.lose_next = 1
@@ -72,8 +71,7 @@ async def test_appends_waiting_for_late_delivery_share_one_read_of_the_log(
     server_factory: ServerFactory,
 ) -> None:
     broker = LateBroker()
-    server = await server_factory(broker=broker, repair_interval=300.0)
-    room = await open_classroom(server)
+    _, room = await unchecked_classroom(server_factory, broker)
     students = [await room.student(0, f"S{n}") for n in range(10)]
     broker.late = True
 

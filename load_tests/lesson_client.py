@@ -240,13 +240,11 @@ class LessonClient(Connection):
         if type(seq) is not int:
             return
         if command in PUBLIC:
-            self.tally.public_seqs[self.session][seq] = self.epoch
+            self.tally.ack(self.session, seq, self.epoch, identity)
         elif command == "poll.answer":
-            self.tally.answer_seqs[self.session][seq] = (self.name, self.epoch)
+            self.tally.ack(self.session, seq, self.epoch, identity, by=self.name)
         else:
             return
-        if identity is not None:
-            self.tally.acked_identities[self.session][seq] = identity
         if command == "poll.create" and self.on_poll_acked is not None:
             self.on_poll_acked(self, seq)
 

@@ -217,10 +217,11 @@ async def drain(tally: LessonTally, clients: list[LessonClient], timeout: float)
 
 def _newest(tally: LessonTally) -> list[dict[str, int]]:
     """Per session and epoch, the newest acked seq of an event everyone sees."""
-    newest: list[dict[str, int]] = [{} for _ in tally.public_seqs]
-    for session, acked in enumerate(tally.public_seqs):
-        for seq, epoch in acked.items():
-            newest[session][epoch] = max(seq, newest[session].get(epoch, 0))
+    newest: list[dict[str, int]] = [{} for _ in tally.acks]
+    for session, acks in enumerate(tally.acks):
+        for seq, epoch, _, by in acks:
+            if by is None:
+                newest[session][epoch] = max(seq, newest[session].get(epoch, 0))
     return newest
 
 

@@ -11,7 +11,7 @@ from array import array
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from load_tests.lesson_resume import Outage, Segment
 from load_tests.lesson_timing import Identity
@@ -30,6 +30,15 @@ class FreshWatch(Protocol):
     """Told of every logged event delivered whose send time is known (chaos.py)."""
 
     def delivered(self, now: int, sent_ns: int) -> None: ...
+
+
+class Ack(NamedTuple):
+    """A seq an ack named, for an event every member sees, or a poll answer."""
+
+    seq: int
+    epoch: str  # the epoch the acking client was in
+    identity: Identity | None  # the event the command made, when it can be told (lesson_timing)
+    by: str | None  # a poll answer's client (its student and the teachers see it); None: public
 
 
 @dataclass(slots=True)
@@ -60,24 +69,19 @@ class LessonTally:
     lobby_waits_ns: array[int] = field(default_factory=lambda: array("q"))  # lobby -> welcome
     per_second: list[int] = field(default_factory=list)  # deliveries in each second
     second_latencies: list[array[int]] = field(default_factory=list)  # samples each second
-    # Per session: seqs acked for events every member sees (seq -> the epoch the acking client
-    # was in), and poll answers (seq -> the answering client's name, its epoch: the student
-    # and the teachers see those).
-    public_seqs: list[dict[int, str]] = field(default_factory=list)
-    answer_seqs: list[dict[int, tuple[str, str]]] = field(default_factory=list)
+    # Per session, every ack that named a seq, in the order they came (``Ack``). A list, not
+    # a map by seq: two acks naming one seq (a lost event's seq given again to another) must
+    # both be checked, or the later would hide that the earlier event was lost.
+    acks: list[list[Ack]] = field(default_factory=list)
     signals_acked: set[str] = field(default_factory=set)  # keys of the signals acked
-    # Per session: the event each acked seq (public, or a poll answer) was for, and every
-    # (seq, event) a receiver got: an ack naming a seq that holds another event shows
-    # (``SeqCheck.misplaced``).
-    acked_identities: list[dict[int, Identity]] = field(default_factory=list)
+    # Per session: every (seq, event) a receiver got: an ack naming a seq that holds another
+    # event shows (``SeqCheck.misplaced``).
     received_identities: list[set[tuple[int, Identity]]] = field(default_factory=list)
     # Per session: the (seq, event) pairs welcomes' snapshots named (chat posts and polls).
     snapshot_identities: list[set[tuple[int, Identity]]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.public_seqs = [{} for _ in range(self.sessions)]
-        self.answer_seqs = [{} for _ in range(self.sessions)]
-        self.acked_identities = [{} for _ in range(self.sessions)]
+        self.acks = [[] for _ in range(self.sessions)]
         self.received_identities = [set() for _ in range(self.sessions)]
         self.snapshot_identities = [set() for _ in range(self.sessions)]
 
@@ -120,6 +124,17 @@ class LessonTally:
         self.pending -= 1
         self.acked[command] += 1
         self.ack_rtt.setdefault(command, array("q")).append(rtt_ns)
+
+    def ack(
+        self,
+        session: int,
+        seq: int,
+        epoch: str,
+        identity: Identity | None = None,
+        by: str | None = None,
+    ) -> None:
+        """An acked command's event: public (``by`` None), or a poll answer by client ``by``."""
+        self.acks[session].append(Ack(seq, epoch, identity, by))
 
     def on_interrupted(self, command: str) -> None:
         """A command whose connection broke before its answer: applied or not, unknown."""
@@ -167,13 +182,13 @@ class Receiver(Protocol):
     def is_teacher(self) -> bool: ...
 
 
-def _owed(tally: LessonTally, r: Receiver) -> dict[int, str]:
-    """Acked seqs the receiver may see, with the epoch they were acked in."""
-    owed = dict(tally.public_seqs[r.session])
-    for seq, (by, epoch) in tally.answer_seqs[r.session].items():
-        if r.is_teacher or by == r.name:
-            owed[seq] = epoch
-    return owed
+def _owed(tally: LessonTally, r: Receiver) -> set[tuple[int, str]]:
+    """Acked (seq, epoch) pairs the receiver may see: the epoch is the acking client's."""
+    return {
+        (ack.seq, ack.epoch)
+        for ack in tally.acks[r.session]
+        if ack.by is None or r.is_teacher or ack.by == r.name
+    }
 
 
 def _in(segment: Segment, seq: int, epoch: str) -> bool:
@@ -192,7 +207,7 @@ class _Counts:
 
 
 def _check_segments(
-    r: Receiver, owed: dict[int, str], counts: _Counts, in_snapshots: set[int]
+    r: Receiver, owed: set[tuple[int, str]], counts: _Counts, in_snapshots: set[int]
 ) -> set[int]:
     """Checks the receiver's segments and returns the seqs it received; adds to
     ``in_snapshots`` those a snapshot resume gave it instead of events."""
@@ -202,7 +217,7 @@ def _check_segments(
         received |= seen
         counts.duplicates += len(seqs) - len(seen)
         counts.out_of_order += sum(1 for a, b in itertools.pairwise(seqs) if b <= a)
-        counts.lost += sum(1 for s, e in owed.items() if _in(segment, s, e) and s not in seen)
+        counts.lost += sum(1 for s, e in owed if _in(segment, s, e) and s not in seen)
         if r.is_teacher and seen:
             counts.gaps += len(set(range(segment.base + 1, max(seen) + 1)) - seen)
         if index:  # this segment began with a snapshot resume
@@ -212,7 +227,7 @@ def _check_segments(
         in_snapshots.update(range(end + 1, after.base + 1))
         counts.covered += sum(
             1
-            for s, e in owed.items()
+            for s, e in owed
             if s > end and e in ("", before.epoch) and s not in received and not _in(after, s, e)
         )
     return received
@@ -223,12 +238,10 @@ def _check_acks(
 ) -> tuple[int, int, int]:
     """Session ``s``'s acked seqs: how many never came, how many held another event than the
     one acked (``misplaced``), and how many were compared so."""
-    identities, received = tally.acked_identities[s], tally.received_identities[s]
-    snapshots = tally.snapshot_identities[s]
+    received, snapshots = tally.received_identities[s], tally.snapshot_identities[s]
     named = {seq for seq, _ in snapshots}
     never = misplaced = checked = 0
-    for seq in [*tally.public_seqs[s], *tally.answer_seqs[s]]:
-        identity = identities.get(seq)
+    for seq, _, identity, _ in tally.acks[s]:
         pair = (seq, identity)
         if seq in delivered:
             if identity is not None:

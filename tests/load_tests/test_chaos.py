@@ -119,8 +119,10 @@ class _Resumed:
 
 def test_seq_check_holds_across_resumes_and_cuts_at_snapshots() -> None:
     tally = LessonTally(sessions=1)
-    tally.public_seqs[0].update(dict.fromkeys(range(5, 10), "e1"))
-    tally.public_seqs[0].update({11: "e2", 12: "e2"})
+    for seq in range(5, 10):
+        tally.ack(0, seq, "e1")
+    tally.ack(0, 11, "e2")
+    tally.ack(0, 12, "e2")
     receivers = [
         # Resumed with events after 6: one segment; 8 never came, 7 came twice.
         _Resumed("a", 0, [Segment("e1", 4, [5, 6, 7, 7, 9, 11, 12])]),
@@ -142,7 +144,8 @@ def test_seq_check_holds_across_resumes_and_cuts_at_snapshots() -> None:
 
 def test_an_acked_event_only_a_snapshot_brought_is_covered_not_never_delivered() -> None:
     tally = LessonTally(sessions=1)
-    tally.public_seqs[0].update({5: "e1", 6: "e1", 7: "e1", 12: "e2"})
+    for seq, epoch in ((5, "e1"), (6, "e1"), (7, "e1"), (12, "e2")):
+        tally.ack(0, seq, epoch)
     # Reset after 5 into a snapshot of a new epoch at 7: 6 and 7 came in it.
     receivers = [_Resumed("a", 0, [Segment("e1", 4, [5], end=5), Segment("e2", 7, [8, 9])])]
 
@@ -154,9 +157,9 @@ def test_an_acked_event_only_a_snapshot_brought_is_covered_not_never_delivered()
 
 def test_an_ack_whose_seq_held_another_event_is_misplaced() -> None:
     tally = LessonTally(sessions=1)
-    tally.public_seqs[0].update({5: "e1", 6: "e1", 7: "e1", 9: "e2"})
     posts = {seq: ("chat.posted", 0, f"post {seq}") for seq in (5, 6, 7, 9)}
-    tally.acked_identities[0].update(posts)
+    for seq, epoch in ((5, "e1"), (6, "e1"), (7, "e1"), (9, "e2")):
+        tally.ack(0, seq, epoch, posts[seq])
     # 5 arrived as acked; 6 arrived, but holding another post (the ack reused a lost seq);
     # 7 arrived as another post in one epoch and as acked in the next (a history reset), which
     # is the same event moved; 9 came in a snapshot: not checkable.
@@ -175,9 +178,9 @@ def test_an_ack_whose_seq_held_another_event_is_misplaced() -> None:
 
 def test_an_ack_a_snapshot_covered_is_checked_against_what_the_snapshot_names() -> None:
     tally = LessonTally(sessions=1)
-    tally.public_seqs[0].update({6: "e1", 7: "e1", 8: "e1"})
     posts = {seq: ("chat.posted", 0, f"post {seq}") for seq in (6, 7, 8)}
-    tally.acked_identities[0].update(posts)
+    for seq in (6, 7, 8):
+        tally.ack(0, seq, "e1", posts[seq])
     # Reset after 5 into a snapshot at 8: 6, 7 and 8 came in it. Its chat names 6 as acked,
     # 7 as another post (the ack named the wrong one), and not 8 (kept out of its chat).
     session = {"chat": [{"id": 6, "text": "post 6"}, {"id": 7, "text": "another"}], "polls": []}
@@ -193,8 +196,7 @@ def test_an_ack_a_snapshot_covered_is_checked_against_what_the_snapshot_names() 
 
 def test_an_ack_one_receiver_got_is_checked_though_another_had_it_in_a_snapshot() -> None:
     tally = LessonTally(sessions=1)
-    tally.public_seqs[0][6] = "e1"
-    tally.acked_identities[0][6] = ("board", 0, "stroke-1", 0)
+    tally.ack(0, 6, "e1", ("board", 0, "stroke-1", 0))
     tally.received_identities[0].add((6, ("board", 0, "stroke-2", 0)))  # another stroke
     receivers = [
         _Resumed("a", 0, [Segment("e1", 4, [5, 6])]),
@@ -208,9 +210,9 @@ def test_an_ack_one_receiver_got_is_checked_though_another_had_it_in_a_snapshot(
 
 def test_a_poll_answer_is_checked_and_owed_like_the_public_events() -> None:
     tally = LessonTally(sessions=1)
-    tally.answer_seqs[0].update({6: ("student", "e1"), 7: ("student", "e1")})
     answer = ("poll.answered", 0, 3, "p-student")
-    tally.acked_identities[0].update({6: answer, 7: answer})
+    tally.ack(0, 6, "e1", answer, by="student")
+    tally.ack(0, 7, "e1", answer, by="student")
     tally.received_identities[0].add((6, ("poll.answered", 0, 3, "p-other")))
     receivers = [_Resumed("teacher", 0, [Segment("e1", 4, [5, 6])], is_teacher=True)]
 
@@ -218,6 +220,38 @@ def test_a_poll_answer_is_checked_and_owed_like_the_public_events() -> None:
 
     assert (check.misplaced, check.contents_checked) == (1, 1)  # 6 held another's answer
     assert check.never_delivered == 1  # 7 reached nobody
+
+
+def test_two_acks_naming_one_seq_are_both_checked() -> None:
+    # A log back short of its last writes gave a lost post's seq to another post: both were
+    # acked with seq 6. Receivers got 6 once, holding the later post; the earlier is lost.
+    tally = LessonTally(sessions=1)
+    lost, kept = ("chat.posted", 0, "lost with the log"), ("chat.posted", 0, "written after")
+    tally.ack(0, 6, "e1", lost)
+    tally.ack(0, 6, "e1", kept)
+    tally.received_identities[0].add((6, kept))
+    receivers = [_Resumed("a", 0, [Segment("e1", 5, [6])])]
+
+    check = check_seqs(tally, receivers)
+
+    assert (check.misplaced, check.contents_checked) == (1, 2)
+    assert (check.lost, check.duplicates, check.never_delivered) == (0, 0, 0)
+
+
+def test_a_seq_acked_in_two_epochs_is_owed_in_each() -> None:
+    # 7 acked in e1, then the history was reset and 7 acked again in e2 for another event.
+    # A receiver that stayed in e1 and never got 7 lost it, whatever e2 did with the seq.
+    tally = LessonTally(sessions=1)
+    tally.ack(0, 7, "e1")
+    tally.ack(0, 7, "e2")
+    receivers = [
+        _Resumed("a", 0, [Segment("e1", 5, [6])]),
+        _Resumed("b", 0, [Segment("e2", 6, [7])]),
+    ]
+
+    check = check_seqs(tally, receivers)
+
+    assert check.lost == 1  # a's 7 of e1
 
 
 def test_backoff_is_immediate_after_a_history_reset_and_bounded() -> None:

@@ -142,8 +142,9 @@ class _Receiver:
 
 def test_seq_check_counts_loss_duplicates_and_disorder() -> None:
     tally = LessonTally(sessions=1)
-    tally.public_seqs[0].update(dict.fromkeys((5, 6, 7, 8), "e1"))
-    tally.answer_seqs[0][9] = ("s0c0p1", "e1")  # a poll answer: its student and the teachers
+    for seq in (5, 6, 7, 8):
+        tally.ack(0, seq, "e1")
+    tally.ack(0, 9, "e1", by="s0c0p1")  # a poll answer: its student and the teachers
     tally.signals_acked |= {"pc1/offer", "pc1/c1"}
     receivers = [
         _Receiver("s0c0p1", 0, 4, [5, 6, 7, 8, 9], Counter({"pc1/offer": 1, "pc1/c1": 2})),

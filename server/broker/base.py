@@ -16,7 +16,7 @@ Guarantees (modelled on Centrifugo's channel history):
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
@@ -26,6 +26,11 @@ from typing import Protocol
 EventListener = Callable[[int, str, bytes], None]
 # Called for every volatile message of a subscribed session, in the order published; same rules.
 VolatileListener = Callable[[bytes], None]
+
+
+# How many seqs down from where a replica and its log meet ``reseed`` looks for one to compare
+# (a redacted post's seq is skipped: its placeholder carries the deletion's time).
+MARKS_CHECKED = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +63,13 @@ class ReseedOutcome(StrEnum):
     INTACT = "intact"  # the broker still holds the history the caller knows: just catch up
     ADOPT = "adopt"  # another history with its own snapshot is current: rebuild from it
     RESEEDED = "reseeded"  # the caller's state now starts a new epoch at its seq
+    # The log holds another event than the caller applied at a seq both have: it came back
+    # short of its last writes and a replica that was behind wrote new events over the lost
+    # seqs. Nothing is changed: the caller rebuilds its state from the log and renews its
+    # epoch (``reseed(..., renew_from=...)``).
+    DIVERGED = "diverged"
+    # Asked without a snapshot, the log needs one to be restored: ask again with it.
+    UNSETTLED = "unsettled"
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +97,10 @@ class Reseeded:
     # With RESEEDED and ADOPT: the events the re-seed of the current epoch moved, if any. An
     # append answered in their old epoch reports its event's place in the new one with this.
     moved: MovedEvents | None = None
+    # With a renewed epoch (RESEEDED by ``renew_from``, and its ADOPT): the seq up to which its
+    # history surely agrees with what replicas of the old epoch applied. Above it their ids may
+    # name other events, so a command decided against such a state is not made in it.
+    agreed: int | None = None
 
 
 class Subscription(Protocol):
@@ -180,17 +196,43 @@ class Broker(Protocol):
     async def load_snapshot(self, session_id: str) -> StoredSnapshot | None: ...
 
     # --- recovery ----------------------------------------------------------------------------
-    async def reseed(self, session_id: str, known: LogPosition, snapshot: bytes) -> Reseeded:
+    async def reseed(
+        self,
+        session_id: str,
+        known: LogPosition,
+        snapshot: bytes,
+        marks: Sequence[tuple[int, int]] = (),
+        *,
+        renew_from: int | None = None,
+    ) -> Reseeded:
         """Restore a session's log from a replica after the broker lost (part of) it.
 
-        ``known`` is the replica's seq and epoch, ``snapshot`` its state at that seq. In one
-        atomic step: if the log still has epoch ``known.epoch`` and reaches ``known.seq``, it is
-        INTACT. If another epoch is current and has a snapshot of its own (someone re-seeded
-        first), ADOPT it. Otherwise the log was lost: start a new epoch whose seq continues at
-        ``known.seq`` (seqs never go backwards, so message ids stay unique), store ``snapshot``
-        as its snapshot, and move any event appended since the loss in another epoch to just
-        above ``known.seq``, so none is lost; RESEEDED. With RESEEDED, and with ADOPT of such
-        an epoch, ``moved`` says where the moved events went."""
+        ``known`` is the replica's seq and epoch, ``snapshot`` its state at that seq. ``marks``
+        are the timestamps of the last events it applied, as (seq, ts) pairs: in its epoch, the
+        log's event at the highest seq both have (below ``known.seq`` when the log is shorter;
+        redacted posts skipped) must carry the same timestamp, or the log DIVERGED from the
+        replica. In one atomic step: if the log still has epoch ``known.epoch``, reaches
+        ``known.seq`` and did not diverge, it is INTACT. If another epoch is current and has a
+        snapshot of its own (someone re-seeded first), ADOPT it. Otherwise the log was lost:
+        start a new epoch whose seq continues at ``known.seq`` (seqs never go backwards, so
+        message ids stay unique), store ``snapshot`` as its snapshot, and move any event
+        appended since the loss in another epoch to just above ``known.seq``, so none is lost;
+        RESEEDED. With RESEEDED, and with ADOPT of such an epoch, ``moved`` says where the
+        moved events went. With an empty ``snapshot`` the log is never re-seeded: UNSETTLED
+        instead (a check that ships no state).
+
+        ``renew_from``: re-seed a log that is intact at exactly ``known.seq`` too. For a caller
+        that rebuilt its state from this log, from its snapshot at ``renew_from`` on, after it
+        DIVERGED: clients hold positions in its epoch that name other events than the log has,
+        so the history must get a new epoch (they then resume into a snapshot), and every other
+        worker adopts it. ``agreed`` tells them how far their old states are sure to agree."""
+
+    def disruptions(self) -> int:
+        """How many times this worker lost its link to the log's store so far (0: it cannot).
+
+        While the link is down the store may restart and come back short of its last writes,
+        and other workers may write over the lost seqs; so a replica checks its history
+        against the log (``reseed`` with marks) before it appends again (hub/recovery.py)."""
 
     # --- the media relay ---------------------------------------------------------------------
     async def claim_relay(self, session_id: str, worker_id: str, ttl_ms: int) -> str:

@@ -6,9 +6,13 @@ import logging
 import secrets
 import time
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import msgpack
+
 from server.broker.base import (
+    MARKS_CHECKED,
     EventListener,
     HistoryGone,
     JoinCodeTarget,
@@ -27,6 +31,26 @@ def new_epoch() -> str:
     return secrets.token_hex(4)
 
 
+def _diverged(session_log: _SessionLog, seq: int, marks: dict[int, int]) -> bool:
+    """Whether the log holds another event than the replica's ``marks`` say at the highest
+    seq both have (``Broker.reseed``; the Redis script checks the same way)."""
+    seq = min(seq, session_log.top)
+    history = session_log.history
+    oldest = history[0][0] if history else seq + 1
+    for _ in range(MARKS_CHECKED):
+        want = marks.get(seq)
+        if want is None or seq < oldest:
+            return False
+        if seq not in session_log.replaced:  # a redacted post's placeholder has its own ts
+            try:
+                _, ts, _ = msgpack.unpackb(history[seq - oldest][1])  # an event: [kind, ts, data]
+            except Exception:  # not an event's payload: nothing to compare (as in the script)
+                return False
+            return bool(ts != want)
+        seq -= 1
+    return False
+
+
 @dataclass(eq=False, slots=True)  # compared by identity: one subscriber per subscribe()
 class _Subscriber:
     on_event: EventListener
@@ -41,6 +65,8 @@ class _SessionLog:
     subscribers: list[_Subscriber] = field(default_factory=list)
     snapshot: StoredSnapshot | None = None
     moved: MovedEvents | None = None  # what the re-seed that began this epoch moved
+    replaced: set[int] = field(default_factory=set)  # seqs ``replace`` redacted, this epoch
+    agreed: int | None = None  # a renewed epoch's ``Reseeded.agreed``
 
 
 class _MemorySubscription:
@@ -144,6 +170,7 @@ class MemoryBroker:
         if history and history[0][0] <= seq <= history[-1][0]:
             index = seq - history[0][0]  # seqs in history are consecutive
             history[index] = (seq, payload)
+            session_log.replaced.add(seq)
 
     async def subscribe(
         self,
@@ -188,30 +215,47 @@ class MemoryBroker:
     async def load_snapshot(self, session_id: str) -> StoredSnapshot | None:
         return self._log(session_id).snapshot
 
-    async def reseed(self, session_id: str, known: LogPosition, snapshot: bytes) -> Reseeded:
+    async def reseed(
+        self,
+        session_id: str,
+        known: LogPosition,
+        snapshot: bytes,
+        marks: Sequence[tuple[int, int]] = (),
+        *,
+        renew_from: int | None = None,
+    ) -> Reseeded:
         # One process never loses its log, but a replica may still ask (the contract is shared).
         session_log = self._log(session_id)
         here = LogPosition(session_log.top, session_log.epoch)
-        if here.epoch == known.epoch and here.seq >= known.seq:
-            return Reseeded(ReseedOutcome.INTACT, here)
+        if here.epoch == known.epoch:
+            if _diverged(session_log, known.seq, dict(marks)):
+                return Reseeded(ReseedOutcome.DIVERGED, here)
+            if here.seq > known.seq or (here.seq == known.seq and renew_from is None):
+                return Reseeded(ReseedOutcome.INTACT, here)
         current = session_log.snapshot
         if here.epoch != known.epoch and current is not None and current.epoch == here.epoch:
-            return Reseeded(ReseedOutcome.ADOPT, here, session_log.moved)
+            return Reseeded(ReseedOutcome.ADOPT, here, session_log.moved, session_log.agreed)
+        if not snapshot:
+            return Reseeded(ReseedOutcome.UNSETTLED, here)
         moved = list(session_log.history) if here.epoch != known.epoch else []
         session_log.epoch, session_log.top = new_epoch(), known.seq
-        session_log.moved = None
+        session_log.moved, session_log.agreed = None, renew_from
         if moved:
             first = moved[0][0]
             session_log.moved = MovedEvents(
                 here.epoch, first, known.seq + 1 - first, session_log.epoch
             )
         session_log.history.clear()
+        session_log.replaced.clear()
         session_log.snapshot = StoredSnapshot(known.seq, session_log.epoch, snapshot)
         for _, payload in moved:  # not delivered: subscribers rebuild from the new epoch
             session_log.top += 1
             session_log.history.append((session_log.top, payload))
         top = LogPosition(session_log.top, session_log.epoch)
-        return Reseeded(ReseedOutcome.RESEEDED, top, session_log.moved)
+        return Reseeded(ReseedOutcome.RESEEDED, top, session_log.moved, renew_from)
+
+    def disruptions(self) -> int:
+        return 0  # the log lives in this process: it cannot come back different
 
     async def claim_relay(self, session_id: str, worker_id: str, ttl_ms: int) -> str:
         now = time.monotonic()

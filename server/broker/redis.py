@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import Sequence
 from typing import Any, cast
 
 import msgpack
@@ -304,7 +305,15 @@ class RedisBroker(RedisWorkerRecords):
         return StoredSnapshot(int(seq), epoch.decode(), payload)
 
     # --- recovery (see ``Broker.reseed``) ----------------------------------------------------
-    async def reseed(self, session_id: str, known: LogPosition, snapshot: bytes) -> Any:
+    async def reseed(
+        self,
+        session_id: str,
+        known: LogPosition,
+        snapshot: bytes,
+        marks: Sequence[tuple[int, int]] = (),
+        *,
+        renew_from: int | None = None,
+    ) -> Any:
         # Imported here so this rarely used path stays one appended block of this module.
         from server.broker.base import MovedEvents, Reseeded, ReseedOutcome
         from server.broker.reseed_script import RESEED
@@ -313,13 +322,27 @@ class RedisBroker(RedisWorkerRecords):
         script = self.client.register_script(RESEED)  # EVALSHA; reloaded by redis-py if lost
         outcome, top, epoch, *moved = await script(
             keys=[keys.seq, keys.epoch, keys.log, keys.snap, keys.replaced],
-            args=[known.epoch, known.seq, new_epoch(), snapshot, self.history_size],
+            args=[
+                known.epoch,
+                known.seq,
+                new_epoch(),
+                snapshot,
+                self.history_size,
+                "" if renew_from is None else renew_from,
+                *(value for mark in marks for value in mark),
+            ],
         )
-        position = LogPosition(int(top), epoch.decode())
+        position, kind = LogPosition(int(top), epoch.decode()), ReseedOutcome(outcome.decode())
+        agreed = int(moved[3]) if len(moved) > 3 and int(moved[3]) >= 0 else None
         if not moved or not moved[0]:
-            return Reseeded(ReseedOutcome(outcome.decode()), position)
+            return Reseeded(kind, position, agreed=agreed)
         events = MovedEvents(moved[0].decode(), int(moved[1]), int(moved[2]), position.epoch)
-        return Reseeded(ReseedOutcome(outcome.decode()), position, events)
+        return Reseeded(kind, position, events, agreed)
+
+    def disruptions(self) -> int:
+        # Every pub/sub reader sees a lost link at once (Redis dying closes its connections),
+        # before any append can reach a Redis that came back.
+        return 0 if self._channels is None else self._channels.losses
 
     # --- the media relay (see ``Broker.claim_relay``) ----------------------------------------
     async def claim_relay(self, session_id: str, worker_id: str, ttl_ms: int) -> str:

@@ -41,6 +41,11 @@ class ClusterChannels:
         self._lost: set[bytes] = set()
         self._mover: asyncio.Task[None] | None = None
 
+    @property
+    def losses(self) -> int:
+        """Connections lost so far, over every master's reader."""
+        return sum(channels.losses for channels in self._masters.values())
+
     async def start(self) -> None:
         pass  # a master's connection opens with its first session
 

@@ -123,6 +123,8 @@ class SessionChannels:
         self._acks: dict[bytes, deque[asyncio.Future[None]]] = {}
         self._leaving: Counter[bytes] = Counter()  # UNSUBSCRIBEs sent, not yet confirmed
         self._live = False  # connected, and every channel's SUBSCRIBE sent on this connection
+        # Connections lost so far: Redis may have restarted meanwhile (``Broker.disruptions``).
+        self.losses = 0
         self._backoff = FIRST_BACKOFF
         self._reader: asyncio.Task[None] | None = None
         self._sends: set[asyncio.Task[None]] = set()
@@ -228,6 +230,7 @@ class SessionChannels:
             except (RedisError, OSError) as error:
                 metrics.REDIS_PUBSUB_ERRORS.inc()
                 self._live = False
+                self.losses += 1
                 await self._conn.disconnect(nowait=True)
                 log.warning("pub/sub connection lost (%s); retrying in %.1fs", error, self._backoff)
                 if self._on_lost is not None and self._channels:

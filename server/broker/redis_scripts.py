@@ -160,7 +160,7 @@ SAVE_SNAPSHOT = """
 local current = redis.call('HGET', KEYS[1], 'seq')
 if current and tonumber(current) >= tonumber(ARGV[1]) then return 0 end
 if redis.call('HGET', KEYS[1], 'epoch') ~= ARGV[2] then
-  redis.call('HDEL', KEYS[1], 'moved_from', 'moved_first', 'moved_by')
+  redis.call('HDEL', KEYS[1], 'moved_from', 'moved_first', 'moved_by', 'agreed')
 end
 redis.call('HSET', KEYS[1], 'seq', ARGV[1], 'epoch', ARGV[2], 'payload', ARGV[3])
 return 1

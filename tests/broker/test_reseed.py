@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from server.broker.base import HistoryGone, LogPosition, ReseedOutcome, StoredSnapshot
+from server.rooms.events import Event, EventKind, redacted_post
 from tests.broker.conftest import BrokerFactory, Recorder, make_broker
 
 __all__ = ["make_broker"]
@@ -103,3 +104,85 @@ async def test_an_append_below_what_its_caller_applied_appends_nothing(
         b"four",
         b"five",
     ]
+
+
+def _event(ts: int) -> bytes:
+    return Event(EventKind.CHAT_POSTED, ts, {"text": f"posted at {ts}"}).to_bytes()
+
+
+async def test_a_log_written_over_in_the_same_epoch_has_diverged(
+    make_broker: BrokerFactory,
+) -> None:
+    """Redis came back short of its last writes, and a replica that was behind appended over
+    the lost seqs: same epoch, same top, other events. Only their timestamps tell."""
+    broker = await make_broker()
+    for ts in (1001, 1002, 1003):
+        here = await broker.append("s1", _event(ts))
+    mine = [(3, 9003), (2, 1002), (1, 1001)]  # this replica applied another event at 3
+    result = await broker.reseed("s1", here, b"state", mine)
+    assert (result.outcome, result.position) == (ReseedOutcome.DIVERGED, here)
+    same = [(3, 1003), (2, 1002)]
+    assert (await broker.reseed("s1", here, b"state", same)).outcome is ReseedOutcome.INTACT
+    # Marks of seqs the log no longer has, or none at all: nothing to compare, as before.
+    assert (await broker.reseed("s1", here, b"", [(5, 1)])).outcome is ReseedOutcome.INTACT
+    assert await broker.position("s1") == here  # a check changes nothing
+
+
+async def test_a_shorter_log_is_compared_at_its_top(make_broker: BrokerFactory) -> None:
+    broker = await make_broker()
+    for ts in (1001, 1002):
+        top = await broker.append("s1", _event(ts))
+    known = LogPosition(4, top.epoch)  # the replica applied 3 and 4, which Redis lost
+    written_over = [(4, 1004), (3, 1003), (2, 9002)]
+    result = await broker.reseed("s1", known, b"state at 4", written_over)
+    assert (result.outcome, result.position) == (ReseedOutcome.DIVERGED, top)
+    # The log is a prefix of the replica's history: restored from it, as without marks. A
+    # check without the state asks for it instead of restoring.
+    prefix = [(4, 1004), (3, 1003), (2, 1002)]
+    check = await broker.reseed("s1", known, b"", prefix)
+    assert (check.outcome, check.position) == (ReseedOutcome.UNSETTLED, top)
+    assert await broker.position("s1") == top
+    restored = await broker.reseed("s1", known, b"state at 4", prefix)
+    assert (restored.outcome, restored.position.seq) == (ReseedOutcome.RESEEDED, 4)
+
+
+async def test_a_redacted_post_is_passed_over_for_the_event_below(
+    make_broker: BrokerFactory,
+) -> None:
+    broker = await make_broker()
+    for ts in (1001, 1002, 1003):
+        here = await broker.append("s1", _event(ts))
+    await broker.replace("s1", here, redacted_post(3, 2000).to_bytes())  # the deletion's ts
+    kept = [(3, 1003), (2, 1002)]
+    assert (await broker.reseed("s1", here, b"", kept)).outcome is ReseedOutcome.INTACT
+    other_below = [(3, 1003), (2, 9002)]
+    assert (await broker.reseed("s1", here, b"", other_below)).outcome is ReseedOutcome.DIVERGED
+
+
+async def test_a_renewed_epoch_tells_adopters_how_far_it_agrees(make_broker: BrokerFactory) -> None:
+    """After a log DIVERGED, the replica rebuilt from it gives its history a new epoch: those
+    still in the old one adopt it, and learn up to which seq their states surely agree."""
+    broker = await make_broker()
+    for ts in (1001, 1002, 1003):
+        here = await broker.append("s1", _event(ts))
+    behind = LogPosition(2, here.epoch)
+    assert (await broker.reseed("s1", behind, b"x", renew_from=1)).outcome is ReseedOutcome.INTACT
+    renewed = await broker.reseed("s1", here, b"state at 3", renew_from=2)
+    assert (renewed.outcome, renewed.position.seq, renewed.agreed) == (
+        ReseedOutcome.RESEEDED,
+        3,
+        2,
+    )
+    assert renewed.position.epoch != here.epoch
+    adopted = await broker.reseed("s1", here, b"", [(3, 1003)])
+    assert (adopted.outcome, adopted.position, adopted.agreed) == (
+        ReseedOutcome.ADOPT,
+        renewed.position,
+        2,
+    )
+    assert (await broker.append("s1", _event(1004))).seq == 4
+    # A re-seed after a loss renews nothing: no such bound.
+    lost = await broker.reseed("s2", LogPosition(40, "gone-epoch"), b"state at 40")
+    assert (lost.outcome, lost.agreed) == (ReseedOutcome.RESEEDED, None)
+    later = await broker.reseed("s2", LogPosition(30, "gone-epoch"), b"")
+    assert (later.outcome, later.agreed) == (ReseedOutcome.ADOPT, None)

@@ -9,6 +9,7 @@ and a client that dropped meanwhile resumes with exactly the events it missed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -16,8 +17,11 @@ from typing import Any
 
 import pytest
 
+from server.broker.base import HistoryGone, LogPosition
+from server.broker.redis import RedisBroker
 from server.client import ClassbridgeClient, ClientError
 from server.protocol.messages import EventMessage
+from server.rooms.events import Event
 from tests.conftest import ServerFactory
 from tests.helpers import Classroom, collect_until, open_classroom, seq_of
 from tests.live import LiveServer
@@ -216,6 +220,83 @@ async def test_a_post_that_meets_a_log_restored_short_of_its_last_writes_gets_a_
             "lost with the last second": lost,
             "after the restart": ack,
         }
+    finally:
+        redis.stop()
+
+
+async def _refused_until_reset(client: ClassbridgeClient, text: str) -> int | None:
+    """Post until the server resets the client; a post must not be acked meanwhile (it would
+    be decided against a history the log no longer has). Returns the close code."""
+    for _ in range(40):
+        if client.close_code is not None:
+            break
+        with contextlib.suppress(ClientError, ConnectionError, TimeoutError):
+            ack = await client.chat(text)
+            raise AssertionError(f"acked at {ack.seq} by a replica that lost the log's history")
+        await asyncio.sleep(0.05)
+    return await client.wait_closed(WAIT)
+
+
+async def test_workers_follow_a_log_written_over_after_redis_came_back_short(
+    tmp_path: Path, server_factory: ServerFactory
+) -> None:
+    """Redis back from a state short of its last post (``appendfsync everysec``), and a worker
+    whose replica never got that post (pub/sub had not brought it) posts over its seq: same
+    epoch, same top, another event. The workers that applied the lost post must not keep it
+    where every other replica and the log have the new one, nor append on top of it: after a
+    lost link each checks its history against the log before appending (by the events'
+    timestamps), finds it written over, follows the log and resets its clients."""
+    redis = RedisServer(redis_executable(), tmp_path, snapshots_only=True)
+    try:
+        unchecked = {**SETTINGS, "repair_interval": 300.0}  # only the commands notice
+        servers = [await server_factory(broker_url=redis.url, **unchecked) for _ in range(2)]
+        room = await open_classroom(servers[0])
+        teacher = servers[0].client(room.teacher_token(0))
+        student = servers[1].client(await room.student_token(1, "Kofi"))
+        await teacher.connect()
+        await student.connect()
+        saved = seq_of(await teacher.chat("saved"))
+        redis.save()  # what the restart brings back
+        lost = seq_of(await teacher.chat("lost with the last second"))
+        for client in (teacher, student):
+            await collect_until(client, lost)
+        redis.kill()
+        redis.start()
+        await _wait_ready(servers, 200)
+        # The behind worker's post: the lost one's author and data, another text and time.
+        epoch = teacher.epoch
+        assert epoch is not None
+        behind = RedisBroker(redis.url)
+        await behind.start()
+        try:
+            history = await behind.read_since(room.session_id, LogPosition(0, epoch))
+            assert not isinstance(history, HistoryGone)
+            assert [seq for seq, _ in history][-1] == saved
+            model = Event.from_bytes(history[-1][1])
+            over = Event(model.kind, model.ts + 5000, {**model.data, "text": "written over"})
+            at = await behind.append(
+                room.session_id, over.to_bytes(), after=LogPosition(saved, epoch)
+            )
+        finally:
+            await behind.close()
+        assert (at.seq, at.epoch) == (lost, epoch)  # the lost post's seq, in the same epoch
+
+        for client in (teacher, student):
+            assert await _refused_until_reset(client, "decided against the lost post") == 4009
+            welcome = await client.reconnect()
+            # The log's history under a new name: a position in the old one may name the lost
+            # post, so it is answered with a snapshot.
+            assert (welcome.resume, welcome.seq) == ("snapshot", lost)
+            assert welcome.epoch != epoch
+            assert welcome.session is not None
+            posts = {message["id"]: message["text"] for message in welcome.session["chat"]}
+            assert posts[lost] == "written over"
+            assert "lost with the last second" not in posts.values()
+
+        ack = await _chat_when_back(teacher, "after the restart")
+        assert ack == lost + 1
+        events = await collect_until(student, ack)
+        assert _texts(events)[-1] == "after the restart"
     finally:
         redis.stop()
 

@@ -110,6 +110,7 @@ class SessionHub:
         return await asyncio.shield(task)
 
     async def _load(self, session_id: str) -> SessionReplica:
+        disruptions = self.broker.disruptions()
         record = await self.broker.get_session(session_id)
         if record is None:
             raise SessionNotFound("no such session (it may have ended)")
@@ -119,6 +120,8 @@ class SessionHub:
         else:
             state, epoch = load_state(msgpack.unpackb(snapshot.payload)), snapshot.epoch
         replica = SessionReplica(state, epoch, self.limits)
+        # Loaded from the log as it is: nothing to check until the link is lost again.
+        replica.checked_disruptions = disruptions
         replica.snapshot_offset = zlib.crc32(session_id.encode())
         replica.record = record  # kept to write it back should Redis lose it
         replica.on_applied = self._after_apply
@@ -350,7 +353,20 @@ class SessionHub:
         seq: no id the command was decided with can name another event there. Otherwise (a
         history restored from a replica that was behind, or refilled by one in the same
         epoch) it fails, logged nowhere, like an append Redis did not answer; its sender is
-        reset (4009) with the rest and may send it again."""
+        reset (4009) with the rest and may send it again.
+
+        After the broker lost its link to Redis (``Broker.disruptions``), the replica's history
+        is checked against the log first: Redis may have restarted short of its last writes,
+        and a replica that was behind may have appended over the lost seqs, which no append's
+        ``after`` can tell. The same rule then says whether the command goes on."""
+        if replica.checked_disruptions != self.broker.disruptions():
+            known, state = LogPosition(replica.state.seq, replica.epoch), replica.state
+            await self.recovery.recover(replica)
+            if replica.checked_disruptions != self.broker.disruptions():
+                raise ClassbridgeError("internal error: the session's history is being checked")
+            changed = replica.state is not state or replica.epoch != known.epoch
+            if changed and not _restored_above(replica, known):
+                raise ClassbridgeError("internal error: the session's history was restored")
         for _ in range(2):
             known = LogPosition(replica.state.seq, replica.epoch)
             position = await self.broker.append(replica.session_id, payload, after=known)
@@ -366,11 +382,8 @@ class SessionHub:
                 known.seq,
             )
             await self.recovery.recover(replica)
-            restored = replica.restored_at
-            if replica.epoch == known.epoch or restored is None:
-                break  # not restored (refilled in the same epoch, or not settled)
-            if restored.epoch != replica.epoch or restored.seq < known.seq:
-                break  # restored from a replica that was behind this one
+            if not _restored_above(replica, known):
+                break
         raise ClassbridgeError("internal error: the session's history was restored; not done")
 
     # --- housekeeping --------------------------------------------------------------------------
@@ -416,6 +429,19 @@ class SessionHub:
                 log.warning("no snapshot saved at shutdown (session=%s)", replica.session_id)
         metrics.SESSIONS.dec(len(self._replicas))
         self._replicas.clear()
+
+
+def _restored_above(replica: SessionReplica, known: LogPosition) -> bool:
+    """Whether the replica now follows a history restored at or above ``known`` (where a
+    command decided against ``known`` may still be made): not one refilled in the same epoch
+    or written over (same epoch), not one restored from a replica that was behind this one."""
+    restored = replica.restored_at
+    return (
+        restored is not None
+        and replica.epoch != known.epoch
+        and restored.epoch == replica.epoch
+        and restored.seq >= known.seq
+    )
 
 
 def _seq_after_recovery(replica: SessionReplica, position: LogPosition) -> int | None:

@@ -26,10 +26,12 @@ from typing import TYPE_CHECKING
 
 import msgpack
 
-from server.broker.base import HistoryGone, LogPosition, ReseedOutcome
+from server.broker.base import HistoryGone, LogPosition, Reseeded, ReseedOutcome
 from server.directory import SessionRecord
 from server.hub.replica import SessionReplica
 from server.protocol.closecodes import CloseCode
+from server.rooms.events import Event
+from server.rooms.reducer import apply_event
 from server.rooms.state import SessionState, load_state, pack_state
 
 if TYPE_CHECKING:
@@ -62,6 +64,9 @@ class Recovery:
 
     async def check(self, session_id: str, replica: SessionReplica) -> None:
         """The periodic check: the log's top against the replica (see ``watch.py``)."""
+        if replica.checked_disruptions != self.hub.broker.disruptions():
+            await self.recover(replica)  # the link was lost: the log may have been written over
+            return
         top = await self.hub.broker.position(session_id)
         if top.epoch != replica.epoch or top.seq < replica.state.seq:
             log.warning("session %s: the log lost history; recovering", session_id)
@@ -75,6 +80,9 @@ class Recovery:
         a position in a history this replica may not know is gone yet; answered from it, the
         client would get a snapshot of the dead epoch, then a second reset once this worker
         noticed. So the log's top is read first, and a lost history recovered from."""
+        if replica.checked_disruptions != self.hub.broker.disruptions():
+            await self.recover(replica)  # as in ``check``
+            return
         top = await self.hub.broker.position(replica.session_id)
         if top.epoch != replica.epoch or top.seq < replica.state.seq:
             log.warning("session %s: a resume found the log's history lost", replica.session_id)
@@ -94,18 +102,33 @@ class Recovery:
 
     async def _attempt(self, replica: SessionReplica) -> bool:
         broker, session_id = self.hub.broker, replica.session_id
+        disruptions = broker.disruptions()
         known = LogPosition(replica.state.seq, replica.epoch)
-        snapshot: bytes = pack_state(replica.state)
-        result = await broker.reseed(session_id, known, snapshot)
+        marks = replica.marks()
+        # First without the state: most recoveries (a check after a lost link) find the log
+        # intact, and a session's state can be megabytes.
+        result = await broker.reseed(session_id, known, b"", marks)
+        if result.outcome is ReseedOutcome.UNSETTLED:
+            result = await broker.reseed(session_id, known, pack_state(replica.state), marks)
         state = replica.state
+        if result.outcome is ReseedOutcome.DIVERGED:
+            # What this replica applied over the log's restart point is in no log any more;
+            # keeping it would split the session between workers for good.
+            log.warning("session %s: the log was written over; following it", session_id)
+            renewed = await self._renewed_from_log(replica, known.epoch)
+            if renewed is None:
+                return False  # appended meanwhile, or unreadable: decide anew
+            result, state = renewed
         if result.outcome is ReseedOutcome.RESEEDED:
-            log.warning("session %s: re-seeded the log at seq %d", session_id, known.seq)
+            log.warning("session %s: re-seeded the log at seq %d", session_id, state.seq)
             await self._restore_directory(replica)
         elif result.outcome is ReseedOutcome.ADOPT:
             adopted = await self._adopted_state(session_id, result.position.epoch)
             if adopted is None:
                 return False
             state = adopted
+        elif result.outcome is not ReseedOutcome.INTACT:
+            return False  # UNSETTLED with a state: changed meanwhile; decide anew
         epoch = result.position.epoch
         if result.outcome is not ReseedOutcome.INTACT:
             replica.moved = result.moved
@@ -119,13 +142,64 @@ class Recovery:
             log.warning("session %s: history lost; continuing from snapshot", session_id)
             replica.state.seq = top.seq
             replica.wake_appends()  # theirs are at or below the top: nothing more will come
+            replica.checked_disruptions = disruptions
             return True
         self._switch(replica, state, epoch, missed)
+        if result.agreed is not None and replica.epoch == epoch:
+            # A command decided against the old state may name events of the written-over
+            # part: made only where both surely agree (hub.py ``_restored_above``).
+            replica.restored_at = LogPosition(min(result.agreed, state.seq), epoch)
+        replica.checked_disruptions = disruptions
         return True
+
+    async def _renewed_from_log(
+        self, replica: SessionReplica, epoch: str
+    ) -> tuple[Reseeded, SessionState] | None:
+        """The log's own history (its snapshot, then its events) as a state, re-seeded under a
+        new epoch: clients of this replica hold positions in ``epoch`` that name events the
+        log no longer has, and only a new epoch sends them (and everyone) to a snapshot."""
+        broker, session_id = self.hub.broker, replica.session_id
+        agreed = await self._agreed(replica, epoch)
+        state = await self._adopted_state(session_id, epoch)
+        if state is None:
+            return None
+        events = await broker.read_since(session_id, LogPosition(state.seq, epoch))
+        if isinstance(events, HistoryGone):
+            return None
+        for seq, payload in events:
+            apply_event(state, seq, Event.from_bytes(payload))
+        known = LogPosition(state.seq, epoch)
+        result = await broker.reseed(session_id, known, pack_state(state), renew_from=agreed)
+        if result.outcome is not ReseedOutcome.RESEEDED:
+            return None
+        return result, state
+
+    async def _agreed(self, replica: SessionReplica, epoch: str) -> int:
+        """The last seq at which the replica and the log hold the same event, as far as the
+        replica's marks tell (below the first seq they differ at; lower when unsure)."""
+        marks = dict(replica.marks())
+        if not marks:
+            return 0
+        start = min(marks) - 1
+        events = await self.hub.broker.read_since(replica.session_id, LogPosition(start, epoch))
+        if isinstance(events, HistoryGone):
+            return 0
+        for seq, payload in events:
+            if seq in marks and Event.from_bytes(payload).ts != marks[seq]:
+                return seq - 1
+        return start
 
     async def _adopted_state(self, session_id: str, epoch: str) -> SessionState | None:
         stored = await self.hub.broker.load_snapshot(session_id)
-        if stored is None or stored.epoch != epoch:
+        if stored is None:
+            # A session that never saved one: its history from the start, if the log still
+            # holds it (read_since says so when it does not).
+            return (
+                SessionState()
+                if epoch == (await self.hub.broker.position(session_id)).epoch
+                else None
+            )
+        if stored.epoch != epoch:
             return None
         return load_state(msgpack.unpackb(stored.payload))
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from array import array
 from collections.abc import Callable
 
 from server.broker.base import LogPosition, MovedEvents, Subscription
@@ -43,6 +44,11 @@ REPAIR_AFTER = 1.0
 # stays open must not grow a worker's memory without bound.
 AHEAD_LIMIT = 1000
 AHEAD_BYTES = 8 * 2**20
+# The timestamps of the last events applied, by seq (``marks``): what a recovery compares with
+# the log's events to notice a log that was written over after Redis lost its last writes
+# (``Broker.reseed``). Enough for the second an ``appendfsync everysec`` Redis may lose of a
+# busy session (strokes of several students at 20 Hz); 4 KB per session.
+MARKS = 256
 
 
 class SessionReplica:
@@ -78,6 +84,11 @@ class SessionReplica:
         self.on_event: Callable[[SessionReplica, Event], None] | None = None
         self.record: bytes | None = None  # the directory record, to restore it after a loss
         self.recovering = False  # while True, events are kept aside, not applied
+        # The broker's ``disruptions()`` when this replica's history was last found to be the
+        # log's: below the current count, it is checked again before the next append.
+        self.checked_disruptions = 0
+        self._mark_seqs = array("q", [0]) * MARKS
+        self._mark_ts = array("q", [0]) * MARKS
         self._ahead: dict[int, bytes] = {}
         self._ahead_bytes = 0
         self._aside: tuple[str, dict[int, bytes]] = ("", {})  # the newest other epoch's events
@@ -123,12 +134,23 @@ class SessionReplica:
         if epoch != self.epoch and self.on_foreign_epoch is not None:
             self.on_foreign_epoch(self)
 
+    def marks(self) -> list[tuple[int, int]]:
+        """(seq, ts) of the last events applied here, newest first (see ``MARKS``)."""
+        found = []
+        for seq in range(self.state.seq, max(self.state.seq - MARKS, 0), -1):
+            slot = seq % MARKS
+            if self._mark_seqs[slot] != seq:
+                break  # applied before the replica's snapshot, or before its last rebuild
+            found.append((seq, self._mark_ts[slot]))
+        return found
+
     def rebuild(self, state: SessionState, epoch: str) -> list[Connection]:
         """Follow another history from ``state``: drop what belonged to the old one, release
         waiting appends, and hand back the connections, which the caller closes (their clients
         hold positions in the old epoch). Events kept aside for ``epoch`` apply next."""
         self.state, self.epoch, self.saved_seq = state, epoch, state.seq
         self.restored_at = LogPosition(state.seq, epoch)
+        self._mark_seqs = array("q", [0]) * MARKS  # those events belong to the old history
         self._ahead.clear()
         self._ahead_bytes = 0
         for _, future in self._waiters:
@@ -162,6 +184,8 @@ class SessionReplica:
     def _apply(self, seq: int, payload: bytes) -> None:
         event = Event.from_bytes(payload)
         apply_event(self.state, seq, event)
+        slot = seq % MARKS
+        self._mark_seqs[slot], self._mark_ts[slot] = seq, event.ts
         encoded = EncodedEvent(seq, event)
         delivered = 0
         # Decided once per event, not per connection: most events (every post to the whole

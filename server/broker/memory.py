@@ -34,6 +34,8 @@ def new_epoch() -> str:
 def _diverged(session_log: _SessionLog, seq: int, marks: dict[int, int]) -> bool:
     """Whether the log holds another event than the replica's ``marks`` say at the highest
     seq both have (``Broker.reseed``; the Redis script checks the same way)."""
+    if marks and session_log.top < seq and session_log.top not in marks:
+        return True  # shorter by more than the replica remembers: follow the log (the script)
     seq = min(seq, session_log.top)
     history = session_log.history
     oldest = history[0][0] if history else seq + 1
@@ -208,6 +210,8 @@ class MemoryBroker:
 
     async def save_snapshot(self, session_id: str, snapshot: StoredSnapshot) -> None:
         session_log = self._log(session_id)
+        if snapshot.epoch != session_log.epoch:
+            return  # another history's state (as the Redis script refuses it)
         current = session_log.snapshot
         if current is None or snapshot.seq > current.seq:
             session_log.snapshot = snapshot
@@ -230,7 +234,9 @@ class MemoryBroker:
         if here.epoch == known.epoch:
             if _diverged(session_log, known.seq, dict(marks)):
                 return Reseeded(ReseedOutcome.DIVERGED, here)
-            if here.seq > known.seq or (here.seq == known.seq and renew_from is None):
+            if renew_from is not None and snapshot and here.seq >= known.seq:
+                return self._renew(session_log, known.seq, snapshot, renew_from)
+            if here.seq >= known.seq:
                 return Reseeded(ReseedOutcome.INTACT, here)
         current = session_log.snapshot
         if here.epoch != known.epoch and current is not None and current.epoch == here.epoch:
@@ -256,6 +262,16 @@ class MemoryBroker:
 
     def disruptions(self) -> int:
         return 0  # the log lives in this process: it cannot come back different
+
+    @staticmethod
+    def _renew(session_log: _SessionLog, floor: int, snapshot: bytes, agreed: int) -> Reseeded:
+        """The same entries under a new epoch (see the Redis script)."""
+        old, session_log.epoch = session_log.epoch, new_epoch()
+        session_log.snapshot = StoredSnapshot(floor, session_log.epoch, snapshot)
+        session_log.moved = MovedEvents(old, floor + 1, 0, session_log.epoch)
+        session_log.agreed = agreed
+        top = LogPosition(session_log.top, session_log.epoch)
+        return Reseeded(ReseedOutcome.RESEEDED, top, session_log.moved, agreed)
 
     async def claim_relay(self, session_id: str, worker_id: str, ttl_ms: int) -> str:
         now = time.monotonic()

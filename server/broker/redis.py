@@ -290,9 +290,10 @@ class RedisBroker(RedisWorkerRecords):
 
     # --- snapshots ---------------------------------------------------------------------------
     async def save_snapshot(self, session_id: str, snapshot: StoredSnapshot) -> None:
+        keys = session_keys(session_id)
         await self._run(
             "save_snapshot",
-            [session_keys(session_id).snap],
+            [keys.snap, keys.epoch],
             [snapshot.seq, snapshot.epoch, snapshot.payload],
         )
 

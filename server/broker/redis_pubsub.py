@@ -123,7 +123,8 @@ class SessionChannels:
         self._acks: dict[bytes, deque[asyncio.Future[None]]] = {}
         self._leaving: Counter[bytes] = Counter()  # UNSUBSCRIBEs sent, not yet confirmed
         self._live = False  # connected, and every channel's SUBSCRIBE sent on this connection
-        # Connections lost so far: Redis may have restarted meanwhile (``Broker.disruptions``).
+        # Connections lost or renewed, slots moved: Redis may have restarted or failed over
+        # meanwhile (``Broker.disruptions``).
         self.losses = 0
         self._backoff = FIRST_BACKOFF
         self._reader: asyncio.Task[None] | None = None
@@ -226,6 +227,9 @@ class SessionChannels:
                 if not self._live:
                     await self._resubscribe()
                     metrics.REDIS_RECONNECTS.inc()  # only after a loss: start() connects first
+                    # Counted again: Redis may have restarted once more during the backoff,
+                    # after replicas were checked against the instance that came back first.
+                    self.losses += 1
                 await self._pump()
             except (RedisError, OSError) as error:
                 metrics.REDIS_PUBSUB_ERRORS.inc()
@@ -280,6 +284,7 @@ class SessionChannels:
         if words[:1] == ["MOVED"] and self._on_lost is not None:
             # An SSUBSCRIBE reached a master that no longer serves the channel's slot.
             slot = int(words[1])
+            self.losses += 1  # the slot's new master may lack the old one's last writes
             self._on_lost([n for n in self._channels if key_slot(n) == slot])
         else:
             log.error("Redis refused a pub/sub command: %s", error)
@@ -318,6 +323,7 @@ class SessionChannels:
                 del self._leaving[name]
         elif name in self._channels and self._on_lost is not None:
             # Redis unsubscribed us itself: in a Cluster, the channel's slot left this master.
+            self.losses += 1  # as for MOVED
             self._on_lost([name])
 
 

@@ -30,9 +30,15 @@ local epoch = redis.call('GET', KEYS[2])
 local top = tonumber(redis.call('GET', KEYS[1]) or '-1')
 local floor = tonumber(ARGV[2])
 if epoch == ARGV[1] then
-  local marks = {}
-  for i = 7, #ARGV - 1, 2 do marks[tonumber(ARGV[i])] = tonumber(ARGV[i + 1]) end
+  local marks, marked = {}, false
+  for i = 7, #ARGV - 1, 2 do
+    marks[tonumber(ARGV[i])] = tonumber(ARGV[i + 1])
+    marked = true
+  end
   local at = math.min(top, floor)
+  -- Shorter than the caller by more than it remembers: written over or not, it cannot tell,
+  -- and only following the log loses nothing appended since.
+  if marked and top < floor and not marks[at] then return {'diverged', top, epoch} end
   for _ = 1, MARKS_CHECKED do
     local want = marks[at]
     if not want then break end
@@ -46,7 +52,15 @@ if epoch == ARGV[1] then
     end
     at = at - 1
   end
-  if top > floor or (top == floor and ARGV[6] == '') then return {'intact', top, epoch} end
+  if ARGV[6] ~= '' and ARGV[4] ~= '' and top >= floor then
+    -- Renewed: the same entries under a new epoch whose snapshot is the caller's state at
+    -- floor; whatever was appended above floor meanwhile stays, at the same seqs.
+    redis.call('SET', KEYS[2], ARGV[3])
+    redis.call('HSET', KEYS[4], 'seq', floor, 'epoch', ARGV[3], 'payload', ARGV[4],
+      'moved_from', epoch, 'moved_first', floor + 1, 'moved_by', 0, 'agreed', tonumber(ARGV[6]))
+    return {'reseeded', top, ARGV[3], epoch, floor + 1, 0, tonumber(ARGV[6])}
+  end
+  if top >= floor then return {'intact', top, epoch} end
 end
 if epoch and epoch ~= ARGV[1] and redis.call('HGET', KEYS[4], 'epoch') == epoch then
   local moved = redis.call('HMGET', KEYS[4], 'moved_from', 'moved_first', 'moved_by', 'agreed')

@@ -122,6 +122,7 @@ class SessionHub:
         replica = SessionReplica(state, epoch, self.limits)
         # Loaded from the log as it is: nothing to check until the link is lost again.
         replica.checked_disruptions = disruptions
+        replica.disruptions = self.broker.disruptions
         replica.snapshot_offset = zlib.crc32(session_id.encode())
         replica.record = record  # kept to write it back should Redis lose it
         replica.on_applied = self._after_apply
@@ -172,7 +173,9 @@ class SessionHub:
 
     async def _save_snapshot(self, replica: SessionReplica) -> None:
         state = replica.state
-        if state.seq <= replica.saved_seq:
+        if state.seq <= replica.saved_seq or replica.recovering or not replica.checked:
+            # An unchecked state may hold events the log lost: as the log's snapshot it would
+            # bring them back into a history that has others at their seqs.
             return
         payload: bytes = pack_state(state)
         replica.saved_seq = state.seq
@@ -359,10 +362,10 @@ class SessionHub:
         is checked against the log first: Redis may have restarted short of its last writes,
         and a replica that was behind may have appended over the lost seqs, which no append's
         ``after`` can tell. The same rule then says whether the command goes on."""
-        if replica.checked_disruptions != self.broker.disruptions():
+        if not replica.checked:
             known, state = LogPosition(replica.state.seq, replica.epoch), replica.state
             await self.recovery.recover(replica)
-            if replica.checked_disruptions != self.broker.disruptions():
+            if not replica.checked:
                 raise ClassbridgeError("internal error: the session's history is being checked")
             changed = replica.state is not state or replica.epoch != known.epoch
             if changed and not _restored_above(replica, known):

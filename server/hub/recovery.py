@@ -30,7 +30,7 @@ from server.broker.base import HistoryGone, LogPosition, Reseeded, ReseedOutcome
 from server.directory import SessionRecord
 from server.hub.replica import SessionReplica
 from server.protocol.closecodes import CloseCode
-from server.rooms.events import Event
+from server.rooms.events import CHAT_REDACTED, Event
 from server.rooms.reducer import apply_event
 from server.rooms.state import SessionState, load_state, pack_state
 
@@ -64,7 +64,7 @@ class Recovery:
 
     async def check(self, session_id: str, replica: SessionReplica) -> None:
         """The periodic check: the log's top against the replica (see ``watch.py``)."""
-        if replica.checked_disruptions != self.hub.broker.disruptions():
+        if not replica.checked:
             await self.recover(replica)  # the link was lost: the log may have been written over
             return
         top = await self.hub.broker.position(session_id)
@@ -80,7 +80,7 @@ class Recovery:
         a position in a history this replica may not know is gone yet; answered from it, the
         client would get a snapshot of the dead epoch, then a second reset once this worker
         noticed. So the log's top is read first, and a lost history recovered from."""
-        if replica.checked_disruptions != self.hub.broker.disruptions():
+        if not replica.checked:
             await self.recover(replica)  # as in ``check``
             return
         top = await self.hub.broker.position(replica.session_id)
@@ -144,12 +144,12 @@ class Recovery:
             replica.wake_appends()  # theirs are at or below the top: nothing more will come
             replica.checked_disruptions = disruptions
             return True
+        replica.checked_disruptions = disruptions  # the events below are applied, not set aside
         self._switch(replica, state, epoch, missed)
         if result.agreed is not None and replica.epoch == epoch:
             # A command decided against the old state may name events of the written-over
             # part: made only where both surely agree (hub.py ``_restored_above``).
             replica.restored_at = LogPosition(min(result.agreed, state.seq), epoch)
-        replica.checked_disruptions = disruptions
         return True
 
     async def _renewed_from_log(
@@ -166,17 +166,21 @@ class Recovery:
         events = await broker.read_since(session_id, LogPosition(state.seq, epoch))
         if isinstance(events, HistoryGone):
             return None
+        marks: list[tuple[int, int]] = []
         for seq, payload in events:
-            apply_event(state, seq, Event.from_bytes(payload))
+            event = Event.from_bytes(payload)
+            apply_event(state, seq, event)
+            marks = [(seq, event.ts)]  # so that a log written over again meanwhile shows
         known = LogPosition(state.seq, epoch)
-        result = await broker.reseed(session_id, known, pack_state(state), renew_from=agreed)
+        packed = pack_state(state)
+        result = await broker.reseed(session_id, known, packed, marks, renew_from=agreed)
         if result.outcome is not ReseedOutcome.RESEEDED:
             return None
         return result, state
 
     async def _agreed(self, replica: SessionReplica, epoch: str) -> int:
-        """The last seq at which the replica and the log hold the same event, as far as the
-        replica's marks tell (below the first seq they differ at; lower when unsure)."""
+        """The last seq at which the replica and the log were seen to hold the same event,
+        below the first seq they differ at (0 when none was seen to agree)."""
         marks = dict(replica.marks())
         if not marks:
             return 0
@@ -184,10 +188,15 @@ class Recovery:
         events = await self.hub.broker.read_since(replica.session_id, LogPosition(start, epoch))
         if isinstance(events, HistoryGone):
             return 0
+        agreed = 0
         for seq, payload in events:
-            if seq in marks and Event.from_bytes(payload).ts != marks[seq]:
-                return seq - 1
-        return start
+            event = Event.from_bytes(payload)
+            if seq not in marks or event.kind == CHAT_REDACTED:
+                continue  # a redacted post's placeholder carries the deletion's time
+            if event.ts != marks[seq]:
+                break
+            agreed = seq
+        return agreed
 
     async def _adopted_state(self, session_id: str, epoch: str) -> SessionState | None:
         stored = await self.hub.broker.load_snapshot(session_id)

@@ -46,9 +46,10 @@ AHEAD_LIMIT = 1000
 AHEAD_BYTES = 8 * 2**20
 # The timestamps of the last events applied, by seq (``marks``): what a recovery compares with
 # the log's events to notice a log that was written over after Redis lost its last writes
-# (``Broker.reseed``). Enough for the second an ``appendfsync everysec`` Redis may lose of a
-# busy session (strokes of several students at 20 Hz); 4 KB per session.
-MARKS = 256
+# (``Broker.reseed``). More than the second an ``appendfsync everysec`` Redis may lose of a busy
+# session (30 students drawing at 20 Hz make 600 events a second); 16 KB per session. A lost
+# end longer than this cannot be compared, and the log's history is then followed.
+MARKS = 1024
 
 
 class SessionReplica:
@@ -87,6 +88,10 @@ class SessionReplica:
         # The broker's ``disruptions()`` when this replica's history was last found to be the
         # log's: below the current count, it is checked again before the next append.
         self.checked_disruptions = 0
+        # The broker's count of lost links (``Broker.disruptions``); the hub sets it. While it
+        # is above ``checked_disruptions`` events are kept aside, not applied: applied on top of
+        # events the log lost, they would hide that the log was written over.
+        self.disruptions: Callable[[], int] = lambda: 0
         self._mark_seqs = array("q", [0]) * MARKS
         self._mark_ts = array("q", [0]) * MARKS
         self._ahead: dict[int, bytes] = {}
@@ -100,7 +105,7 @@ class SessionReplica:
 
     def receive(self, seq: int, epoch: str, payload: bytes) -> None:
         """The broker's listener: apply events strictly in seq order, each exactly once."""
-        if epoch != self.epoch or self.recovering:
+        if epoch != self.epoch or self.recovering or not self.checked:
             self._put_aside(seq, epoch, payload)
             return
         if seq <= self.state.seq:
@@ -124,14 +129,20 @@ class SessionReplica:
             self._ahead[seq] = payload
             self._ahead_bytes += len(payload)
 
+    @property
+    def checked(self) -> bool:
+        """Whether the replica's history was found to be the log's since the last lost link."""
+        return self.checked_disruptions == self.disruptions()
+
     def _put_aside(self, seq: int, epoch: str, payload: bytes) -> None:
-        """Keep events of another epoch (bounded) until the recovery decides which is current."""
+        """Keep events of another epoch, or any while the history is unchecked (bounded),
+        until the recovery decides which history is current."""
         if epoch != self._aside[0]:
             self._aside = (epoch, {})
         aside = self._aside[1]
         if len(aside) < AHEAD_LIMIT:
             aside[seq] = payload
-        if epoch != self.epoch and self.on_foreign_epoch is not None:
+        if (epoch != self.epoch or not self.checked) and self.on_foreign_epoch is not None:
             self.on_foreign_epoch(self)
 
     def marks(self) -> list[tuple[int, int]]:

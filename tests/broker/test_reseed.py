@@ -161,28 +161,53 @@ async def test_a_redacted_post_is_passed_over_for_the_event_below(
 
 async def test_a_renewed_epoch_tells_adopters_how_far_it_agrees(make_broker: BrokerFactory) -> None:
     """After a log DIVERGED, the replica rebuilt from it gives its history a new epoch: those
-    still in the old one adopt it, and learn up to which seq their states surely agree."""
+    still in the old one adopt it, and learn up to which seq their states surely agree. What
+    others appended while it rebuilt stays, at the same seqs."""
     broker = await make_broker()
     for ts in (1001, 1002, 1003):
         here = await broker.append("s1", _event(ts))
-    behind = LogPosition(2, here.epoch)
-    assert (await broker.reseed("s1", behind, b"x", renew_from=1)).outcome is ReseedOutcome.INTACT
-    renewed = await broker.reseed("s1", here, b"state at 3", renew_from=2)
+    rebuilt = LogPosition(2, here.epoch)  # 3 was appended while this replica rebuilt to 2
+    renewed = await broker.reseed("s1", rebuilt, b"state at 2", [(2, 1002)], renew_from=1)
     assert (renewed.outcome, renewed.position.seq, renewed.agreed) == (
         ReseedOutcome.RESEEDED,
         3,
-        2,
+        1,
     )
-    assert renewed.position.epoch != here.epoch
+    new = renewed.position.epoch
+    assert new != here.epoch
+    assert renewed.moved is not None
+    assert renewed.moved.moved(here) == 3  # an append answered at 3 in the old epoch
+    assert await broker.read_since("s1", LogPosition(2, new)) == [(3, _event(1003))]
+    snapshot = await broker.load_snapshot("s1")
+    assert snapshot is not None
+    assert (snapshot.seq, snapshot.epoch, snapshot.payload) == (2, new, b"state at 2")
     adopted = await broker.reseed("s1", here, b"", [(3, 1003)])
     assert (adopted.outcome, adopted.position, adopted.agreed) == (
         ReseedOutcome.ADOPT,
         renewed.position,
-        2,
+        1,
     )
     assert (await broker.append("s1", _event(1004))).seq == 4
+    # A snapshot of the old epoch, saved late, does not replace the new one's start.
+    await broker.save_snapshot("s1", StoredSnapshot(3, here.epoch, b"old history at 3"))
+    assert await broker.load_snapshot("s1") == snapshot
     # A re-seed after a loss renews nothing: no such bound.
     lost = await broker.reseed("s2", LogPosition(40, "gone-epoch"), b"state at 40")
     assert (lost.outcome, lost.agreed) == (ReseedOutcome.RESEEDED, None)
     later = await broker.reseed("s2", LogPosition(30, "gone-epoch"), b"")
     assert (later.outcome, later.agreed) == (ReseedOutcome.ADOPT, None)
+
+
+async def test_a_log_shorter_than_the_marks_reach_is_followed(make_broker: BrokerFactory) -> None:
+    """Shorter than the replica by more than it remembers: whether a replica that was behind
+    wrote over the lost seqs cannot be told, and restoring the replica's state could drop what
+    it appended; so the log is followed (DIVERGED), not restored."""
+    broker = await make_broker()
+    for ts in range(1001, 1021):
+        top = await broker.append("s1", _event(ts))
+    marks = [(seq, 90_000 + seq) for seq in range(300, 44, -1)]  # 45..300: none at the top, 20
+    result = await broker.reseed("s1", LogPosition(300, top.epoch), b"state at 300", marks)
+    assert (result.outcome, result.position) == (ReseedOutcome.DIVERGED, top)
+    # Without marks (a replica that applied nothing since it was loaded): restored, as before.
+    plain = await broker.reseed("s1", LogPosition(300, top.epoch), b"state at 300")
+    assert (plain.outcome, plain.position.seq) == (ReseedOutcome.RESEEDED, 300)

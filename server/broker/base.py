@@ -221,11 +221,13 @@ class Broker(Protocol):
         moved events went. With an empty ``snapshot`` the log is never re-seeded: UNSETTLED
         instead (a check that ships no state).
 
-        ``renew_from``: re-seed a log that is intact at exactly ``known.seq`` too. For a caller
-        that rebuilt its state from this log, from its snapshot at ``renew_from`` on, after it
-        DIVERGED: clients hold positions in its epoch that name other events than the log has,
-        so the history must get a new epoch (they then resume into a snapshot), and every other
-        worker adopts it. ``agreed`` tells them how far their old states are sure to agree."""
+        ``renew_from``: give a log that is intact at or above ``known.seq`` a new epoch, with
+        ``snapshot`` at ``known.seq`` and the events above it kept at their seqs (UNSETTLED if
+        it is shorter). For a caller that rebuilt its state from this log after it DIVERGED
+        (agreeing with it up to ``renew_from``): clients hold positions in its epoch that name
+        other events than the log has, so the history must get a new epoch (they then resume
+        into a snapshot), and every other worker adopts it. ``agreed`` tells them how far
+        their old states are sure to agree."""
 
     def disruptions(self) -> int:
         """How many times this worker lost its link to the log's store so far (0: it cannot).

@@ -238,6 +238,8 @@ class MemoryBroker:
                 return self._renew(session_log, known.seq, snapshot, renew_from)
             if here.seq >= known.seq:
                 return Reseeded(ReseedOutcome.INTACT, here)
+            if renew_from is not None:  # shorter again meanwhile: decided anew (the script)
+                return Reseeded(ReseedOutcome.UNSETTLED, here)
         current = session_log.snapshot
         if here.epoch != known.epoch and current is not None and current.epoch == here.epoch:
             return Reseeded(ReseedOutcome.ADOPT, here, session_log.moved, session_log.agreed)

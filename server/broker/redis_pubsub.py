@@ -233,8 +233,10 @@ class SessionChannels:
                 await self._pump()
             except (RedisError, OSError) as error:
                 metrics.REDIS_PUBSUB_ERRORS.inc()
+                # Once per link lost, not per failed retry: a master gone for good (its slots
+                # moved elsewhere) must not mark every session unchecked every few seconds.
+                self.losses += self._live
                 self._live = False
-                self.losses += 1
                 await self._conn.disconnect(nowait=True)
                 log.warning("pub/sub connection lost (%s); retrying in %.1fs", error, self._backoff)
                 if self._on_lost is not None and self._channels:

@@ -61,6 +61,8 @@ if epoch == ARGV[1] then
     return {'reseeded', top, ARGV[3], epoch, floor + 1, 0, tonumber(ARGV[6])}
   end
   if top >= floor then return {'intact', top, epoch} end
+  -- A renewal is of the log's own history: shorter again meanwhile, it is decided anew.
+  if ARGV[6] ~= '' then return {'unsettled', top, epoch} end
 end
 if epoch and epoch ~= ARGV[1] and redis.call('HGET', KEYS[4], 'epoch') == epoch then
   local moved = redis.call('HMGET', KEYS[4], 'moved_from', 'moved_first', 'moved_by', 'agreed')

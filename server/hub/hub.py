@@ -119,7 +119,7 @@ class SessionHub:
             state, epoch = SessionState(), (await self.broker.position(session_id)).epoch
         else:
             state, epoch = load_state(msgpack.unpackb(snapshot.payload)), snapshot.epoch
-        replica = SessionReplica(state, epoch, self.limits)
+        replica = SessionReplica(state, epoch, self.limits, session_id)
         # Loaded from the log as it is: nothing to check until the link is lost again.
         replica.checked_disruptions = disruptions
         replica.disruptions = self.broker.disruptions
@@ -134,6 +134,16 @@ class SessionHub:
             session_id, replica.receive, replica.receive_volatile
         )
         await self._catch_up(session_id, replica)
+        for _ in range(3):
+            if replica.checked:
+                break
+            # The link to Redis was lost while it loaded: what it read may be from before a
+            # restart, and the events since were kept aside. A join must not be answered from
+            # a state that does not hold them yet (it may not even hold the session's classes).
+            await self.recovery.recover(replica)
+        if not replica.checked:
+            await replica.subscription.close()
+            raise ClassbridgeError("internal error: the session's history is being checked")
         self._replicas[session_id] = replica
         metrics.SESSIONS.inc()
         if self._watcher is None:
@@ -364,7 +374,10 @@ class SessionHub:
         ``after`` can tell. The same rule then says whether the command goes on."""
         if not replica.checked:
             known, state = LogPosition(replica.state.seq, replica.epoch), replica.state
-            await self.recovery.recover(replica)
+            for _ in range(3):  # the link may be lost again while it is checked
+                await self.recovery.recover(replica)
+                if replica.checked:
+                    break
             if not replica.checked:
                 raise ClassbridgeError("internal error: the session's history is being checked")
             changed = replica.state is not state or replica.epoch != known.epoch

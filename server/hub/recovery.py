@@ -140,11 +140,16 @@ class Recovery:
                 return False  # changed again meanwhile (lost, or short once more): decide anew
             # A snapshot older than the kept history: nothing better is left to read.
             log.warning("session %s: history lost; continuing from snapshot", session_id)
+            if broker.disruptions() != disruptions:
+                return False
             replica.state.seq = top.seq
             replica.wake_appends()  # theirs are at or below the top: nothing more will come
             replica.checked_disruptions = disruptions
             return True
+        if broker.disruptions() != disruptions:
+            return False  # the link was lost again meanwhile: check anew
         replica.checked_disruptions = disruptions  # the events below are applied, not set aside
+        replica.forget_ahead()
         self._switch(replica, state, epoch, missed)
         if result.agreed is not None and replica.epoch == epoch:
             # A command decided against the old state may name events of the written-over
@@ -186,6 +191,10 @@ class Recovery:
             return 0
         start = min(marks) - 1
         events = await self.hub.broker.read_since(replica.session_id, LogPosition(start, epoch))
+        if isinstance(events, HistoryGone) and events.position.epoch == epoch:
+            # Marks older than the log keeps (it holds ``history_size`` events): from its oldest.
+            start = max(start, events.position.seq - self.hub.limits.history_size)
+            events = await self.hub.broker.read_since(replica.session_id, LogPosition(start, epoch))
         if isinstance(events, HistoryGone):
             return 0
         agreed = 0

@@ -53,8 +53,14 @@ MARKS = 1024
 
 
 class SessionReplica:
-    def __init__(self, state: SessionState, epoch: str, limits: Limits) -> None:
+    def __init__(
+        self, state: SessionState, epoch: str, limits: Limits, session_id: str = ""
+    ) -> None:
         self.state = state
+        # Given when the state is not yet the session's (loaded without a snapshot: its
+        # ``session.created`` is applied from the log after) so that a recovery meanwhile
+        # reads and writes this session's log, not another's.
+        self._session_id = session_id
         self.epoch = epoch
         # Set by a recovery into a re-seeded epoch: where the events appended after the loss
         # went (hub.py ``_append`` reports an append answered in their old epoch with it).
@@ -101,7 +107,7 @@ class SessionReplica:
 
     @property
     def session_id(self) -> str:
-        return self.state.session_id
+        return self.state.session_id or self._session_id
 
     def receive(self, seq: int, epoch: str, payload: bytes) -> None:
         """The broker's listener: apply events strictly in seq order, each exactly once."""
@@ -144,6 +150,12 @@ class SessionReplica:
             aside[seq] = payload
         if (epoch != self.epoch or not self.checked) and self.on_foreign_epoch is not None:
             self.on_foreign_epoch(self)
+
+    def forget_ahead(self) -> None:
+        """Drop the events held ahead of a gap: a recovery reads the log itself, and events
+        pub/sub brought before it may be ones the log lost."""
+        self._ahead.clear()
+        self._ahead_bytes = 0
 
     def marks(self) -> list[tuple[int, int]]:
         """(seq, ts) of the last events applied here, newest first (see ``MARKS``)."""

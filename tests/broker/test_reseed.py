@@ -211,3 +211,14 @@ async def test_a_log_shorter_than_the_marks_reach_is_followed(make_broker: Broke
     # Without marks (a replica that applied nothing since it was loaded): restored, as before.
     plain = await broker.reseed("s1", LogPosition(300, top.epoch), b"state at 300")
     assert (plain.outcome, plain.position.seq) == (ReseedOutcome.RESEEDED, 300)
+
+
+async def test_a_renewal_of_a_log_that_got_shorter_again_waits(make_broker: BrokerFactory) -> None:
+    """A renewal gives the log's own history a new name; it never restores the caller's state
+    over a log that lost more meanwhile (that would drop what others appended)."""
+    broker = await make_broker()
+    top = await broker.append("s1", _event(1001))
+    known = LogPosition(3, top.epoch)  # rebuilt to 3, and the log is at 1 now
+    result = await broker.reseed("s1", known, b"state at 3", renew_from=1)
+    assert (result.outcome, result.position) == (ReseedOutcome.UNSETTLED, top)
+    assert await broker.read_since("s1", LogPosition(0, top.epoch)) == [(1, _event(1001))]

@@ -160,3 +160,15 @@ async def test_agreed_is_only_what_was_compared() -> None:
     assert await recovery._agreed(cast(Any, replica), top.epoch) == 100
     outcome = (await broker.reseed("s1", LogPosition(160, top.epoch), b"", marks)).outcome
     assert outcome is ReseedOutcome.DIVERGED
+
+
+async def test_agreed_reads_from_the_oldest_event_the_log_keeps() -> None:
+    """A replica remembers more events than the log keeps: compared from the log's oldest."""
+    broker = MemoryBroker(history_size=100)
+    for seq in range(1, 301):  # 1..280 kept; 281..300 written over; the log keeps 201..300
+        ts = 1000 + seq if seq <= 280 else 50_000 + seq
+        top = await broker.append("s1", Event(EventKind.CHAT_POSTED, ts, {}).to_bytes())
+    marks = [(seq, 1000 + seq) for seq in range(300, 44, -1)]  # applied 45..300 before
+    replica = SimpleNamespace(session_id="s1", marks=lambda: marks)
+    hub = SimpleNamespace(broker=broker, limits=SimpleNamespace(history_size=100))
+    assert await Recovery(cast(Any, hub))._agreed(cast(Any, replica), top.epoch) == 280

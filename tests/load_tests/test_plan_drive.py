@@ -21,7 +21,8 @@ async def test_every_chat_reaches_every_client_of_every_served_system(tmp_path: 
     systems = ("classbridge", "socketio", "ceiling-raw")
     args = ("--systems", "memory,socketio,ceiling-raw", "--sessions", "2", "--clients", "3")
     async with serving(tmp_path / "plan.json", *args) as (_, plan):
-        results = [await drive(plan, name, 30.0, 1.0, 0.3, seed=5) for name in systems]
+        # Enough posts that even a fast machine's CPU reads above 0 (a tick is 10 ms).
+        results = [await drive(plan, name, 300.0, 1.0, 0.3, seed=5) for name in systems]
         # A token the server refuses ends the drive with why, not with a timeout or a "loss".
         plan["systems"][0]["sessions"][0]["tokens"][0] = "not-a-token"
         with pytest.raises(RuntimeError, match="join refused"):

@@ -69,8 +69,9 @@ def test_a_run_in_rounds_reports_each_round_and_the_spread_of_each_ratio(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = tmp_path / "report.json"
-    args = ["chat-fanout", "--sessions", "1", "--clients", "3", "--senders", "1"]
-    args += ["--rates", "40,60", "--duration", "1", "--warmup", "0.2", "--ramp", "0.1"]
+    # Enough deliveries that each system's CPU reads above 0 on a fast machine too.
+    args = ["chat-fanout", "--sessions", "1", "--clients", "20", "--senders", "2"]
+    args += ["--rates", "400,600", "--duration", "1", "--warmup", "0.2", "--ramp", "0.1"]
     args += ["--systems", "memory,ceiling", "--rounds", "3", "--quiet", "--json", str(path)]
     assert main(args) == 0
 
@@ -81,7 +82,7 @@ def test_a_run_in_rounds_reports_each_round_and_the_spread_of_each_ratio(
     for one in rounds:
         assert list(one["systems"]) == ["classbridge", "ceiling"]  # as named, every round
         for results in one["systems"].values():
-            assert [r["offered_rate"] for r in results] == [40.0, 60.0]
+            assert [r["offered_rate"] for r in results] == [400.0, 600.0]
             for result in results:
                 assert result["lost"] == result["duplicates"] == 0
                 assert result["deliveries_total"] == result["expected_deliveries"] > 0

@@ -103,6 +103,7 @@ class SessionReplica:
         self._ahead: dict[int, bytes] = {}
         self._ahead_bytes = 0
         self._aside: tuple[str, dict[int, bytes]] = ("", {})  # the newest other epoch's events
+        self._aside_bytes = 0
         self._waiters: list[tuple[int, asyncio.Future[float]]] = []
 
     @property
@@ -144,9 +145,12 @@ class SessionReplica:
         """Keep events of another epoch, or any while the history is unchecked (bounded),
         until the recovery decides which history is current."""
         if epoch != self._aside[0]:
-            self._aside = (epoch, {})
+            self._aside, self._aside_bytes = (epoch, {}), 0
         aside = self._aside[1]
-        if len(aside) < AHEAD_LIMIT:
+        # Bounded like ``_ahead``: what is dropped here is in the log, which the recovery reads
+        # (and a later gap makes the replica read it too).
+        if len(aside) < AHEAD_LIMIT and self._aside_bytes + len(payload) <= AHEAD_BYTES:
+            self._aside_bytes += len(payload) if seq not in aside else 0
             aside[seq] = payload
         if (epoch != self.epoch or not self.checked) and self.on_foreign_epoch is not None:
             self.on_foreign_epoch(self)
@@ -174,8 +178,7 @@ class SessionReplica:
         self.state, self.epoch, self.saved_seq = state, epoch, state.seq
         self.restored_at = LogPosition(state.seq, epoch)
         self._mark_seqs = array("q", [0]) * MARKS  # those events belong to the old history
-        self._ahead.clear()
-        self._ahead_bytes = 0
+        self.forget_ahead()
         for _, future in self._waiters:
             if not future.done():
                 future.set_result(time.perf_counter())  # their events moved or were lost
@@ -187,7 +190,7 @@ class SessionReplica:
     def take_aside(self) -> list[tuple[int, bytes]]:
         """Events kept aside for the replica's current epoch, in seq order (once)."""
         epoch, aside = self._aside
-        self._aside = ("", {})
+        self._aside, self._aside_bytes = ("", {}), 0
         return sorted(aside.items()) if epoch == self.epoch else []
 
     def receive_volatile(self, payload: bytes) -> None:

@@ -210,8 +210,8 @@ class MemoryBroker:
 
     async def save_snapshot(self, session_id: str, snapshot: StoredSnapshot) -> None:
         session_log = self._log(session_id)
-        if snapshot.epoch != session_log.epoch:
-            return  # another history's state (as the Redis script refuses it)
+        if snapshot.epoch != session_log.epoch or snapshot.seq > session_log.top:
+            return  # another history's state, or one above the log (as the script refuses)
         current = session_log.snapshot
         if current is None or snapshot.seq > current.seq:
             session_log.snapshot = snapshot

@@ -293,7 +293,7 @@ class RedisBroker(RedisWorkerRecords):
         keys = session_keys(session_id)
         await self._run(
             "save_snapshot",
-            [keys.snap, keys.epoch],
+            [keys.snap, keys.epoch, keys.seq],
             [snapshot.seq, snapshot.epoch, snapshot.payload],
         )
 

@@ -153,13 +153,15 @@ redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
 return 1
 """
 
-# KEYS = snap, epoch; ARGV = seq, epoch, payload. Workers save snapshots concurrently and late
+# KEYS = snap, epoch, seq; ARGV = seq, epoch, payload. Workers save snapshots concurrently and late
 # ones must not overwrite a newer one: compare and write in one step. A snapshot of another
 # epoch than the log's is refused: a replica still following an old history (or one that may
-# hold events the log lost) must not become the current one's start. What a re-seed moved
+# hold events the log lost) must not become the current one's start; nor one above the log's
+# top (packed before Redis lost its last writes, it would bring them back). What a re-seed moved
 # (reseed_script.py) belongs to the epoch it began, not to a later one.
 SAVE_SNAPSHOT = """
 if redis.call('GET', KEYS[2]) ~= ARGV[2] then return 0 end
+if tonumber(ARGV[1]) > tonumber(redis.call('GET', KEYS[3]) or '-1') then return 0 end
 local current = redis.call('HGET', KEYS[1], 'seq')
 if current and tonumber(current) >= tonumber(ARGV[1]) then return 0 end
 if redis.call('HGET', KEYS[1], 'epoch') ~= ARGV[2] then

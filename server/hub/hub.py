@@ -133,17 +133,22 @@ class SessionHub:
         replica.subscription = await self.broker.subscribe(
             session_id, replica.receive, replica.receive_volatile
         )
-        await self._catch_up(session_id, replica)
-        for _ in range(3):
-            if replica.checked:
-                break
-            # The link to Redis was lost while it loaded: what it read may be from before a
-            # restart, and the events since were kept aside. A join must not be answered from
-            # a state that does not hold them yet (it may not even hold the session's classes).
-            await self.recovery.recover(replica)
-        if not replica.checked:
+        try:
+            await self._catch_up(session_id, replica)
+            for _ in range(3):
+                if replica.checked:
+                    break
+                # The link to Redis was lost while it loaded: what it read may be from before
+                # a restart, and the events since were kept aside. A join must not be answered
+                # from a state without them (it may not even hold the session's classes yet).
+                await self.recovery.recover(replica)
+            if not replica.checked:
+                raise ClassbridgeError("internal error: the session's history is being checked")
+        except BaseException:
+            # Never registered, so never unloaded: it must not go on following the session.
+            replica.on_foreign_epoch = replica.on_gap = None
             await replica.subscription.close()
-            raise ClassbridgeError("internal error: the session's history is being checked")
+            raise
         self._replicas[session_id] = replica
         metrics.SESSIONS.inc()
         if self._watcher is None:
@@ -190,7 +195,7 @@ class SessionHub:
         payload: bytes = pack_state(state)
         replica.saved_seq = state.seq
         snapshot = StoredSnapshot(seq=state.seq, epoch=replica.epoch, payload=payload)
-        await self.broker.save_snapshot(state.session_id, snapshot)
+        await self.broker.save_snapshot(replica.session_id, snapshot)
 
     def _maybe_unload(self, replica: SessionReplica) -> None:
         if replica.unused and self._replicas.get(replica.session_id) is replica:

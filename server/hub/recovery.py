@@ -28,6 +28,7 @@ import msgpack
 
 from server.broker.base import HistoryGone, LogPosition, Reseeded, ReseedOutcome
 from server.directory import SessionRecord
+from server.errors import ClassbridgeError
 from server.hub.replica import SessionReplica
 from server.protocol.closecodes import CloseCode
 from server.rooms.events import CHAT_REDACTED, Event
@@ -47,11 +48,18 @@ class Recovery:
     def __init__(self, hub: SessionHub) -> None:
         self.hub = hub
         self._running: dict[SessionReplica, asyncio.Future[None]] = {}
+        self._scheduled: set[SessionReplica] = set()
 
     def schedule(self, replica: SessionReplica) -> None:
-        """Called from the delivery path: start a recovery unless one runs."""
-        if replica not in self._running:
-            self.hub._spawn(self.recover(replica))
+        """Called from the delivery path: start a recovery unless one runs (or is about to:
+        a catch-up of many events while unchecked asks once per event)."""
+        if replica not in self._running and replica not in self._scheduled:
+            self._scheduled.add(replica)
+            self.hub._spawn(self._scheduled_recovery(replica))
+
+    async def _scheduled_recovery(self, replica: SessionReplica) -> None:
+        self._scheduled.discard(replica)
+        await self.recover(replica)
 
     async def recover(self, replica: SessionReplica) -> None:
         """Run (or join) the replica's recovery."""
@@ -81,8 +89,11 @@ class Recovery:
         client would get a snapshot of the dead epoch, then a second reset once this worker
         noticed. So the log's top is read first, and a lost history recovered from."""
         if not replica.checked:
-            await self.recover(replica)  # as in ``check``
-            return
+            for _ in range(3):  # as in ``check``; the link may be lost again meanwhile
+                await self.recover(replica)
+                if replica.checked:
+                    return
+            raise ClassbridgeError("internal error: the session's history is being checked")
         top = await self.hub.broker.position(replica.session_id)
         if top.epoch != replica.epoch or top.seq < replica.state.seq:
             log.warning("session %s: a resume found the log's history lost", replica.session_id)
@@ -133,6 +144,13 @@ class Recovery:
         if result.outcome is not ReseedOutcome.INTACT:
             replica.moved = result.moved
         missed = await broker.read_since(session_id, LogPosition(state.seq, epoch))
+        if isinstance(missed, HistoryGone) and missed.position.epoch == epoch:
+            # Further behind than the log keeps: from the log's own snapshot, if it is newer.
+            stored = await self._adopted_state(session_id, epoch)
+            if stored is not None and stored.seq > state.seq:
+                again = await broker.read_since(session_id, LogPosition(stored.seq, epoch))
+                if not isinstance(again, HistoryGone):
+                    state, missed = stored, again
         if isinstance(missed, HistoryGone):
             top = missed.position
             settled = result.outcome is ReseedOutcome.INTACT and top.epoch == epoch
@@ -142,6 +160,7 @@ class Recovery:
             log.warning("session %s: history lost; continuing from snapshot", session_id)
             if broker.disruptions() != disruptions:
                 return False
+            replica.forget_ahead()
             replica.state.seq = top.seq
             replica.wake_appends()  # theirs are at or below the top: nothing more will come
             replica.checked_disruptions = disruptions

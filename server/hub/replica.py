@@ -108,7 +108,7 @@ class SessionReplica:
 
     @property
     def session_id(self) -> str:
-        return self.state.session_id or self._session_id
+        return self._session_id or self.state.session_id
 
     def receive(self, seq: int, epoch: str, payload: bytes) -> None:
         """The broker's listener: apply events strictly in seq order, each exactly once."""
@@ -149,8 +149,9 @@ class SessionReplica:
         aside = self._aside[1]
         # Bounded like ``_ahead``: what is dropped here is in the log, which the recovery reads
         # (and a later gap makes the replica read it too).
-        if len(aside) < AHEAD_LIMIT and self._aside_bytes + len(payload) <= AHEAD_BYTES:
-            self._aside_bytes += len(payload) if seq not in aside else 0
+        grows = len(payload) - len(aside.get(seq, b""))
+        if len(aside) < AHEAD_LIMIT and self._aside_bytes + grows <= AHEAD_BYTES:
+            self._aside_bytes += grows
             aside[seq] = payload
         if (epoch != self.epoch or not self.checked) and self.on_foreign_epoch is not None:
             self.on_foreign_epoch(self)

@@ -222,3 +222,18 @@ async def test_a_renewal_of_a_log_that_got_shorter_again_waits(make_broker: Brok
     result = await broker.reseed("s1", known, b"state at 3", renew_from=1)
     assert (result.outcome, result.position) == (ReseedOutcome.UNSETTLED, top)
     assert await broker.read_since("s1", LogPosition(0, top.epoch)) == [(1, _event(1001))]
+
+
+async def test_a_snapshot_above_the_log_or_of_another_epoch_is_refused(
+    make_broker: BrokerFactory,
+) -> None:
+    """Packed before Redis lost its last writes, or by a replica still in an old history, a
+    snapshot would bring back events the log does not have."""
+    broker = await make_broker()
+    for ts in (1001, 1002):
+        top = await broker.append("s1", _event(ts))
+    kept = StoredSnapshot(2, top.epoch, b"state at 2")
+    await broker.save_snapshot("s1", kept)
+    await broker.save_snapshot("s1", StoredSnapshot(3, top.epoch, b"state at 3, lost"))
+    await broker.save_snapshot("s1", StoredSnapshot(2, "another-epoch", b"other"))
+    assert await broker.load_snapshot("s1") == kept

@@ -23,7 +23,7 @@ from redis.asyncio.cluster import ClusterNode
 from redis.exceptions import RedisError
 
 from server.broker.redis_cluster import GatedRedisCluster, node_connection
-from server.broker.redis_pubsub import ProbeTiming, SessionChannels, Subscriber
+from server.broker.redis_pubsub import LossCount, ProbeTiming, SessionChannels, Subscriber
 from server.cancelling import cancel_and_wait
 
 log = logging.getLogger(__name__)
@@ -40,11 +40,11 @@ class ClusterChannels:
         self._home: dict[bytes, str] = {}  # channel -> node name it is subscribed on
         self._lost: set[bytes] = set()
         self._mover: asyncio.Task[None] | None = None
+        self._losses = LossCount()  # counted by every master's reader
 
     @property
     def losses(self) -> int:
-        """Connections lost so far, over every master's reader."""
-        return sum(channels.losses for channels in self._masters.values())
+        return self._losses.value
 
     async def start(self) -> None:
         pass  # a master's connection opens with its first session
@@ -82,6 +82,7 @@ class ClusterChannels:
                 sharded=True,
                 timing=self._timing,
                 on_lost=self._on_lost,
+                losses=self._losses,
             )
             await channels.start()
             if node.name in self._masters:  # another subscribe connected first; keep one

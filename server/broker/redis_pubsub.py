@@ -105,6 +105,17 @@ class _Channel:
     subscribers: list[Subscriber] = field(default_factory=list)
 
 
+class LossCount:
+    """Links lost or renewed, slots moved: Redis may have restarted or failed over meanwhile
+    (``Broker.disruptions``). One per broker, shared by a Cluster's readers: it is read for
+    every event delivered, so it is kept as one number rather than summed on each read."""
+
+    __slots__ = ("value",)
+
+    def __init__(self) -> None:
+        self.value = 0
+
+
 class SessionChannels:
     def __init__(
         self,
@@ -113,6 +124,7 @@ class SessionChannels:
         sharded: bool = False,
         timing: ProbeTiming | None = None,
         on_lost: LostChannels | None = None,
+        losses: LossCount | None = None,
     ) -> None:
         self._conn = connect()
         self._dialect = SHARDED if sharded else PLAIN
@@ -123,12 +135,14 @@ class SessionChannels:
         self._acks: dict[bytes, deque[asyncio.Future[None]]] = {}
         self._leaving: Counter[bytes] = Counter()  # UNSUBSCRIBEs sent, not yet confirmed
         self._live = False  # connected, and every channel's SUBSCRIBE sent on this connection
-        # Connections lost or renewed, slots moved: Redis may have restarted or failed over
-        # meanwhile (``Broker.disruptions``).
-        self.losses = 0
+        self._losses = losses or LossCount()
         self._backoff = FIRST_BACKOFF
         self._reader: asyncio.Task[None] | None = None
         self._sends: set[asyncio.Task[None]] = set()
+
+    @property
+    def losses(self) -> int:
+        return self._losses.value
 
     @property
     def names(self) -> list[bytes]:
@@ -229,13 +243,13 @@ class SessionChannels:
                     metrics.REDIS_RECONNECTS.inc()  # only after a loss: start() connects first
                     # Counted again: Redis may have restarted once more during the backoff,
                     # after replicas were checked against the instance that came back first.
-                    self.losses += 1
+                    self._losses.value += 1
                 await self._pump()
             except (RedisError, OSError) as error:
                 metrics.REDIS_PUBSUB_ERRORS.inc()
                 # Once per link lost, not per failed retry: a master gone for good (its slots
                 # moved elsewhere) must not mark every session unchecked every few seconds.
-                self.losses += self._live
+                self._losses.value += self._live
                 self._live = False
                 await self._conn.disconnect(nowait=True)
                 log.warning("pub/sub connection lost (%s); retrying in %.1fs", error, self._backoff)
@@ -286,7 +300,7 @@ class SessionChannels:
         if words[:1] == ["MOVED"] and self._on_lost is not None:
             # An SSUBSCRIBE reached a master that no longer serves the channel's slot.
             slot = int(words[1])
-            self.losses += 1  # the slot's new master may lack the old one's last writes
+            self._losses.value += 1  # the slot's new master may lack the old one's last writes
             self._on_lost([n for n in self._channels if key_slot(n) == slot])
         else:
             log.error("Redis refused a pub/sub command: %s", error)
@@ -325,7 +339,7 @@ class SessionChannels:
                 del self._leaving[name]
         elif name in self._channels and self._on_lost is not None:
             # Redis unsubscribed us itself: in a Cluster, the channel's slot left this master.
-            self.losses += 1  # as for MOVED
+            self._losses.value += 1  # as for MOVED
             self._on_lost([name])
 
 

@@ -135,15 +135,10 @@ class SessionHub:
         )
         try:
             await self._catch_up(session_id, replica)
-            for _ in range(3):
-                if replica.checked:
-                    break
-                # The link to Redis was lost while it loaded: what it read may be from before
-                # a restart, and the events since were kept aside. A join must not be answered
-                # from a state without them (it may not even hold the session's classes yet).
-                await self.recovery.recover(replica)
-            if not replica.checked:
-                raise ClassbridgeError("internal error: the session's history is being checked")
+            # The link to Redis lost while it loaded: what it read may be from before a restart,
+            # and the events since were kept aside; a join must not be answered from a state
+            # without them (it may not even hold the session's classes yet).
+            await self.recovery.until_checked(replica)
         except BaseException:
             # Never registered, so never unloaded: it must not go on following the session.
             replica.on_foreign_epoch = replica.on_gap = None
@@ -379,12 +374,7 @@ class SessionHub:
         ``after`` can tell. The same rule then says whether the command goes on."""
         if not replica.checked:
             known, state = LogPosition(replica.state.seq, replica.epoch), replica.state
-            for _ in range(3):  # the link may be lost again while it is checked
-                await self.recovery.recover(replica)
-                if replica.checked:
-                    break
-            if not replica.checked:
-                raise ClassbridgeError("internal error: the session's history is being checked")
+            await self.recovery.until_checked(replica)
             changed = replica.state is not state or replica.epoch != known.epoch
             if changed and not _restored_above(replica, known):
                 raise ClassbridgeError("internal error: the session's history was restored")

@@ -89,15 +89,23 @@ class Recovery:
         client would get a snapshot of the dead epoch, then a second reset once this worker
         noticed. So the log's top is read first, and a lost history recovered from."""
         if not replica.checked:
-            for _ in range(3):  # as in ``check``; the link may be lost again meanwhile
-                await self.recover(replica)
-                if replica.checked:
-                    return
-            raise ClassbridgeError("internal error: the session's history is being checked")
+            await self.until_checked(replica)
+            return
         top = await self.hub.broker.position(replica.session_id)
         if top.epoch != replica.epoch or top.seq < replica.state.seq:
             log.warning("session %s: a resume found the log's history lost", replica.session_id)
             await self.recover(replica)
+
+    async def until_checked(self, replica: SessionReplica) -> None:
+        """Recover until the replica's history is checked against the log, or fail: a state
+        not yet checked after a lost link must not answer a join, a resume or a command. A few
+        tries, since the link may be lost again while it is checked."""
+        for _ in range(3):
+            if replica.checked:
+                return
+            await self.recover(replica)
+        if not replica.checked:
+            raise ClassbridgeError("internal error: the session's history is being checked")
 
     async def _recover(self, replica: SessionReplica) -> None:
         replica.recovering = True
@@ -151,6 +159,8 @@ class Recovery:
                 again = await broker.read_since(session_id, LogPosition(stored.seq, epoch))
                 if not isinstance(again, HistoryGone):
                     state, missed = stored, again
+        if broker.disruptions() != disruptions:
+            return False  # the link was lost again meanwhile: check anew
         if isinstance(missed, HistoryGone):
             top = missed.position
             settled = result.outcome is ReseedOutcome.INTACT and top.epoch == epoch
@@ -158,15 +168,11 @@ class Recovery:
                 return False  # changed again meanwhile (lost, or short once more): decide anew
             # A snapshot older than the kept history: nothing better is left to read.
             log.warning("session %s: history lost; continuing from snapshot", session_id)
-            if broker.disruptions() != disruptions:
-                return False
             replica.forget_ahead()
             replica.state.seq = top.seq
             replica.wake_appends()  # theirs are at or below the top: nothing more will come
             replica.checked_disruptions = disruptions
             return True
-        if broker.disruptions() != disruptions:
-            return False  # the link was lost again meanwhile: check anew
         replica.checked_disruptions = disruptions  # the events below are applied, not set aside
         replica.forget_ahead()
         self._switch(replica, state, epoch, missed)

@@ -229,12 +229,15 @@ class Broker(Protocol):
         into a snapshot), and every other worker adopts it. ``agreed`` tells them how far
         their old states are sure to agree."""
 
-    def disruptions(self) -> int:
-        """How many times this worker lost its link to the log's store so far (0: it cannot).
+    def disruptions(self, session_id: str) -> int:
+        """A count that changes each time this worker's link to the store holding the
+        session's log was lost or renewed (0 for ever: it cannot be). Read for every event.
 
         While the link is down the store may restart and come back short of its last writes,
         and other workers may write over the lost seqs; so a replica checks its history
-        against the log (``reseed`` with marks) before it appends again (hub/recovery.py)."""
+        against the log (``reseed`` with marks) before it appends again (hub/recovery.py).
+        Per session, because in a Cluster one master's trouble says nothing of the others'
+        sessions."""
 
     # --- the media relay ---------------------------------------------------------------------
     async def claim_relay(self, session_id: str, worker_id: str, ttl_ms: int) -> str:

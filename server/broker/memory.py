@@ -262,7 +262,7 @@ class MemoryBroker:
         top = LogPosition(session_log.top, session_log.epoch)
         return Reseeded(ReseedOutcome.RESEEDED, top, session_log.moved, renew_from)
 
-    def disruptions(self) -> int:
+    def disruptions(self, session_id: str) -> int:
         return 0  # the log lives in this process: it cannot come back different
 
     @staticmethod

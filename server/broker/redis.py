@@ -340,10 +340,15 @@ class RedisBroker(RedisWorkerRecords):
         events = MovedEvents(moved[0].decode(), int(moved[1]), int(moved[2]), position.epoch)
         return Reseeded(kind, position, events, agreed)
 
-    def disruptions(self) -> int:
+    def disruptions(self, session_id: str) -> int:
         # Every pub/sub reader sees a lost link at once (Redis dying closes its connections),
         # before any append can reach a Redis that came back.
-        return 0 if self._channels is None else self._channels.losses
+        channels = self._channels
+        if channels is None:
+            return 0
+        if isinstance(channels, SessionChannels):
+            return channels.losses  # one link carries every session
+        return channels.losses_for(session_keys(session_id).channel.encode())
 
     # --- the media relay (see ``Broker.claim_relay``) ----------------------------------------
     async def claim_relay(self, session_id: str, worker_id: str, ttl_ms: int) -> str:

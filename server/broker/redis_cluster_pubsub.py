@@ -23,7 +23,7 @@ from redis.asyncio.cluster import ClusterNode
 from redis.exceptions import RedisError
 
 from server.broker.redis_cluster import GatedRedisCluster, node_connection
-from server.broker.redis_pubsub import LossCount, ProbeTiming, SessionChannels, Subscriber
+from server.broker.redis_pubsub import ProbeTiming, SessionChannels, Subscriber
 from server.cancelling import cancel_and_wait
 
 log = logging.getLogger(__name__)
@@ -40,11 +40,16 @@ class ClusterChannels:
         self._home: dict[bytes, str] = {}  # channel -> node name it is subscribed on
         self._lost: set[bytes] = set()
         self._mover: asyncio.Task[None] | None = None
-        self._losses = LossCount()  # counted by every master's reader
+        # Per channel, the ``_disruptions`` count at its last disruption. One counter for all
+        # channels, so a channel's stamp never comes back to a value it had before.
+        self._disruptions = 0
+        self._stamps: dict[bytes, int] = {}
 
-    @property
-    def losses(self) -> int:
-        return self._losses.value
+    def losses_for(self, name: bytes) -> int:
+        """Changes whenever the link that carries ``name`` may have met another Redis; a
+        channel not subscribed here reads the newest count (its first subscription may
+        follow a disruption the caller did not see)."""
+        return self._stamps.get(name, self._disruptions)
 
     async def start(self) -> None:
         pass  # a master's connection opens with its first session
@@ -58,12 +63,19 @@ class ClusterChannels:
         self._home.clear()
 
     async def add(self, name: bytes, subscriber: Subscriber) -> None:
-        home = self._home.get(name)
-        if home is None or home not in self._masters:
-            # A channel already subscribed stays where it is until a move says otherwise.
-            home = await self._master_for(name)
-            self._home[name] = home
-        await self._masters[home].add(name, subscriber)
+        self._stamps.setdefault(name, self._disruptions)
+        try:
+            home = self._home.get(name)
+            if home is None or home not in self._masters:
+                # A channel already subscribed stays where it is until a move says otherwise.
+                home = await self._master_for(name)
+                self._home[name] = home
+            await self._masters[home].add(name, subscriber)
+        except BaseException:
+            home = self._home.get(name)
+            if home is None or name not in self._masters[home].names:
+                self._stamps.pop(name, None)  # subscribed nowhere: nothing to count for it
+            raise
 
     async def remove(self, name: bytes, subscriber: Subscriber) -> None:
         home = self._home.get(name)
@@ -73,6 +85,7 @@ class ClusterChannels:
         await channels.remove(name, subscriber)
         if name not in channels.names:
             self._home.pop(name, None)
+            self._stamps.pop(name, None)
 
     async def _master_for(self, name: bytes) -> str:
         node = self._owner(name)
@@ -82,7 +95,7 @@ class ClusterChannels:
                 sharded=True,
                 timing=self._timing,
                 on_lost=self._on_lost,
-                losses=self._losses,
+                on_disrupted=self._on_disrupted,
             )
             await channels.start()
             if node.name in self._masters:  # another subscribe connected first; keep one
@@ -96,6 +109,12 @@ class ClusterChannels:
         if node is None:
             raise RedisError(f"no master serves {name!r}")
         return node
+
+    def _on_disrupted(self, names: list[bytes]) -> None:
+        self._disruptions += 1
+        for name in names:
+            if name in self._stamps:
+                self._stamps[name] = self._disruptions
 
     # --- moving channels after a slot moved -----------------------------------------------------
     def _on_lost(self, names: list[bytes]) -> None:

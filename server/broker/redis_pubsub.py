@@ -49,6 +49,10 @@ ConnectionFactory = Callable[[], AbstractConnection]
 # Told the channels this connection can no longer serve: unsubscribed by Redis (their slot moved
 # to another master), refused with MOVED, or on a connection that failed. Sync, like listeners.
 LostChannels = Callable[[list[bytes]], None]
+# Told the channels whose events may have come from a Redis that restarted or failed over since
+# they were last checked (``Broker.disruptions``): a link that answered was lost, a new link
+# answered, or a channel's slot moved. Sync, and before any event of the new link is delivered.
+DisruptedChannels = Callable[[list[bytes]], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,8 +111,8 @@ class _Channel:
 
 class LossCount:
     """Links lost or renewed, slots moved: Redis may have restarted or failed over meanwhile
-    (``Broker.disruptions``). One per broker, shared by a Cluster's readers: it is read for
-    every event delivered, so it is kept as one number rather than summed on each read."""
+    (``Broker.disruptions``). It is read for every event delivered, so it is kept as one
+    number rather than worked out on each read."""
 
     __slots__ = ("value",)
 
@@ -124,7 +128,7 @@ class SessionChannels:
         sharded: bool = False,
         timing: ProbeTiming | None = None,
         on_lost: LostChannels | None = None,
-        losses: LossCount | None = None,
+        on_disrupted: DisruptedChannels | None = None,
     ) -> None:
         self._conn = connect()
         self._dialect = SHARDED if sharded else PLAIN
@@ -135,7 +139,13 @@ class SessionChannels:
         self._acks: dict[bytes, deque[asyncio.Future[None]]] = {}
         self._leaving: Counter[bytes] = Counter()  # UNSUBSCRIBEs sent, not yet confirmed
         self._live = False  # connected, and every channel's SUBSCRIBE sent on this connection
-        self._losses = losses or LossCount()
+        # The link answered since it was last (re)made: only such a link can have delivered
+        # anything, so only its loss counts. An endpoint that accepts connections and drops
+        # them at once (a dying or fenced node) must not count on every retry.
+        self._answered = False
+        self._recount = False  # a new link after a loss: counted once it answers
+        self._losses = LossCount()
+        self._on_disrupted = on_disrupted
         self._backoff = FIRST_BACKOFF
         self._reader: asyncio.Task[None] | None = None
         self._sends: set[asyncio.Task[None]] = set()
@@ -241,15 +251,18 @@ class SessionChannels:
                 if not self._live:
                     await self._resubscribe()
                     metrics.REDIS_RECONNECTS.inc()  # only after a loss: start() connects first
-                    # Counted again: Redis may have restarted once more during the backoff,
-                    # after replicas were checked against the instance that came back first.
-                    self._losses.value += 1
+                    # Counted again once it answers (``_pump``): Redis may have restarted once
+                    # more during the backoff, after replicas were checked against the instance
+                    # that came back first.
+                    self._recount = True
                 await self._pump()
             except (RedisError, OSError) as error:
                 metrics.REDIS_PUBSUB_ERRORS.inc()
                 # Once per link lost, not per failed retry: a master gone for good (its slots
                 # moved elsewhere) must not mark every session unchecked every few seconds.
-                self._losses.value += self._live
+                if self._answered:
+                    self._disrupted(list(self._channels))
+                self._answered = False
                 self._live = False
                 await self._conn.disconnect(nowait=True)
                 log.warning("pub/sub connection lost (%s); retrying in %.1fs", error, self._backoff)
@@ -290,18 +303,29 @@ class SessionChannels:
                 continue
             probing = False  # any traffic shows the connection is alive
             self._backoff = FIRST_BACKOFF
+            if not self._answered:
+                self._answered = True
+                if self._recount:  # before this reply's event, if it is one, is delivered
+                    self._recount = False
+                    self._disrupted(list(self._channels))
             try:
                 self._dispatch(reply)
             except Exception:  # a bug here must not stop delivery to every session
                 log.exception("pub/sub dispatch failed")
+
+    def _disrupted(self, names: list[bytes]) -> None:
+        self._losses.value += 1
+        if self._on_disrupted is not None:
+            self._on_disrupted(names)
 
     def _refused(self, error: ResponseError) -> None:
         words = str(error).split()
         if words[:1] == ["MOVED"] and self._on_lost is not None:
             # An SSUBSCRIBE reached a master that no longer serves the channel's slot.
             slot = int(words[1])
-            self._losses.value += 1  # the slot's new master may lack the old one's last writes
-            self._on_lost([n for n in self._channels if key_slot(n) == slot])
+            moved = [n for n in self._channels if key_slot(n) == slot]
+            self._disrupted(moved)  # the slot's new master may lack the old one's last writes
+            self._on_lost(moved)
         else:
             log.error("Redis refused a pub/sub command: %s", error)
 
@@ -339,7 +363,7 @@ class SessionChannels:
                 del self._leaving[name]
         elif name in self._channels and self._on_lost is not None:
             # Redis unsubscribed us itself: in a Cluster, the channel's slot left this master.
-            self._losses.value += 1  # as for MOVED
+            self._disrupted([name])  # as for MOVED
             self._on_lost([name])
 
 

@@ -6,6 +6,7 @@ All I/O with the broker goes through here; the rules live in server/rooms.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import secrets
 import time
@@ -110,7 +111,7 @@ class SessionHub:
         return await asyncio.shield(task)
 
     async def _load(self, session_id: str) -> SessionReplica:
-        disruptions = self.broker.disruptions()
+        disruptions = self.broker.disruptions(session_id)
         record = await self.broker.get_session(session_id)
         if record is None:
             raise SessionNotFound("no such session (it may have ended)")
@@ -122,7 +123,7 @@ class SessionHub:
         replica = SessionReplica(state, epoch, self.limits, session_id)
         # Loaded from the log as it is: nothing to check until the link is lost again.
         replica.checked_disruptions = disruptions
-        replica.disruptions = self.broker.disruptions
+        replica.disruptions = functools.partial(self.broker.disruptions, session_id)
         replica.snapshot_offset = zlib.crc32(session_id.encode())
         replica.record = record  # kept to write it back should Redis lose it
         replica.on_applied = self._after_apply

@@ -121,7 +121,7 @@ class Recovery:
 
     async def _attempt(self, replica: SessionReplica) -> bool:
         broker, session_id = self.hub.broker, replica.session_id
-        disruptions = broker.disruptions()
+        disruptions = broker.disruptions(session_id)
         known = LogPosition(replica.state.seq, replica.epoch)
         marks = replica.marks()
         # First without the state: most recoveries (a check after a lost link) find the log
@@ -159,7 +159,7 @@ class Recovery:
                 again = await broker.read_since(session_id, LogPosition(stored.seq, epoch))
                 if not isinstance(again, HistoryGone):
                     state, missed = stored, again
-        if broker.disruptions() != disruptions:
+        if broker.disruptions(session_id) != disruptions:
             return False  # the link was lost again meanwhile: check anew
         if isinstance(missed, HistoryGone):
             top = missed.position
@@ -270,5 +270,9 @@ class Recovery:
 
     @staticmethod
     def _apply_aside(replica: SessionReplica) -> None:
-        for seq, payload in replica.take_aside():
+        events, dropped = replica.take_aside()
+        for seq, payload in events:
             replica.receive(seq, replica.epoch, payload)
+        if dropped and replica.checked and replica.on_gap is not None:
+            # Left unread, a quiet session would lag until its next event or periodic repair.
+            replica.on_gap(replica)

@@ -104,6 +104,7 @@ class SessionReplica:
         self._ahead_bytes = 0
         self._aside: tuple[str, dict[int, bytes]] = ("", {})  # the newest other epoch's events
         self._aside_bytes = 0
+        self._aside_dropped = False  # some did not fit: the log has them, nothing else will
         self._waiters: list[tuple[int, asyncio.Future[float]]] = []
 
     @property
@@ -145,14 +146,16 @@ class SessionReplica:
         """Keep events of another epoch, or any while the history is unchecked (bounded),
         until the recovery decides which history is current."""
         if epoch != self._aside[0]:
-            self._aside, self._aside_bytes = (epoch, {}), 0
+            self._aside, self._aside_bytes, self._aside_dropped = (epoch, {}), 0, False
         aside = self._aside[1]
         # Bounded like ``_ahead``: what is dropped here is in the log, which the recovery reads
-        # (and a later gap makes the replica read it too).
+        # (and ``take_aside`` tells, so that the replica reads it too).
         grows = len(payload) - len(aside.get(seq, b""))
         if len(aside) < AHEAD_LIMIT and self._aside_bytes + grows <= AHEAD_BYTES:
             self._aside_bytes += grows
             aside[seq] = payload
+        else:
+            self._aside_dropped = True
         if (epoch != self.epoch or not self.checked) and self.on_foreign_epoch is not None:
             self.on_foreign_epoch(self)
 
@@ -188,11 +191,15 @@ class SessionReplica:
         self.connections.clear()
         return connections
 
-    def take_aside(self) -> list[tuple[int, bytes]]:
-        """Events kept aside for the replica's current epoch, in seq order (once)."""
-        epoch, aside = self._aside
-        self._aside, self._aside_bytes = ("", {}), 0
-        return sorted(aside.items()) if epoch == self.epoch else []
+    def take_aside(self) -> tuple[list[tuple[int, bytes]], bool]:
+        """Events kept aside for the replica's current epoch, in seq order (once), and whether
+        some that came were dropped for want of room: the newest, after those given, so
+        no gap will show them missing and the caller reads them from the log."""
+        (epoch, aside), dropped = self._aside, self._aside_dropped
+        self._aside, self._aside_bytes, self._aside_dropped = ("", {}), 0, False
+        if epoch != self.epoch:
+            return [], False
+        return sorted(aside.items()), dropped
 
     def receive_volatile(self, payload: bytes) -> None:
         """The broker's volatile listener: no order to keep, nothing to apply."""

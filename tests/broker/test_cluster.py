@@ -157,3 +157,28 @@ def test_cluster_urls_name_seeds_and_credentials() -> None:
 def test_malformed_cluster_urls_are_refused_up_front(url: str, reason: str) -> None:
     with pytest.raises(ValueError, match=reason):
         settings_from_env({}, broker_url=url)
+
+
+async def test_a_master_losing_its_link_disrupts_only_its_own_sessions(
+    make_cluster_broker: BrokerFactory, redis_cluster: RedisCluster
+) -> None:
+    """Lost links are counted per session (``Broker.disruptions``): when one master closes
+    the worker's pub/sub connection, only the sessions it serves are to be checked again;
+    the sessions on the other masters go on as they were."""
+    worker, writer = await make_cluster_broker(), await make_cluster_broker()
+    sessions = sessions_per_master(redis_cluster)
+    heard = {session: Recorder() for session in sessions.values()}
+    for session, recorder in heard.items():
+        await worker.subscribe(session, recorder)
+    before = {session: worker.disruptions(session) for session in heard}
+    killed_port, killed = next(iter(sessions.items()))
+    with redis.Redis(port=killed_port) as node:
+        assert node.execute_command("CLIENT", "KILL", "TYPE", "pubsub") >= 1
+    await first_heard_after(writer, killed, heard[killed])  # its link is back
+    for session in heard:
+        await first_heard_after(writer, session, heard[session])
+    after = {session: worker.disruptions(session) for session in heard}
+    assert after[killed] != before[killed]
+    assert {s: after[s] for s in heard if s != killed} == {
+        s: before[s] for s in heard if s != killed
+    }

@@ -29,7 +29,7 @@ class RestartedBroker(MemoryBroker):
         super().__init__()
         self.lost_links = 0
 
-    def disruptions(self) -> int:
+    def disruptions(self, session_id: str) -> int:
         return self.lost_links
 
     def come_back_short(self, session_id: str, top: int) -> None:

@@ -70,10 +70,17 @@ class ClusterChannels:
                 # A channel already subscribed stays where it is until a move says otherwise.
                 home = await self._master_for(name)
                 self._home[name] = home
-            await self._masters[home].add(name, subscriber)
+            channels = self._masters[home]
+            if not channels.carries(name):
+                # Joining a link whose earlier losses it was not counted in: if any link was
+                # lost since its stamp (this one, maybe), it is checked again. No await from
+                # here to the adoption inside ``add``.
+                self._stamps[name] = self._disruptions
+            await channels.add(name, subscriber)
         except BaseException:
             home = self._home.get(name)
-            if home is None or name not in self._masters[home].names:
+            carrier = self._masters.get(home) if home is not None else None
+            if carrier is None or not carrier.carries(name):
                 self._stamps.pop(name, None)  # subscribed nowhere: nothing to count for it
             raise
 
@@ -83,7 +90,7 @@ class ClusterChannels:
         if channels is None:
             return
         await channels.remove(name, subscriber)
-        if name not in channels.names:
+        if not channels.carries(name):
             self._home.pop(name, None)
             self._stamps.pop(name, None)
 
@@ -149,6 +156,9 @@ class ClusterChannels:
             return  # the master is the same: its own reader reconnects and resubscribes
         subscribers = self._masters[old].release(name)
         if subscribers:
+            # Counted as a disruption: the new master's link may be older than its last restart
+            # (a failover's promoted replica, restarted before this worker heard of it).
+            self._on_disrupted([name])
             self._masters[new].adopt(name, subscribers)
             self._home[name] = new
             log.info("session channel %r moved to %s", name, new)

@@ -158,6 +158,9 @@ class SessionChannels:
     def names(self) -> list[bytes]:
         return list(self._channels)
 
+    def carries(self, name: bytes) -> bool:
+        return name in self._channels
+
     async def start(self) -> None:
         await self._resubscribe()  # connected up front: fail at startup when Redis is absent
         self._reader = asyncio.create_task(self._read(), name="redis-broker-reader")

@@ -42,6 +42,7 @@ from server.broker.redis_pubsub import (
 )
 from server.broker.redis_scripts import (
     PAYLOAD_FIELD,
+    channel_name,
     encode_volatile,
     join_code_key,
     session_keys,
@@ -273,7 +274,7 @@ class RedisBroker(RedisWorkerRecords):
     ) -> ChannelSubscription:
         if self._channels is None:
             raise RuntimeError("the Redis broker is not started")
-        channel = session_keys(session_id).channel.encode()
+        channel = channel_name(session_id)
         subscriber = Subscriber(listener, volatile)
         await self._channels.add(channel, subscriber)
         return ChannelSubscription(self._channels, channel, subscriber)
@@ -348,7 +349,7 @@ class RedisBroker(RedisWorkerRecords):
             return 0
         if isinstance(channels, SessionChannels):
             return channels.losses  # one link carries every session
-        return channels.losses_for(session_keys(session_id).channel.encode())
+        return channels.losses_for(channel_name(session_id))
 
     # --- the media relay (see ``Broker.claim_relay``) ----------------------------------------
     async def claim_relay(self, session_id: str, worker_id: str, ttl_ms: int) -> str:

@@ -67,6 +67,12 @@ def session_keys(session_id: str) -> SessionKeys:
     )
 
 
+@lru_cache(maxsize=4096)  # read for every event delivered (``RedisBroker.disruptions``)
+def channel_name(session_id: str) -> bytes:
+    """The session's pub/sub channel, as the reader's replies name it."""
+    return session_keys(session_id).channel.encode()
+
+
 WORKERS_KEY = "cb:workers"  # sorted set: worker id -> time of its last heartbeat
 
 

@@ -61,6 +61,8 @@ class ClusterChannels:
             await channels.close()
         self._masters.clear()
         self._home.clear()
+        self._stamps.clear()
+        self._lost.clear()
 
     async def add(self, name: bytes, subscriber: Subscriber) -> None:
         self._stamps.setdefault(name, self._disruptions)
@@ -82,6 +84,7 @@ class ClusterChannels:
             carrier = self._masters.get(home) if home is not None else None
             if carrier is None or not carrier.carries(name):
                 self._stamps.pop(name, None)  # subscribed nowhere: nothing to count for it
+                self._home.pop(name, None)
             raise
 
     async def remove(self, name: bytes, subscriber: Subscriber) -> None:
@@ -90,7 +93,8 @@ class ClusterChannels:
         if channels is None:
             return
         await channels.remove(name, subscriber)
-        if not channels.carries(name):
+        # Unless subscribed again meanwhile, here or (moved) elsewhere.
+        if self._home.get(name) == home and not channels.carries(name):
             self._home.pop(name, None)
             self._stamps.pop(name, None)
 
@@ -109,6 +113,10 @@ class ClusterChannels:
                 await channels.close()
             else:
                 self._masters[node.name] = channels
+                # A first link to this master: it may have restarted, or been promoted from a
+                # replica that lagged, since what the caller read from it before subscribing.
+                # The channels that join the link take the new count (``add``).
+                self._on_disrupted([])
         return node.name
 
     def _owner(self, name: bytes) -> ClusterNode:

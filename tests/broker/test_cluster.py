@@ -182,3 +182,27 @@ async def test_a_master_losing_its_link_disrupts_only_its_own_sessions(
     assert {s: after[s] for s in heard if s != killed} == {
         s: before[s] for s in heard if s != killed
     }
+
+
+async def test_a_first_link_to_a_master_counts_as_a_disruption_for_its_session(
+    make_cluster_broker: BrokerFactory, redis_cluster: RedisCluster
+) -> None:
+    """What a worker read from a master before it had a link to it (a session's snapshot,
+    before subscribing) may be from before a restart it could not see: the session's first
+    subscription there changes its count, so its replica checks its history. A second session
+    joining the same link, with nothing lost meanwhile, keeps its count."""
+    worker = await make_cluster_broker()
+    first = next(iter(sessions_per_master(redis_cluster).values()))
+    master = redis_cluster.master_of(session_keys(first).seq)
+    second = next(
+        session
+        for session in (f"t{n}" for n in range(500))
+        if redis_cluster.master_of(session_keys(session).seq) == master
+    )
+    before = worker.disruptions(first)
+    await worker.subscribe(first, Recorder())
+    assert worker.disruptions(first) != before
+
+    before = worker.disruptions(second)
+    await worker.subscribe(second, Recorder())
+    assert worker.disruptions(second) == before

@@ -12,6 +12,9 @@ unsubscribes our connection from the slot's channels itself (SUNSUBSCRIBE), answ
 stops answering. The channels are then told lost; this module refreshes the slot map and moves
 each channel, with its subscribers, to the master that owns it now. Events published during
 the move are lost here; replicas repair them from the stream by seq gaps, as after a reconnect.
+A channel Redis unsubscribed whose slot the fresh map still puts on the same master (the slot
+came back, or the map lags behind the move) is subscribed there again, at most about once per
+``MOVE_RETRY`` while that master keeps refusing it.
 """
 
 from __future__ import annotations
@@ -44,6 +47,9 @@ class ClusterChannels:
         # channels, so a channel's stamp never comes back to a value it had before.
         self._disruptions = 0
         self._stamps: dict[bytes, int] = {}
+        # When each channel was last subscribed again on the master that dropped it: a slot
+        # map that lags behind a move must not make that a loop of refusals.
+        self._asked_again: dict[bytes, float] = {}
 
     def losses_for(self, name: bytes) -> int:
         """Changes whenever the link that carries ``name`` may have met another Redis; a
@@ -63,6 +69,7 @@ class ClusterChannels:
         self._home.clear()
         self._stamps.clear()
         self._lost.clear()
+        self._asked_again.clear()
 
     async def add(self, name: bytes, subscriber: Subscriber) -> None:
         self._stamps.setdefault(name, self._disruptions)
@@ -97,6 +104,7 @@ class ClusterChannels:
         if self._home.get(name) == home and not channels.carries(name):
             self._home.pop(name, None)
             self._stamps.pop(name, None)
+            self._asked_again.pop(name, None)
 
     async def _master_for(self, name: bytes) -> str:
         node = self._owner(name)
@@ -151,6 +159,14 @@ class ClusterChannels:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, MAX_MOVE_RETRY)
 
+    def _subscribe_again(self, home: str, name: bytes) -> None:
+        now = asyncio.get_running_loop().time()
+        if now - self._asked_again.get(name, float("-inf")) < MOVE_RETRY:
+            self._lost.add(name)
+            raise RedisError(f"the slot map still places {name!r} on {home}")  # after a delay
+        if self._masters[home].subscribe_again(name):
+            self._asked_again[name] = now
+
     async def _rehome(self, name: bytes) -> None:
         old = self._home.get(name)
         if old is None:
@@ -161,7 +177,12 @@ class ClusterChannels:
             self._lost.add(name)  # tried again after the retry delay
             raise
         if new == old:
-            return  # the master is the same: its own reader reconnects and resubscribes
+            # After a lost link its reader resubscribes. After Redis unsubscribed it (the slot
+            # left and came back, or the map lags behind a move) it is asked for again here;
+            # refused again (MOVED), it comes back as lost.
+            self._subscribe_again(old, name)
+            return
+        self._asked_again.pop(name, None)
         subscribers = self._masters[old].release(name)
         if subscribers:
             # Counted as a disruption: the new master's link may be older than its last restart

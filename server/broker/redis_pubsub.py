@@ -138,6 +138,7 @@ class SessionChannels:
         # One future per SUBSCRIBE sent, resolved by its confirmation (they arrive in order).
         self._acks: dict[bytes, deque[asyncio.Future[None]]] = {}
         self._leaving: Counter[bytes] = Counter()  # UNSUBSCRIBEs sent, not yet confirmed
+        self._dropped: set[bytes] = set()  # unsubscribed by Redis itself, or refused (MOVED)
         self._live = False  # connected, and every channel's SUBSCRIBE sent on this connection
         # The link answered since it was last (re)made: only such a link can have delivered
         # anything, so only its loss counts. An endpoint that accepts connections and drops
@@ -160,6 +161,16 @@ class SessionChannels:
 
     def carries(self, name: bytes) -> bool:
         return name in self._channels
+
+    def subscribe_again(self, name: bytes) -> bool:
+        """Subscribe once more a channel Redis unsubscribed or refused here (its slot left
+        and came back, or the caller's slot map says it never left); False if it was not."""
+        if name not in self._dropped or name not in self._channels:
+            return False
+        self._dropped.discard(name)
+        if self._live and self._conn.is_connected:  # else the reader resubscribes it
+            self._send_soon([self._dialect.subscribe, name])
+        return True
 
     async def start(self) -> None:
         await self._resubscribe()  # connected up front: fail at startup when Redis is absent
@@ -216,6 +227,7 @@ class SessionChannels:
 
     def release(self, name: bytes) -> list[Subscriber]:
         """Forget a channel Redis no longer serves here (no UNSUBSCRIBE: it is gone already)."""
+        self._dropped.discard(name)
         channel = self._channels.pop(name, None)
         return [] if channel is None else channel.subscribers
 
@@ -227,6 +239,7 @@ class SessionChannels:
         if channel.subscribers:
             return
         del self._channels[name]
+        self._dropped.discard(name)
         if self._live and self._conn.is_connected:
             self._leaving[name] += 1
             try:
@@ -279,6 +292,7 @@ class SessionChannels:
         await cast(Callable[[], Awaitable[None]], self._conn.connect)()  # untyped in redis-py
         self._acks.clear()
         self._leaving.clear()
+        self._dropped.clear()  # every channel is subscribed below
         for name, channel in self._channels.items():
             if not channel.ready.done():
                 self._acks.setdefault(name, deque()).append(channel.ready)
@@ -327,6 +341,7 @@ class SessionChannels:
             # An SSUBSCRIBE reached a master that no longer serves the channel's slot.
             slot = int(words[1])
             moved = [n for n in self._channels if key_slot(n) == slot]
+            self._dropped.update(moved)
             self._disrupted(moved)  # the slot's new master may lack the old one's last writes
             self._on_lost(moved)
         else:
@@ -366,6 +381,7 @@ class SessionChannels:
                 del self._leaving[name]
         elif name in self._channels and self._on_lost is not None:
             # Redis unsubscribed us itself: in a Cluster, the channel's slot left this master.
+            self._dropped.add(name)
             self._disrupted([name])  # as for MOVED
             self._on_lost([name])
 

@@ -117,6 +117,26 @@ async def test_a_session_whose_slot_moves_keeps_delivering(
     ]
 
 
+async def test_a_session_whose_slot_moves_away_and_back_keeps_delivering(
+    make_cluster_broker: BrokerFactory, redis_cluster: RedisCluster
+) -> None:
+    """The old master unsubscribes the channel when the slot leaves; by the time the broker
+    reads the slot map, the slot is back (a rebalance undone, or a map that lags behind the
+    move): the channel is subscribed on that master again, not left unsubscribed."""
+    worker, writer = await make_cluster_broker(), await make_cluster_broker()
+    sessions = sessions_per_master(redis_cluster)
+    (source, session), (target, _), *_ = sessions.items()
+    heard = Recorder()
+    await worker.subscribe(session, heard)
+    await writer.append(session, b"before the moves")
+    await heard.wait_for(1)
+    # Both moves run before the worker's loop reads the unsubscribe the first one caused.
+    redis_cluster.move_slot(session_keys(session).seq, target)
+    redis_cluster.move_slot(session_keys(session).seq, source)
+    assert redis_cluster.master_of(session_keys(session).seq) == source
+    await first_heard_after(writer, session, heard)
+
+
 @pytest.mark.parametrize("which", ["source", "all"])
 async def test_killed_subscriptions_come_back_on_every_master(
     make_cluster_broker: BrokerFactory, redis_cluster: RedisCluster, which: str

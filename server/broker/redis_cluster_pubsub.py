@@ -23,7 +23,7 @@ import asyncio
 import logging
 
 from redis.asyncio.cluster import ClusterNode
-from redis.exceptions import RedisError
+from redis.exceptions import RedisClusterException, RedisError
 
 from server.broker.redis_cluster import GatedRedisCluster, node_connection
 from server.broker.redis_pubsub import ProbeTiming, SessionChannels, Subscriber
@@ -92,6 +92,7 @@ class ClusterChannels:
             if carrier is None or not carrier.carries(name):
                 self._stamps.pop(name, None)  # subscribed nowhere: nothing to count for it
                 self._home.pop(name, None)
+                self._asked_again.pop(name, None)
             raise
 
     async def remove(self, name: bytes, subscriber: Subscriber) -> None:
@@ -154,18 +155,21 @@ class ClusterChannels:
                 for name in list(self._lost):
                     self._lost.discard(name)
                     await self._rehome(name)
-            except (RedisError, OSError) as error:
+            except (RedisError, RedisClusterException, OSError) as error:  # the map: not Redis's
                 log.warning("could not re-home lost channels (%s); retrying in %.1fs", error, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, MAX_MOVE_RETRY)
 
     def _subscribe_again(self, home: str, name: bytes) -> None:
+        channels = self._masters[home]
+        if not channels.dropped(name):
+            return  # its link was lost: the reader resubscribes it
         now = asyncio.get_running_loop().time()
         if now - self._asked_again.get(name, float("-inf")) < MOVE_RETRY:
             self._lost.add(name)
             raise RedisError(f"the slot map still places {name!r} on {home}")  # after a delay
-        if self._masters[home].subscribe_again(name):
-            self._asked_again[name] = now
+        channels.subscribe_again(name)
+        self._asked_again[name] = now
 
     async def _rehome(self, name: bytes) -> None:
         old = self._home.get(name)
@@ -183,11 +187,11 @@ class ClusterChannels:
             self._subscribe_again(old, name)
             return
         self._asked_again.pop(name, None)
-        subscribers = self._masters[old].release(name)
-        if subscribers:
+        channel = self._masters[old].release(name)
+        if channel is not None and channel.subscribers:
             # Counted as a disruption: the new master's link may be older than its last restart
             # (a failover's promoted replica, restarted before this worker heard of it).
             self._on_disrupted([name])
-            self._masters[new].adopt(name, subscribers)
+            self._masters[new].adopt(name, channel.subscribers, channel.ready)
             self._home[name] = new
             log.info("session channel %r moved to %s", name, new)

@@ -32,7 +32,7 @@ from typing import Protocol, cast
 from redis.asyncio.connection import AbstractConnection
 from redis.crc import key_slot
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import MovedError, RedisError, ResponseError
 
 from server import metrics
 from server.broker.base import EventListener, VolatileListener
@@ -211,13 +211,26 @@ class SessionChannels:
             await self.remove(name, subscriber)
             raise
 
-    def adopt(self, name: bytes, subscribers: list[Subscriber]) -> _Channel:
-        """Take on a channel (new, or moved here from another master) and subscribe to it."""
+    def adopt(
+        self,
+        name: bytes,
+        subscribers: list[Subscriber],
+        ready: asyncio.Future[None] | None = None,
+    ) -> _Channel:
+        """Take on a channel (new, or moved here from another master) and subscribe to it.
+
+        ``ready``: the moved channel's confirmation, which a subscribe may still wait for:
+        the confirmation here completes it."""
         channel = self._channels.get(name)
         if channel is not None:
             channel.subscribers.extend(subscribers)
+            if ready is not None and not ready.done():
+                waiting = ready  # its subscribe completes with the channel's here
+                channel.ready.add_done_callback(lambda _: _resolve(waiting))
             return channel
-        channel = _Channel(asyncio.get_running_loop().create_future(), list(subscribers))
+        if ready is None or ready.done():
+            ready = asyncio.get_running_loop().create_future()
+        channel = _Channel(ready, list(subscribers))
         self._channels[name] = channel
         if self._live and self._conn.is_connected:
             # Else the reader is reconnecting and subscribes every channel once it is back.
@@ -225,11 +238,14 @@ class SessionChannels:
             self._send_soon([self._dialect.subscribe, name])
         return channel
 
-    def release(self, name: bytes) -> list[Subscriber]:
+    def release(self, name: bytes) -> _Channel | None:
         """Forget a channel Redis no longer serves here (no UNSUBSCRIBE: it is gone already)."""
         self._dropped.discard(name)
-        channel = self._channels.pop(name, None)
-        return [] if channel is None else channel.subscribers
+        self._acks.pop(name, None)  # its confirmation will come from the master it moves to
+        return self._channels.pop(name, None)
+
+    def dropped(self, name: bytes) -> bool:
+        return name in self._dropped
 
     async def remove(self, name: bytes, subscriber: Subscriber) -> None:
         channel = self._channels.get(name)
@@ -310,7 +326,7 @@ class SessionChannels:
             try:
                 reply = await self._conn.read_response(timeout=wait, push_request=True)
             except ResponseError as error:  # an error reply is about one command, not the link
-                self._refused(error)
+                self._refused(error)  # ...unless it names no channel to re-route (Cluster)
                 continue
             if reply is None:  # nothing for ``wait`` seconds
                 if probing:
@@ -336,16 +352,19 @@ class SessionChannels:
             self._on_disrupted(names)
 
     def _refused(self, error: ResponseError) -> None:
-        words = str(error).split()
-        if words[:1] == ["MOVED"] and self._on_lost is not None:
+        if self._on_lost is None:  # one Redis: nothing to re-route; only a bug or ACLs refuse
+            log.error("Redis refused a pub/sub command: %s", error)
+            return
+        if isinstance(error, MovedError):  # redis-py strips the word MOVED from the message
             # An SSUBSCRIBE reached a master that no longer serves the channel's slot.
-            slot = int(words[1])
-            moved = [n for n in self._channels if key_slot(n) == slot]
+            moved = [n for n in self._channels if key_slot(n) == error.slot_id]
             self._dropped.update(moved)
             self._disrupted(moved)  # the slot's new master may lack the old one's last writes
             self._on_lost(moved)
-        else:
-            log.error("Redis refused a pub/sub command: %s", error)
+            return
+        # Another refusal (CLUSTERDOWN, TRYAGAIN during a failover) names no channel: the
+        # reader starts over, with its backoff, and subscribes every channel again.
+        raise RedisConnectionError(f"Redis refused a pub/sub command: {error}")
 
     def _dispatch(self, reply: object) -> None:
         if not isinstance(reply, list) or len(reply) < 3:
@@ -384,6 +403,11 @@ class SessionChannels:
             self._dropped.add(name)
             self._disrupted([name])  # as for MOVED
             self._on_lost([name])
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 def _deliver(subscribers: list[Subscriber], seq: int, epoch: str, payload: bytes) -> None:

@@ -18,6 +18,7 @@ from server.settings import settings_from_env
 from tests.broker.conftest import BrokerFactory, Recorder
 from tests.redis_cluster import RedisCluster
 
+WAIT = 5.0  # seconds; a subscription gives up after 10
 ATTEMPTS = 50  # appends tried while a moved or killed subscription comes back
 PAUSE = 0.1  # seconds each attempt waits for its event
 
@@ -134,6 +135,23 @@ async def test_a_session_whose_slot_moves_away_and_back_keeps_delivering(
     redis_cluster.move_slot(session_keys(session).seq, target)
     redis_cluster.move_slot(session_keys(session).seq, source)
     assert redis_cluster.master_of(session_keys(session).seq) == source
+    await first_heard_after(writer, session, heard)
+
+
+async def test_a_subscription_sent_to_a_master_that_lost_the_slot_follows_the_move(
+    make_cluster_broker: BrokerFactory, redis_cluster: RedisCluster
+) -> None:
+    """The worker's slot map is from before a move: its SSUBSCRIBE reaches the old master,
+    which answers MOVED. The subscription follows the slot to its new master and completes
+    there, rather than failing after its timeout with no live events."""
+    worker, writer = await make_cluster_broker(), await make_cluster_broker()
+    sessions = sessions_per_master(redis_cluster)
+    (_, session), (target, _), (_, other) = sessions.items()
+    await worker.subscribe(other, Recorder())  # the worker's slot map is loaded now
+    redis_cluster.move_slot(session_keys(session).seq, target)  # behind the worker's back
+    heard = Recorder()
+    async with asyncio.timeout(WAIT):
+        await worker.subscribe(session, heard)
     await first_heard_after(writer, session, heard)
 
 

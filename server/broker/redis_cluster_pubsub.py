@@ -87,6 +87,8 @@ class ClusterChannels:
                 self._stamps[name] = self._disruptions
             await channels.add(name, subscriber)
         except BaseException:
+            # Moved meanwhile, the channel (with this subscriber) may be on another master.
+            await self.remove(name, subscriber)
             home = self._home.get(name)
             carrier = self._masters.get(home) if home is not None else None
             if carrier is None or not carrier.carries(name):

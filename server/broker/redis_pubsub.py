@@ -326,7 +326,7 @@ class SessionChannels:
             try:
                 reply = await self._conn.read_response(timeout=wait, push_request=True)
             except ResponseError as error:  # an error reply is about one command, not the link
-                self._refused(error)  # ...unless it names no channel to re-route (Cluster)
+                self._refused(error)
                 continue
             if reply is None:  # nothing for ``wait`` seconds
                 if probing:
@@ -352,19 +352,17 @@ class SessionChannels:
             self._on_disrupted(names)
 
     def _refused(self, error: ResponseError) -> None:
-        if self._on_lost is None:  # one Redis: nothing to re-route; only a bug or ACLs refuse
-            log.error("Redis refused a pub/sub command: %s", error)
-            return
-        if isinstance(error, MovedError):  # redis-py strips the word MOVED from the message
+        # redis-py strips the word MOVED from the message: the error's class tells.
+        if isinstance(error, MovedError) and self._on_lost is not None:
             # An SSUBSCRIBE reached a master that no longer serves the channel's slot.
             moved = [n for n in self._channels if key_slot(n) == error.slot_id]
             self._dropped.update(moved)
             self._disrupted(moved)  # the slot's new master may lack the old one's last writes
             self._on_lost(moved)
-            return
-        # Another refusal (CLUSTERDOWN, TRYAGAIN during a failover) names no channel: the
-        # reader starts over, with its backoff, and subscribes every channel again.
-        raise RedisConnectionError(f"Redis refused a pub/sub command: {error}")
+        else:
+            # It names no channel (CLUSTERDOWN for one slot, an ACL refusal): starting the
+            # link over would refuse it again and take every other session's events with it.
+            log.error("Redis refused a pub/sub command: %s", error)
 
     def _dispatch(self, reply: object) -> None:
         if not isinstance(reply, list) or len(reply) < 3:

@@ -109,17 +109,6 @@ class _Channel:
     subscribers: list[Subscriber] = field(default_factory=list)
 
 
-class LossCount:
-    """Links lost or renewed, slots moved: Redis may have restarted or failed over meanwhile
-    (``Broker.disruptions``). It is read for every event delivered, so it is kept as one
-    number rather than worked out on each read."""
-
-    __slots__ = ("value",)
-
-    def __init__(self) -> None:
-        self.value = 0
-
-
 class SessionChannels:
     def __init__(
         self,
@@ -145,7 +134,9 @@ class SessionChannels:
         # them at once (a dying or fenced node) must not count on every retry.
         self._answered = False
         self._recount = False  # a new link after a loss: counted once it answers
-        self._losses = LossCount()
+        # Links lost or renewed, slots moved: Redis may have restarted or failed over meanwhile
+        # (``Broker.disruptions``).
+        self._losses = 0
         self._on_disrupted = on_disrupted
         self._backoff = FIRST_BACKOFF
         self._reader: asyncio.Task[None] | None = None
@@ -153,24 +144,19 @@ class SessionChannels:
 
     @property
     def losses(self) -> int:
-        return self._losses.value
-
-    @property
-    def names(self) -> list[bytes]:
-        return list(self._channels)
+        return self._losses
 
     def carries(self, name: bytes) -> bool:
         return name in self._channels
 
-    def subscribe_again(self, name: bytes) -> bool:
+    def subscribe_again(self, name: bytes) -> None:
         """Subscribe once more a channel Redis unsubscribed or refused here (its slot left
-        and came back, or the caller's slot map says it never left); False if it was not."""
+        and came back, or the caller's slot map says it never left)."""
         if name not in self._dropped or name not in self._channels:
-            return False
+            return
         self._dropped.discard(name)
         if self._live and self._conn.is_connected:  # else the reader resubscribes it
             self._send_soon([self._dialect.subscribe, name])
-        return True
 
     async def start(self) -> None:
         await self._resubscribe()  # connected up front: fail at startup when Redis is absent
@@ -347,7 +333,7 @@ class SessionChannels:
                 log.exception("pub/sub dispatch failed")
 
     def _disrupted(self, names: list[bytes]) -> None:
-        self._losses.value += 1
+        self._losses += 1
         if self._on_disrupted is not None:
             self._on_disrupted(names)
 
